@@ -1,0 +1,258 @@
+/*
+ * kstt.h: streaming speech-to-text for Kyutai's STT models, in C.
+ *
+ * This header is the whole public contract of libkstt. What is not declared here is private.
+ *
+ * Objects
+ *   kstt_pool         a persistent worker-thread pool owned by the caller; passed in params.
+ *   kstt_mimi         Mimi codec weights (encoder side). Immutable after load, shareable.
+ *   kstt_mimi_stream  one audio stream through the Mimi encoder: PCM in, codes out.
+ *   kstt_model        an STT model (Mimi + LM + tokenizer + config). Immutable, shareable.
+ *   kstt_stream       one audio stream through the whole model: PCM in, events out.
+ *
+ * Threading: a model may be used by many threads at once. A stream is used by one thread at
+ * a time (any thread; hand it over with your own synchronisation) and has no internal locks.
+ * A pool runs one job at a time: calls that share a pool take turns on it.
+ *
+ * Errors: fallible functions return KSTT_OK (0) or a negative KSTT_E* code (or, for calls that
+ * return a count, the count when >= 0). Constructors write a message into the caller's `err`
+ * buffer (may be NULL); other objects keep their last message, readable with *_errmsg() and
+ * valid until the next call on that object. The library never prints and never exits.
+ *
+ * Usage loop (transcribe audio arriving in pieces):
+ *
+ *     kstt_model *model; char err[256];
+ *     kstt_model_params mp = kstt_model_params_default();
+ *     if (kstt_model_load(&model, "path/to/model_dir", &mp, err, sizeof err)) die(err);
+ *     kstt_stream *s;
+ *     kstt_stream_params sp = kstt_stream_params_default();
+ *     if (kstt_stream_new(&s, model, &sp)) ...;
+ *     while (have_audio(&pcm, &n)) {              // 24 kHz mono float in [-1, 1], any n
+ *         if (kstt_stream_feed(s, pcm, n) < 0) fail(kstt_stream_errmsg(s));
+ *         kstt_event ev[64]; int k;
+ *         while ((k = kstt_stream_read(s, ev, 64)) > 0)
+ *             for (int i = 0; i < k; i++) if (ev[i].type == KSTT_EVENT_WORD) puts(ev[i].text);
+ *     }
+ *     kstt_stream_flush(s);                        // end of input: the last words come out
+ *     ... read the remaining events as above ...
+ *     kstt_stream_free(s); kstt_model_free(model);
+ */
+#ifndef KSTT_H
+#define KSTT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define KSTT_WUR __attribute__((warn_unused_result))
+#else
+#define KSTT_WUR
+#endif
+
+/* ---- status codes -------------------------------------------------------------------- */
+
+/* X-macro: one list generates the enum and kstt_strerror(). */
+#define KSTT_STATUS_LIST(X)                                                                \
+    X(OK, 0, "success")                                                                    \
+    X(EINVAL, -1, "invalid argument")                                                      \
+    X(ENOMEM, -2, "out of memory")                                                         \
+    X(EIO, -3, "input/output error")                                                       \
+    X(EFORMAT, -4, "malformed or inconsistent file")                                       \
+    X(EUNSUPPORTED, -5, "unsupported feature or format")                                   \
+    X(ESTATE, -6, "call not valid in the current state")                                   \
+    X(EABORTED, -7, "aborted")                                                             \
+    X(ERANGE, -8, "output buffer too small or value out of range")                         \
+    X(ENOTFOUND, -9, "not found")                                                          \
+    X(ENETWORK, -10, "network error")
+
+typedef enum {
+#define KSTT_STATUS_ENUM_(name, value, text) KSTT_##name = value,
+    KSTT_STATUS_LIST(KSTT_STATUS_ENUM_)
+#undef KSTT_STATUS_ENUM_
+} kstt_status;
+
+/* A static description of a status code; "unknown status" for values not in the list. */
+const char *kstt_strerror(int status);
+/* "MAJOR.MINOR.PATCH". */
+const char *kstt_version(void);
+/* A static one-line description: CPU features found and the kernel level in use by default. */
+const char *kstt_system_info(void);
+
+/* ---- thread pool --------------------------------------------------------------------- */
+
+typedef struct kstt_pool kstt_pool;
+
+/* Starts n_threads - 1 workers (the calling thread is the n-th); n_threads <= 0 means one per
+ * online CPU. Owned: release with kstt_pool_free. */
+KSTT_WUR int kstt_pool_new(kstt_pool **out, int n_threads);
+void kstt_pool_free(kstt_pool *pool);
+int kstt_pool_threads(const kstt_pool *pool);
+
+/* ---- kernels ------------------------------------------------------------------------- */
+
+/* Kernel levels. KSTT_KERNELS_AUTO picks the best the CPU has, capped by the environment
+ * variable KSTT_KERNELS=ref|avx2|avx512 when set. */
+typedef enum {
+    KSTT_KERNELS_AUTO = 0,
+    KSTT_KERNELS_REF = 1,
+    KSTT_KERNELS_AVX2 = 2,
+    KSTT_KERNELS_AVX512 = 3,
+} kstt_kernels;
+
+/* ---- Mimi codec (encoder) ------------------------------------------------------------ */
+
+typedef struct kstt_mimi kstt_mimi;
+typedef struct kstt_mimi_stream kstt_mimi_stream;
+
+typedef struct {
+    const char *config_path; /* Mimi config JSON overriding the built-in real dimensions, or
+                                NULL for the real Mimi (mimi-pytorch-e351c8d8@125). */
+    int num_codebooks;       /* codebooks to produce, 1..n_q of the file (a prefix); 0 = all */
+    kstt_pool *pool;         /* borrowed, may be NULL (single-threaded); must outlive the model */
+    kstt_kernels kernels;    /* kernel level cap */
+} kstt_mimi_params;
+
+kstt_mimi_params kstt_mimi_params_default(void);
+
+/* Loads the encoder weights of a Mimi safetensors file (decoder tensors are ignored). */
+KSTT_WUR int kstt_mimi_load(kstt_mimi **out, const char *path, const kstt_mimi_params *params,
+                            char *err, size_t errlen);
+void kstt_mimi_free(kstt_mimi *mimi);
+int kstt_mimi_num_codebooks(const kstt_mimi *mimi);
+int kstt_mimi_sample_rate(const kstt_mimi *mimi); /* 24000 */
+int kstt_mimi_frame_size(const kstt_mimi *mimi);  /* samples per code frame: 1920 */
+
+KSTT_WUR int kstt_mimi_stream_new(kstt_mimi_stream **out, const kstt_mimi *mimi);
+void kstt_mimi_stream_free(kstt_mimi_stream *s);
+/* Back to the state of a fresh stream. */
+void kstt_mimi_stream_reset(kstt_mimi_stream *s);
+/* Number of whole frames that feeding n more samples would complete. */
+size_t kstt_mimi_stream_frames_after(const kstt_mimi_stream *s, size_t n);
+/* Feeds n samples (any n, including 0); encodes every frame they complete and writes its codes
+ * to codes[frame * num_codebooks + k]. Returns the number of frames written (>= 0) or a
+ * negative status. If max_frames < kstt_mimi_stream_frames_after(s, n) it returns KSTT_ERANGE
+ * and consumes nothing. Many frames in one call take the batched path (same results). */
+KSTT_WUR int kstt_mimi_stream_encode(kstt_mimi_stream *s, const float *pcm, size_t n,
+                                     int32_t *codes, size_t max_frames);
+const char *kstt_mimi_stream_errmsg(const kstt_mimi_stream *s);
+
+/* ---- STT model ----------------------------------------------------------------------- */
+
+typedef struct kstt_model kstt_model;
+
+typedef struct {
+    kstt_pool *pool;          /* borrowed, may be NULL; must outlive the model */
+    kstt_kernels kernels;     /* kernel level cap */
+    int asr_delay_in_tokens;  /* < 0: from config.json, else floor(audio_delay_seconds * 12.5) */
+} kstt_model_params;
+
+kstt_model_params kstt_model_params_default(void);
+
+/* Loads a model directory laid out as a Hugging Face snapshot of a Kyutai STT repo:
+ * config.json, the LM weights (`moshi_name`, default model.safetensors, or a .gguf), the Mimi
+ * file (`mimi_name`, optional `mimi_config_name`) and the tokenizer (`tokenizer_name`). */
+KSTT_WUR int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *params,
+                             char *err, size_t errlen);
+void kstt_model_free(kstt_model *model);
+
+typedef struct {
+    int sample_rate;            /* 24000 */
+    int frame_size;             /* 1920 samples per step */
+    double frame_rate;          /* 12.5 steps per second */
+    int asr_delay_in_tokens;    /* in effect */
+    double audio_delay_seconds; /* stt_config */
+    double silence_prefix_seconds;
+    int has_vad;                /* 1 when the model has the end-of-turn heads */
+    int num_codebooks;
+    int text_vocab;             /* text output vocabulary (8000 / 4000) */
+    int64_t context;            /* LM attention context in steps */
+} kstt_model_info;
+
+void kstt_model_get_info(const kstt_model *model, kstt_model_info *info);
+
+/* Decodes token ids to UTF-8 text as SentencePiece does. Returns the byte length written
+ * (excluding the NUL), or KSTT_ERANGE if cap is too small (out then holds a truncated,
+ * NUL-terminated prefix). */
+int kstt_model_decode(const kstt_model *model, const int32_t *ids, size_t n, char *out,
+                      size_t cap);
+
+/* ---- streams and events -------------------------------------------------------------- */
+
+typedef struct kstt_stream kstt_stream;
+
+typedef enum {
+    KSTT_EVENT_WORD = 1,     /* a word is complete: text, start */
+    KSTT_EVENT_END_WORD = 2, /* the end of the previous word(s): stop */
+    KSTT_EVENT_STEP = 3,     /* one LM step ran: end-of-turn probabilities (VAD models) */
+} kstt_event_type;
+
+typedef struct {
+    kstt_event_type type;
+    int64_t step;        /* 1-based LM step count of the stream when the event was emitted */
+    double start;        /* WORD: start time in seconds */
+    double stop;         /* END_WORD: stop time in seconds */
+    float prs[4];        /* STEP: probability of a pause of at least 0.5, 1, 2, 3 s (VAD) */
+    const char *text;    /* WORD: UTF-8, NUL-terminated; borrowed until the next call on
+                            the stream */
+    const int32_t *tokens; /* WORD: its token ids, borrowed likewise */
+    int32_t n_tokens;
+} kstt_event;
+
+typedef struct {
+    /* 1 (default): the stream inserts the model's silence prefix before the audio and, at
+     * flush, the silence needed to get the last words out; times are seconds from the start
+     * of the caller's audio. 0: raw stream as moshi-server runs it: no padding, times count
+     * from the first sample fed (the server protocol's convention). */
+    int pad;
+    int step_events;     /* 1 (default): emit KSTT_EVENT_STEP for models with VAD heads */
+    float temperature;   /* 0 (default): greedy argmax; > 0: sampling, seeded */
+    uint64_t seed;
+    /* Optional callback: when set, events are delivered from inside feed/flush instead of
+     * being queued for kstt_stream_read. Event pointers are valid during the call only. */
+    void (*on_event)(void *user, const kstt_event *ev);
+    void *user;
+} kstt_stream_params;
+
+kstt_stream_params kstt_stream_params_default(void);
+
+KSTT_WUR int kstt_stream_new(kstt_stream **out, kstt_model *model,
+                             const kstt_stream_params *params);
+void kstt_stream_free(kstt_stream *s);
+/* Feeds n samples of 24 kHz mono PCM (any n). Runs one LM step per completed 1920-sample frame
+ * and queues the events (or calls on_event). Returns the number of steps run or a status. */
+KSTT_WUR int kstt_stream_feed(kstt_stream *s, const float *pcm, size_t n);
+/* End of input: zero-pads the last partial frame, feeds the trailing silence (pad mode), and
+ * emits the word still pending. The stream then accepts nothing until kstt_stream_reset.
+ * Returns the number of steps run or a status. */
+KSTT_WUR int kstt_stream_flush(kstt_stream *s);
+/* Copies up to max queued events to out, oldest first; returns the count (0 when none). Text
+ * and token pointers stay valid until the next call on the stream. */
+int kstt_stream_read(kstt_stream *s, kstt_event *out, size_t max);
+/* Back to the state of a fresh stream (same params). */
+void kstt_stream_reset(kstt_stream *s);
+const char *kstt_stream_errmsg(const kstt_stream *s);
+
+/* Feeds several streams of the same model at once: each LM step serves every stream that has a
+ * complete frame, as one batched step (the server's and multi-file path). pcm[i] may be NULL
+ * when n[i] is 0. Returns KSTT_OK or a status (then each stream's errmsg says more). */
+KSTT_WUR int kstt_streams_feed(kstt_stream *const *streams, const float *const *pcm,
+                               const size_t *n, size_t count);
+
+/* ---- audio files --------------------------------------------------------------------- */
+
+/* Reads any audio file libsndfile can decode ("-" = standard input), mixes it to mono and
+ * resamples it to `sample_rate` with libsoxr (high quality). *pcm is owned: release with
+ * kstt_audio_free. Errors name the file and the problem. */
+KSTT_WUR int kstt_audio_load(const char *path, int sample_rate, float **pcm, size_t *n,
+                             char *err, size_t errlen);
+void kstt_audio_free(float *pcm);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KSTT_H */

@@ -1,0 +1,117 @@
+/*
+ * Kernel interface. Kernels know nothing about models: they take pointers, sizes and strides.
+ *
+ * The one hot operation is the weight-matrix product, for every weight type:
+ *     y[b * ldy + r] = sum_c W[r, c] * x[b * ldx + c]      r in [r0, r1), b in [0, batch)
+ * with W a [rows, cols] matrix in some storage type (row-major rows of row_bytes bytes) and
+ * x, y f32. Everything else in the models is built on it: linear layers (batch = streams or
+ * frames), and convolutions (time-major input: the receptive field of output t is the
+ * contiguous run x + t * stride * C_in of K * C_in floats, so a conv is this product with
+ * ldx = stride * C_in and the weight repacked to [C_out, K, C_in]).
+ *
+ * A kstt__kernels table holds the best implementation per entry for one CPU level; it is
+ * chosen once at load (kstt__kernels_get) and model code only calls through it, or through
+ * the drivers below, which split rows across a pool.
+ */
+#ifndef KSTT_KERNELS_H
+#define KSTT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kstt.h"
+
+typedef enum {
+    KSTT_WT_F32 = 0,
+    KSTT_WT_BF16,
+    KSTT_WT_F16,
+    KSTT_WT_Q8_0, /* ggml block layouts (src/quant/) */
+    KSTT_WT_Q4_0,
+    KSTT_WT_Q4_K,
+    KSTT_WT_COUNT
+} kstt__wtype;
+
+/* A weight matrix [rows, cols]. data is borrowed (mmapped file or model-owned repack). */
+typedef struct {
+    kstt__wtype type;
+    int64_t rows, cols;
+    size_t row_bytes; /* bytes from one row to the next */
+    const void *data;
+} kstt__wmat;
+
+/* Scratch memory for kernels that transform activations first (e.g. quantize x to 8 bits).
+ * Owned by the caller (a stream or model), sized once with kstt__matmul_ws_size. */
+typedef struct {
+    void *buf;
+    size_t cap;
+} kstt__ws;
+
+typedef void (*kstt__matmul_fn)(const kstt__wmat *w, const float *x, long ldx, float *y,
+                                long ldy, int batch, long r0, long r1, const kstt__ws *ws);
+
+typedef struct kstt__kernels {
+    kstt_kernels level; /* the level this table implements */
+    const char *name;   /* "ref", "avx2", "avx512" */
+    kstt__matmul_fn matmul[KSTT_WT_COUNT]; /* NULL: type not supported at this level */
+    /* Optional preparation of x for a weight type, run once per product before the rows are
+     * split (e.g. quantizing activations). NULL: none needed. */
+    void (*prepare_x[KSTT_WT_COUNT])(const float *x, long ldx, int batch, long cols,
+                                     const kstt__ws *ws);
+    float (*dot_f32)(const float *a, const float *b, long n);
+    /* y += a * x */
+    void (*axpy_f32)(float a, const float *x, float *y, long n);
+} kstt__kernels;
+
+/* The table for this CPU, capped by `cap` and by the KSTT_KERNELS environment variable
+ * (ref|avx2|avx512). Static storage, immutable. */
+const kstt__kernels *kstt__kernels_get(kstt_kernels cap);
+/* The reference (scalar) table: the oracle of every kernel test. */
+const kstt__kernels *kstt__kernels_ref(void);
+
+/* Workspace bytes kstt__matmul needs for a product with this weight type and batch. */
+size_t kstt__matmul_ws_size(kstt__wtype type, long cols, int batch);
+
+/* The driver: y = W x for `batch` activation rows, rows of W split across the pool. */
+void kstt__matmul(kstt_pool *pool, const kstt__kernels *k, const kstt__wmat *w, const float *x,
+                  long ldx, float *y, long ldy, int batch, const kstt__ws *ws);
+
+/* ---- element-wise and small ops (scalar; not hot enough to dispatch) ------------------ */
+
+/* y = x * alpha / sqrt(mean(x^2) + eps), in f32. x and y may alias. */
+void kstt__rmsnorm(const float *x, const float *alpha, float eps, float *y, long n);
+/* y = (x - mean) / sqrt(var + eps) * w + b (biased variance). x and y may alias. */
+void kstt__layernorm(const float *x, const float *w, const float *b, float eps, float *y,
+                     long n);
+/* Interleaved RoPE on n_heads heads of head_dim at position pos: pairs (2i, 2i+1) rotated by
+ * pos * max_period^(-2i/head_dim). Frequencies and angles in f32 as the reference does. */
+void kstt__rope_interleaved(float *x, int n_heads, int head_dim, int64_t pos, float max_period);
+/* In-place softmax over n values. */
+void kstt__softmax(float *x, long n);
+void kstt__elu(float *x, long n);      /* alpha 1 */
+void kstt__gelu_erf(float *x, long n); /* exact erf form */
+/* out[i] = silu(a[i]) * b[i] */
+void kstt__silu_mul(const float *a, const float *b, float *out, long n);
+
+/* bf16 <-> f32 (round to nearest even for f32 -> bf16). */
+static inline float kstt__bf16_to_f32(uint16_t h) {
+    union {
+        uint32_t u;
+        float f;
+    } v;
+    v.u = (uint32_t)h << 16;
+    return v.f;
+}
+static inline uint16_t kstt__f32_to_bf16(float f) {
+    union {
+        uint32_t u;
+        float f;
+    } v;
+    v.f = f;
+    if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40); /* NaN */
+    v.u += 0x7fffu + ((v.u >> 16) & 1u);
+    return (uint16_t)(v.u >> 16);
+}
+float kstt__f16_to_f32(uint16_t h);
+uint16_t kstt__f32_to_f16(float f);
+
+#endif

@@ -1,0 +1,11 @@
+/* Fills a kernel table with the scalar reference kernels (every entry that has one). Each
+ * ISA level starts from this table and overrides what it implements, so a missing fast
+ * kernel falls back to the reference, never to NULL. */
+#ifndef KSTT_KERNELS_REF_H
+#define KSTT_KERNELS_REF_H
+
+#include "kernels/kernels.h"
+
+void kstt__kernels_fill_ref(kstt__kernels *k);
+
+#endif
