@@ -1,8 +1,10 @@
-/* AVX-512 kernel table: overrides the entries this level implements (BF16/VNNI when present). */
-#include "kernels/cpu.h"
+/* AVX-512 kernel table: overrides the entries this level implements (BF16/VNNI when the CPU
+ * has them). Each kernel file registers its entries through a fill function (x86.h). */
+#include "kernels/x86/x86.h"
 
 void kstt__kernels_fill_avx512(kstt__kernels *k, const kstt__cpu_features *f) {
     (void)f;
     k->level = KSTT_KERNELS_AVX512;
     k->name = "avx512";
+    kstt__x86_fill_f32_avx512(k);
 }

@@ -1,0 +1,4 @@
+/* AVX-512 f32 products (Mimi convolutions and transformer). */
+#include "kernels/cpu.h"
+
+void kstt__x86_fill_f32_avx512(kstt__kernels *k) { (void)k; }
