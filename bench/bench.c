@@ -1,11 +1,20 @@
-/* kstt bench: placeholder until implemented. */
+/*
+ * kstt bench: performance figures, each next to the machine's physical limit. A benchmark, not
+ * a test: it generates full-size random weights in the real file formats (cached), measures,
+ * and prints a table (or JSON).
+ */
 #include <stdio.h>
+#include <string.h>
 
+#include "bench.h"
 #include "commands.h"
 
 int kstt_cmd_bench(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "kstt bench: not implemented yet\n");
-    return 2;
+    if (argc >= 2 && !strcmp(argv[1], "mimi")) return kstt_bench_mimi(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "lm")) return kstt_bench_lm(argc - 1, argv + 1);
+    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        printf("usage: kstt bench [mimi|lm] [options]   (kstt bench mimi --help)\n");
+        return 0;
+    }
+    return kstt_bench_lm(argc, argv);
 }
