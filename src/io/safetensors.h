@@ -62,6 +62,8 @@ const kstt__tensor *kstt__st_at(const kstt__st_file *f, size_t i);
 const kstt__tensor *kstt__st_find(const kstt__st_file *f, const char *name);
 /* Value of a __metadata__ key, or NULL. */
 const char *kstt__st_metadata(const kstt__st_file *f, const char *key);
+/* Number of __metadata__ entries. */
+size_t kstt__st_metadata_count(const kstt__st_file *f);
 
 const char *kstt__dtype_name(kstt__dtype t); /* "F32", "BF16", ... */
 size_t kstt__dtype_size(kstt__dtype t);
@@ -77,12 +79,18 @@ int kstt__st_to_f32(const kstt__st_file *f, const kstt__tensor *t, float *dst, c
                     size_t errlen);
 
 /* Writer (generators, `kstt codes --format safetensors`, tests): collects tensors then writes
- * the file with 8-byte-aligned offsets and sorted names, as the Python writer does. */
+ * the file as the Python writer does: the header (sorted names within each element size,
+ * `__metadata__` first) padded with spaces to a multiple of 8 bytes, then the data back to back,
+ * largest element size first, so offsets are contiguous and each tensor is aligned to its
+ * element size. Add/set return KSTT_EINVAL (bad arguments), KSTT_ERANGE (size overflow) or
+ * KSTT_ENOMEM; duplicate names are reported by save. */
 typedef struct kstt__st_writer kstt__st_writer;
 int kstt__st_writer_new(kstt__st_writer **out);
 /* data is copied. */
 int kstt__st_writer_add(kstt__st_writer *w, const char *name, kstt__dtype dtype, int ndim,
                         const int64_t *shape, const void *data);
+/* Sets a __metadata__ string (replacing an earlier value of the same key). */
+int kstt__st_writer_set_metadata(kstt__st_writer *w, const char *key, const char *value);
 int kstt__st_writer_save(kstt__st_writer *w, const char *path, char *err, size_t errlen);
 void kstt__st_writer_free(kstt__st_writer *w);
 
