@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kstt.h" /* status codes */
+
 typedef struct kstt__spm kstt__spm;
 
 typedef enum {
@@ -23,20 +25,43 @@ typedef enum {
     KSTT_SPM_BYTE = 6,
 } kstt__spm_type;
 
+/* What the model's trainer and normalizer specs say (SentencePiece's defaults where absent). */
+typedef struct {
+    int model_type;      /* 1 unigram, 2 bpe, 3 word, 4 char */
+    int vocab_size;      /* as recorded by the trainer (the piece count is kstt__spm_size) */
+    int unk_id, bos_id, eos_id, pad_id; /* -1 = none */
+    int byte_fallback;
+    int treat_whitespace_as_suffix;
+    int add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces;
+    const char *unk_surface; /* what an unknown piece decodes to (default " U+2047 ") */
+} kstt__spm_info;
+
+/* Reads a `.model` file (a serialized ModelProto). Owned: release with kstt__spm_free. Errors:
+ * KSTT_ENOTFOUND / KSTT_EIO (cannot open or read), KSTT_EFORMAT (malformed; the message names
+ * the file, the problem and the byte offset), KSTT_ENOMEM. */
 int kstt__spm_load(kstt__spm **out, const char *path, char *err, size_t errlen);
-/* Parses a model image in memory (copied); `name` appears in errors. The fuzzer's entry. */
+/* Parses a model image in memory (nothing of buf is kept); `name` appears in errors. The
+ * fuzzer's entry. */
 int kstt__spm_load_memory(kstt__spm **out, const void *buf, size_t size, const char *name,
                           char *err, size_t errlen);
+/* Accepts NULL. */
 void kstt__spm_free(kstt__spm *spm);
 
 int kstt__spm_size(const kstt__spm *spm);
 /* The piece text (NULL for an id out of range) and type. */
 const char *kstt__spm_piece(const kstt__spm *spm, int id);
 kstt__spm_type kstt__spm_piece_type(const kstt__spm *spm, int id);
+/* The piece's score (0 for an id out of range). */
+float kstt__spm_score(const kstt__spm *spm, int id);
+/* info->unk_surface is borrowed from the model. */
+void kstt__spm_get_info(const kstt__spm *spm, kstt__spm_info *info);
 
 /* Decodes ids to NUL-terminated UTF-8. Returns the length written (excluding the NUL) or
- * KSTT_ERANGE when cap is too small (out then holds a truncated NUL-terminated prefix).
- * Ids out of range decode as unk_surface. */
+ * KSTT_ERANGE when cap is too small (out then holds a truncated NUL-terminated prefix, cut at
+ * a character boundary; nothing is written when cap is 0). Ids out of range decode as
+ * unk_surface. A <0x00> byte piece yields a NUL inside the text (as in SentencePiece): the
+ * return value, not strlen, is the length. Allocates nothing; safe to call from many threads
+ * on one model. */
 int kstt__spm_decode(const kstt__spm *spm, const int32_t *ids, size_t n, char *out, size_t cap);
 
 #endif
