@@ -8,12 +8,14 @@
 
 #include "bench.h"
 #include "commands.h"
+#include "gen_lm.h"
 
 int kstt_cmd_bench(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "mimi")) return kstt_bench_mimi(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "lm")) return kstt_bench_lm(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "generate")) return kstt_bench_generate(argc - 1, argv + 1);
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        printf("usage: kstt bench [mimi|lm] [options]   (kstt bench mimi --help)\n");
+        printf("usage: kstt bench [mimi|lm|generate] [options]   (kstt bench mimi --help)\n");
         return 0;
     }
     return kstt_bench_lm(argc, argv);

@@ -1,0 +1,176 @@
+/*
+ * kstt_model: loads a model directory laid out as a Hugging Face snapshot of a Kyutai STT repo
+ * (config.json, the LM weights named by `moshi_name`, the Mimi file `mimi_name` with an
+ * optional `mimi_config_name`, the tokenizer `tokenizer_name`) and derives the streaming
+ * constants: asr_delay_in_tokens (params, else config key, else floor(delay * 12.5)) and the
+ * pad-mode silence lengths (golden README 7.1).
+ *
+ * Every error message names the file at fault: config errors come from the config parser,
+ * weight errors from the safetensors reader and the LM loader, Mimi and tokenizer errors from
+ * their loaders, and the cross-checks between them are written here.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "asr/model.h"
+#include "core/alloc.h"
+#include "core/status.h"
+
+#define FRAME_RATE 12.5
+
+kstt_model_params kstt_model_params_default(void) {
+    kstt_model_params p;
+    memset(&p, 0, sizeof p);
+    p.pool = NULL;
+    p.kernels = KSTT_KERNELS_AUTO;
+    p.asr_delay_in_tokens = -1;
+    return p;
+}
+
+static int join(char *out, size_t cap, const char *dir, const char *name, char *err,
+                size_t errlen) {
+    size_t dl = strlen(dir);
+    int slash = dl > 0 && dir[dl - 1] != '/';
+    int n = snprintf(out, cap, "%s%s%s", dir, slash ? "/" : "", name);
+    if (n < 0 || (size_t)n >= cap)
+        return kstt__errf(err, errlen, KSTT_EINVAL, "%s/%s: path too long", dir, name);
+    return KSTT_OK;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* Seconds to a whole number of 80 ms frames, tolerant of decimal inputs such as 0.08 * 12.5
+ * landing a hair off an integer. */
+static int frames_floor(double seconds) {
+    return (int)floor(seconds * FRAME_RATE + 1e-6);
+}
+static int frames_ceil(double seconds) {
+    return (int)ceil(seconds * FRAME_RATE - 1e-6);
+}
+
+int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *params, char *err,
+                    size_t errlen) {
+    if (err && errlen)
+        err[0] = 0;
+    if (!out)
+        return kstt__errf(err, errlen, KSTT_EINVAL, "kstt_model_load: NULL output");
+    *out = NULL;
+    if (!dir)
+        return kstt__errf(err, errlen, KSTT_EINVAL, "kstt_model_load: NULL directory");
+    kstt_model_params dp = kstt_model_params_default();
+    if (!params)
+        params = &dp;
+
+    kstt_model *m = kstt__calloc(1, sizeof *m);
+    if (!m)
+        return kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory", dir);
+    m->pool = params->pool;
+    char path[4096];
+    int rc;
+
+    if ((rc = join(path, sizeof path, dir, "config.json", err, errlen)))
+        goto fail;
+    if ((rc = kstt__stt_config_load(&m->cfg, path, err, errlen)))
+        goto fail;
+    const kstt__stt_config *c = &m->cfg;
+
+    if ((rc = join(path, sizeof path, dir, c->moshi_name, err, errlen)))
+        goto fail;
+    if (ends_with(c->moshi_name, ".gguf")) {
+        rc = kstt__errf(err, errlen, KSTT_EUNSUPPORTED, "%s: GGUF weights are not supported yet",
+                        path);
+        goto fail;
+    }
+    if ((rc = kstt__st_open(&m->weights, path, err, errlen)))
+        goto fail;
+    if ((rc = kstt__lm_load(&m->lm, m->weights, c, m->pool, params->kernels, err, errlen)))
+        goto fail;
+
+    char cfg_path[4096];
+    kstt_mimi_params mp = kstt_mimi_params_default();
+    if (c->mimi_config_name[0]) {
+        if ((rc = join(cfg_path, sizeof cfg_path, dir, c->mimi_config_name, err, errlen)))
+            goto fail;
+        mp.config_path = cfg_path;
+    }
+    mp.num_codebooks = c->n_q;
+    mp.pool = m->pool;
+    mp.kernels = params->kernels;
+    if ((rc = join(path, sizeof path, dir, c->mimi_name, err, errlen)))
+        goto fail;
+    if ((rc = kstt_mimi_load(&m->mimi, path, &mp, err, errlen)))
+        goto fail;
+    if (kstt_mimi_num_codebooks(m->mimi) != c->n_q) {
+        rc = kstt__errf(err, errlen, KSTT_EFORMAT,
+                        "%s: the Mimi model gives %d codebooks but the LM reads n_q = %d", path,
+                        kstt_mimi_num_codebooks(m->mimi), c->n_q);
+        goto fail;
+    }
+    m->frame_size = kstt_mimi_frame_size(m->mimi);
+    m->sample_rate = kstt_mimi_sample_rate(m->mimi);
+    if (m->frame_size <= 0 || m->sample_rate <= 0) {
+        rc = kstt__errf(err, errlen, KSTT_EFORMAT, "%s: Mimi reports frame size %d at %d Hz", path,
+                        m->frame_size, m->sample_rate);
+        goto fail;
+    }
+
+    if ((rc = join(path, sizeof path, dir, c->tokenizer_name, err, errlen)))
+        goto fail;
+    if ((rc = kstt__spm_load(&m->spm, path, err, errlen)))
+        goto fail;
+    if (kstt__spm_size(m->spm) < c->text_card) {
+        rc = kstt__errf(err, errlen, KSTT_EFORMAT,
+                        "%s: the tokenizer has %d pieces but the model's text vocabulary "
+                        "(text_card) is %d",
+                        path, kstt__spm_size(m->spm), c->text_card);
+        goto fail;
+    }
+
+    if (params->asr_delay_in_tokens >= 0)
+        m->delay = params->asr_delay_in_tokens;
+    else if (c->asr_delay_in_tokens >= 0)
+        m->delay = c->asr_delay_in_tokens;
+    else
+        m->delay = frames_floor(c->audio_delay_seconds);
+    m->prefix_frames = frames_ceil(c->audio_silence_prefix_seconds);
+    m->suffix_frames = frames_ceil(c->audio_delay_seconds + 1.0);
+    *out = m;
+    return KSTT_OK;
+fail:
+    kstt_model_free(m);
+    return rc;
+}
+
+void kstt_model_free(kstt_model *m) {
+    if (!m)
+        return;
+    kstt__spm_free(m->spm);
+    kstt_mimi_free(m->mimi);
+    kstt__lm_free(m->lm);
+    kstt__st_close(m->weights);
+    kstt__free(m);
+}
+
+void kstt_model_get_info(const kstt_model *m, kstt_model_info *info) {
+    memset(info, 0, sizeof *info);
+    info->sample_rate = m->sample_rate;
+    info->frame_size = m->frame_size;
+    info->frame_rate = FRAME_RATE;
+    info->asr_delay_in_tokens = m->delay;
+    info->audio_delay_seconds = m->cfg.audio_delay_seconds;
+    info->silence_prefix_seconds = m->cfg.audio_silence_prefix_seconds;
+    info->has_vad = m->lm->n_vad > 0;
+    info->num_codebooks = m->cfg.n_q;
+    info->text_vocab = m->cfg.text_card;
+    info->context = m->cfg.context;
+}
+
+int kstt_model_decode(const kstt_model *m, const int32_t *ids, size_t n, char *out, size_t cap) {
+    if (!m || (!ids && n) || (!out && cap))
+        return KSTT_EINVAL;
+    return kstt__spm_decode(m->spm, ids, n, out, cap);
+}

@@ -1,0 +1,110 @@
+/*
+ * The STT language model (reference-model.md section 3): weights, the per-stream KV ring, and
+ * one batched step.
+ *
+ * One step of B streams takes, per stream, one text token and n_q audio tokens and produces
+ * the text logits and the VAD probabilities (when the model has the extra heads):
+ *
+ *   x  = emb_0[a_0] + ... + emb_{n_q-1}[a_{n_q-1}] + text_emb[t]     (this order, f32)
+ *   per layer: x += out_proj(attn(rope(in_proj(rms1(x)))))
+ *              x += linear_out(silu(g[0:H]) * g[H:2H]),  g = linear_in(rms2(x))
+ *   y = out_norm(x); logits = text_linear y; vad[h] = softmax(extra_heads.h y)
+ *
+ * Weight matrices stay in the mmapped file in their stored type (BF16, F16 or F32) and are
+ * used through kstt__matmul with batch = streams; embeddings are row lookups converted to f32
+ * per step; only the RMSNorm alphas are converted to f32 at load (they are small). Activations,
+ * attention and the KV ring are f32.
+ *
+ * Invariants: a kstt__lm is immutable after load and may be shared by threads; a cache belongs
+ * to one stream; a work area belongs to one caller at a time and is sized for a maximum batch.
+ * kstt__lm_step allocates nothing.
+ */
+#ifndef KSTT_LM_LM_H
+#define KSTT_LM_LM_H
+
+#include <stdint.h>
+
+#include "io/safetensors.h"
+#include "kernels/kernels.h"
+#include "kstt.h"
+#include "lm/config.h"
+
+typedef struct {
+    const float *norm1, *norm2; /* [D] f32 (model-owned copies) */
+    kstt__wmat in_proj;         /* [3D, D]: rows q, k, v */
+    kstt__wmat out_proj;        /* [D, D] */
+    kstt__wmat linear_in;       /* [2H, D] */
+    kstt__wmat linear_out;      /* [D, H] */
+} kstt__lm_layer;
+
+typedef struct kstt__lm {
+    int dim, n_heads, head_dim, n_layers, hidden; /* hidden = H, from the weight shapes */
+    int n_q, card, text_card, context;
+    float max_period;
+    int n_vad, vad_dim; /* extra heads (0 when the file has none) */
+
+    const kstt__tensor *text_emb; /* [text_card + 1, D], any float dtype, in the mapping */
+    const kstt__tensor **emb;     /* n_q x [card + 1, D] */
+    kstt__lm_layer *layers;       /* n_layers */
+    const float *out_norm;        /* [D] f32 */
+    kstt__wmat text_linear;       /* [text_card, D] */
+    kstt__wmat *vad;              /* n_vad x [vad_dim, D] */
+
+    float *alphas; /* owned block holding every norm alpha in f32 */
+    const kstt__kernels *k;
+    kstt_pool *pool;           /* borrowed */
+    const kstt__st_file *file; /* borrowed: the weights point into its mapping */
+} kstt__lm;
+
+/* Per-stream state: the KV ring of every layer and the stream position. */
+typedef struct {
+    int64_t pos; /* steps run since reset = RoPE position of the next step */
+    float *k;    /* [n_layers, context, D] rotated keys, owned */
+    float *v;    /* [n_layers, context, D] values, owned */
+} kstt__lm_cache;
+
+/* Scratch for one batched step, sized for up to `cap` streams. The outputs of the last step
+ * are read from `logits`, `vad` and `out`. */
+typedef struct {
+    int cap;
+    int nth;       /* threads of the pool the scratch was sized for */
+    float *x;      /* [cap, D] residual stream */
+    float *xn;     /* [cap, D] normalised input of a sub-block */
+    float *qkv;    /* [cap, 3D] */
+    float *att;    /* [cap, D] attention output (heads concatenated) */
+    float *g;      /* [cap, 2H] gate and value of the FFN */
+    float *h;      /* [cap, H] */
+    float *proj;   /* [cap, D] output of out_proj / linear_out */
+    float *scores; /* [nth, context] attention weights per thread */
+    float *out;    /* [cap, D] out_norm output */
+    float *logits; /* [cap, text_card] */
+    float *vad;    /* [cap, n_vad, vad_dim] probabilities */
+    kstt__ws ws;   /* matmul workspace */
+} kstt__lm_work;
+
+/* Optional observer of intermediate tensors (tests): called with what = "emb_in", "layer"
+ * (with the layer index) and "out_norm"; x is [B, D]. */
+typedef void (*kstt__lm_trace_fn)(void *user, const char *what, int layer, const float *x,
+                                  int batch);
+
+/* Builds the model from an open weights file (borrowed: it must outlive the model). Tensor
+ * names are looked up under the PyTorch/candle names, then the MLX ones. Errors name the file
+ * and the tensor. */
+int kstt__lm_load(kstt__lm **out, const kstt__st_file *file, const kstt__stt_config *cfg,
+                  kstt_pool *pool, kstt_kernels kernels, char *err, size_t errlen);
+void kstt__lm_free(kstt__lm *lm);
+
+int kstt__lm_cache_init(kstt__lm_cache *c, const kstt__lm *lm);
+void kstt__lm_cache_reset(kstt__lm_cache *c);
+void kstt__lm_cache_free(kstt__lm_cache *c);
+
+int kstt__lm_work_new(kstt__lm_work **out, const kstt__lm *lm, int cap);
+void kstt__lm_work_free(kstt__lm_work *w);
+
+/* One step of `batch` streams (batch <= w->cap): tokens[b * (1 + n_q) + 0] is stream b's text
+ * input, [1 + k] its audio input of codebook k. Advances every cache by one position. Returns
+ * KSTT_EINVAL (nothing changed) when a token is out of range or batch is out of bounds. */
+int kstt__lm_step(const kstt__lm *lm, kstt__lm_work *w, kstt__lm_cache *const *caches,
+                  const int32_t *tokens, int batch, kstt__lm_trace_fn trace, void *user);
+
+#endif
