@@ -203,10 +203,11 @@ typedef struct {
 } kstt_event;
 
 typedef struct {
-    /* 1 (default): the stream inserts the model's silence prefix before the audio and, at
-     * flush, the silence needed to get the last words out; times are seconds from the start
-     * of the caller's audio. 0: raw stream as moshi-server runs it: no padding, times count
-     * from the first sample fed (the server protocol's convention). */
+    /* 1 (default): the stream inserts the model's silence prefix (ceil(prefix_s * 12.5) zero
+     * frames) before the first audio and, at flush, ceil((delay_s + 1) * 12.5) zero frames so
+     * the delayed text comes out; times are seconds from the start of the caller's audio (a
+     * time that would fall inside the prefix is reported as 0). 0: raw stream as moshi-server
+     * runs it: no padding, times count from the first sample fed (the protocol's convention). */
     int pad;
     int step_events;     /* 1 (default): emit KSTT_EVENT_STEP for models with VAD heads */
     float temperature;   /* 0 (default): greedy argmax; > 0: sampling, seeded */
@@ -225,9 +226,11 @@ void kstt_stream_free(kstt_stream *s);
 /* Feeds n samples of 24 kHz mono PCM (any n). Runs one LM step per completed 1920-sample frame
  * and queues the events (or calls on_event). Returns the number of steps run or a status. */
 KSTT_WUR int kstt_stream_feed(kstt_stream *s, const float *pcm, size_t n);
-/* End of input: zero-pads the last partial frame, feeds the trailing silence (pad mode), and
- * emits the word still pending. The stream then accepts nothing until kstt_stream_reset.
- * Returns the number of steps run or a status. */
+/* End of input: zero-pads the last partial frame, feeds the trailing silence (pad mode), then
+ * emits the word still pending and a closing END_WORD (the reference never reports that last
+ * word; kstt does, so it is not lost). A stream that received no audio since reset runs and
+ * reports nothing. The stream then accepts no audio until kstt_stream_reset. Returns the
+ * number of steps run or a status. A WORD whose text decodes to nothing is never reported. */
 KSTT_WUR int kstt_stream_flush(kstt_stream *s);
 /* Copies up to max queued events to out, oldest first; returns the count (0 when none). Text
  * and token pointers stay valid until the next call on the stream. */
