@@ -1,0 +1,92 @@
+/*
+ * Private structures of the Mimi encoder (model: mimi_load.c; stream: mimi_stream.c).
+ *
+ * Layout conventions. Activations are time-major [T, C] f32. Every convolution keeps its input
+ * in one buffer: `state` rows carried from the previous call (the last K - S input rows), then
+ * the new rows, so the product reads each output's receptive field in place with
+ * ldx = stride * C_in, and after the call the last `state` rows move to the front. Weights are
+ * repacked at load from PyTorch's [C_out, C_in, K] to [C_out, K, C_in] (row = receptive field).
+ */
+#ifndef KSTT_CODEC_MIMI_INTERNAL_H
+#define KSTT_CODEC_MIMI_INTERNAL_H
+
+#include <stdint.h>
+
+#include "codec/mimi_config.h"
+#include "codec/mimi_ops.h"
+#include "kernels/kernels.h"
+#include "kstt.h"
+
+/* Frames per pass: the front of the SEANet (high time resolution, small weights) runs at most
+ * KSTT_MIMI_FRONT frames at a time, the back (its last stages, the transformer, the downsample
+ * and the quantizer: large weights, few rows per frame) batches up to KSTT_MIMI_BACK frames, so
+ * a long input is computed with large matrix batches while the per-stream memory stays small.
+ * KSTT_MIMI_BACK must be a multiple of KSTT_MIMI_FRONT. */
+#define KSTT_MIMI_FRONT 2
+#define KSTT_MIMI_BACK 64
+
+typedef struct {
+    int c_in, c_out, k, stride;
+    int state;         /* k - stride: input rows carried between calls */
+    kstt__wmat w;      /* [c_out, k * c_in] f32, row o = W[o][j][i] at j * c_in + i */
+    const float *bias; /* [c_out] or NULL */
+} kstt__mimi_conv;
+
+/* One SEANet stage: residual block on C channels, then ELU and the strided conv C -> 2C. */
+typedef struct {
+    int channels, ratio;
+    int t_frame;           /* input rows per code frame at this stage */
+    kstt__mimi_conv res_a; /* C -> C / compress, K = residual kernel */
+    kstt__mimi_conv res_b; /* C / compress -> C, K = 1 */
+    kstt__mimi_conv down;  /* C -> 2C, K = 2 * ratio, stride ratio */
+} kstt__mimi_stage;
+
+typedef struct {
+    const float *norm1_w, *norm1_b, *norm2_w, *norm2_b; /* [D] */
+    const float *ls1, *ls2;                             /* [D] or NULL (no layer scale) */
+    kstt__wmat in_proj;                                 /* [3D, D]: q, k, v rows */
+    kstt__wmat out_proj;                                /* [D, D] */
+    kstt__wmat lin1;                                    /* [FF, D] */
+    kstt__wmat lin2;                                    /* [D, FF] */
+} kstt__mimi_layer;
+
+typedef struct {
+    kstt__wmat cb;      /* [bins, q_dim]: embedding_sum / max(cluster_usage, 1e-5) */
+    const float *norm2; /* [bins]: squared norms of the rows */
+} kstt__mimi_vq;
+
+struct kstt_mimi {
+    kstt__mimi_config cfg;
+    int num_codebooks;
+    int n_stages;
+    int split; /* first back op: the down conv of stage `split` */
+    kstt_pool *pool;
+    const kstt__kernels *k;
+    kstt__mimi_ops ops;
+    kstt__mimi_conv conv_in; /* 1 -> n_filters, K = kernel_size */
+    kstt__mimi_stage stages[KSTT_MIMI_MAX_RATIOS];
+    kstt__mimi_conv conv_out;         /* n_filters * 2^n -> dimension, K = last_kernel_size */
+    kstt__mimi_layer *layers;         /* [num_layers] */
+    kstt__mimi_conv downsample;       /* D -> D, K = 2 * ds_stride, no bias, replicate padding */
+    kstt__wmat proj_first, proj_rest; /* [q_dim, D] (NULL data: identity) */
+    kstt__mimi_vq *vq;                /* [num_codebooks]: 0 semantic, then acoustic levels */
+    float *arena;                     /* every weight above */
+};
+
+/* Test hook: called with every intermediate the golden files record, time-major [rows, cols]
+ * (rows of this pass): "seanet_layerNN_out" (SEANet module NN's output), "seanet_out",
+ * "tr_layerL_out", "transformer_out", "latent", "proj_semantic", "proj_acoustic". With a tap set
+ * the fused element-wise ops run unfused (same values). NULL fn removes it. */
+typedef void (*kstt__mimi_tap_fn)(void *user, const char *name, const float *data, int rows,
+                                  int cols);
+void kstt__mimi_stream_set_tap(kstt_mimi_stream *s, kstt__mimi_tap_fn fn, void *user);
+
+/* Bench hook: when set, each encode call adds the wall seconds of its parts to *p (front:
+ * input conv and the first SEANet stages; seanet: the rest of the SEANet; transformer;
+ * quant: downsample and quantizer). NULL removes it. */
+typedef struct {
+    double front, seanet, transformer, quant;
+} kstt__mimi_prof;
+void kstt__mimi_stream_set_prof(kstt_mimi_stream *s, kstt__mimi_prof *p);
+
+#endif

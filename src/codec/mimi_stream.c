@@ -1,0 +1,629 @@
+/*
+ * The Mimi encoder stream: PCM in, codes out, one implementation for every chunking.
+ *
+ * Samples accumulate in the input buffer of the first convolution. As soon as a 1920-sample
+ * frame is complete it goes through the model; a call that completes many frames runs them
+ * batched over time (the same code with more rows). Two pass sizes keep that cheap in memory:
+ *   front  (input conv, SEANet stages 0 .. split, up to the ELU before the down conv of stage
+ *          `split`): at most KSTT_MIMI_FRONT frames at a time, appended to the input buffer
+ *          of that down conv;
+ *   back   (that down conv, the last stages, the output conv, the transformer, the downsample
+ *          and the quantizer): runs on everything accumulated, at most KSTT_MIMI_BACK frames,
+ *          whenever the buffer is full or the call has no further complete frame. So codes come
+ *          out within the call that completes their frame.
+ * Every convolution keeps its state as the first rows of its input buffer (mimi_internal.h);
+ * the products are bitwise independent of the batch size (kernels.h contract of the f32
+ * kernels here), element-wise ops are per element, attention is per query, so any chunking
+ * gives identical codes and activations.
+ *
+ * Transformer window (reference-model.md 2.4, golden README 4.3): the reference writes the 2
+ * steps of a frame into a ring of `context` entries before its queries attend, so the query
+ * at step q of frame f sees steps max(0, (f + 1) * ds - context) .. q. The key/value ring here
+ * holds context + KSTT_MIMI_BACK * ds entries, so a whole back pass is written first and every
+ * query then reads exactly that window (in parallel, in increasing position order).
+ *
+ * Memory: everything is sized in kstt_mimi_stream_new; encode allocates nothing.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "codec/mimi_internal.h"
+#include "core/alloc.h"
+#include "core/pool.h"
+#include "core/status.h"
+
+struct kstt_mimi_stream {
+    const kstt_mimi *m;
+    char err[256];
+    float *pcm;                       /* conv_in input: [conv_in.state + FRONT * frame] samples */
+    size_t fill;                      /* samples after the state (always < frame between calls) */
+    float *xin[KSTT_MIMI_MAX_RATIOS]; /* stage input x = down conv input [down.state + cap, C] */
+    float *ain[KSTT_MIMI_MAX_RATIOS]; /* res_a input [res_a.state + cap, C] */
+    float *mid;                       /* res_a output / res_b input [rows, C / compress] */
+    float *tmp;                       /* res_b output [rows, C] */
+    float *oin;                       /* conv_out input [conv_out.state + BACK * ds, C_last] */
+    float *tx;     /* downsample input = transformer stream [ds.state + BACK * ds, D] */
+    int back_fill; /* frames waiting in xin[split] */
+    int ds_primed; /* downsample state set (replicate padding) */
+    int64_t pos;   /* 25 Hz steps through the transformer since reset */
+    float *h, *qkv, *att, *o,
+        *ff;        /* transformer scratch: [T, D], [T, 3D], [T, D], [T, D], [T, FF] */
+    float *kc, *vc; /* [layers][cap_kv][D] keys (after RoPE) and values */
+    int cap_kv;
+    float *scores; /* [n_threads][context] */
+    int n_threads;
+    float *latent;  /* [BACK, D] */
+    float *zs, *zr; /* [BACK, q_dim] semantic and acoustic projections / residual */
+    float *sc;      /* [BACK, bins] codebook products */
+    float *arena;
+    kstt__mimi_prof *prof; /* bench only */
+    kstt__mimi_tap_fn tap; /* tests only */
+    void *tap_user;
+};
+
+static void tap(kstt_mimi_stream *s, const char *name, const float *x, int rows, int cols) {
+    if (s->tap)
+        s->tap(s->tap_user, name, x, rows, cols);
+}
+
+static void tap_layer(kstt_mimi_stream *s, int idx, const float *x, int rows, int cols) {
+    if (!s->tap)
+        return;
+    char name[32];
+    snprintf(name, sizeof name, "seanet_layer%02d_out", idx);
+    s->tap(s->tap_user, name, x, rows, cols);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Adds the seconds since *t0 to *acc and restarts the clock (profiling only). */
+static void lap(const kstt_mimi_stream *s, double *acc, double *t0) {
+    if (!s->prof)
+        return;
+    const double t = now_s();
+    *acc += t - *t0;
+    *t0 = t;
+}
+
+void kstt__mimi_stream_set_prof(kstt_mimi_stream *s, kstt__mimi_prof *p) {
+    s->prof = p;
+}
+
+void kstt__mimi_stream_set_tap(kstt_mimi_stream *s, kstt__mimi_tap_fn fn, void *user) {
+    s->tap = fn;
+    s->tap_user = user;
+}
+
+static const kstt__ws no_ws = {NULL, 0};
+
+/* ---- convolutions ------------------------------------------------------------------------ */
+
+/* What runs on a convolution's output rows right after the product, in the same job. */
+typedef enum {
+    POST_BIAS,      /* y += b */
+    POST_BIAS_ELU,  /* y = ELU(y + b) */
+    POST_BIAS_COPY, /* y += b; aux = ELU(y): a stage's x and its residual branch input */
+    POST_RES_ELU,   /* aux = ELU(aux + (y + b)): residual add (aux = x), then the stage ELU */
+    POST_RES,       /* aux = aux + (y + b), no ELU (tap runs only) */
+} post_op;
+
+typedef struct {
+    const kstt_mimi *m;
+    const kstt__mimi_conv *c;
+    const float *in; /* state rows then the new rows */
+    float *out;      /* [t_out, c_out], rows of c_out floats */
+    float *aux;      /* [t_out, c_out] (POST_BIAS_COPY, POST_RES*) */
+    int t_out;
+    post_op post;
+} conv_job;
+
+static void post_rows(const conv_job *j, int t0, int t1) {
+    const kstt_mimi *m = j->m;
+    const int C = j->c->c_out, rows = t1 - t0;
+    const float *b = j->c->bias;
+    float *y = j->out + (size_t)t0 * C;
+    float *aux = j->aux ? j->aux + (size_t)t0 * C : NULL;
+    switch (j->post) {
+    case POST_BIAS:
+    case POST_BIAS_COPY:
+        if (b)
+            for (int t = 0; t < rows; t++)
+                m->k->axpy_f32(1.0f, b, y + (size_t)t * C, C);
+        if (j->post == POST_BIAS_COPY)
+            m->ops.elu_copy(aux, y, (long)rows * C);
+        break;
+    case POST_BIAS_ELU:
+        m->ops.bias_elu(y, b, rows, C, C);
+        break;
+    case POST_RES_ELU:
+        m->ops.res_elu(aux, y, b, rows, C);
+        break;
+    case POST_RES:
+        for (size_t i = 0; i < (size_t)rows * C; i++)
+            aux[i] = aux[i] + (y[i] + (b ? b[i % C] : 0.0f));
+        break;
+    }
+}
+
+/* Threads take contiguous ranges of output time steps, all rows each (products with a small
+ * weight matrix and many steps: the SEANet front). The per-element arithmetic is that of the
+ * row split (kernels.h contract), so results do not depend on the split. */
+static void conv_task(void *arg, int ith, int nth) {
+    const conv_job *j = arg;
+    long t0, t1;
+    kstt__split_range(j->t_out, 4, ith, nth, &t0, &t1);
+    if (t0 >= t1)
+        return;
+    const kstt__mimi_conv *c = j->c;
+    const long ldx = (long)c->stride * c->c_in;
+    j->m->k->matmul[KSTT_WT_F32](&c->w, j->in + t0 * ldx, ldx, j->out + t0 * c->c_out, c->c_out,
+                                 (int)(t1 - t0), 0, c->c_out, &no_ws);
+    post_rows(j, (int)t0, (int)t1);
+}
+
+/* out[t] = W * in[t * S .. t * S + K) (+ the post-op) for t < t_in / S, where `in` holds the
+ * state rows then t_in new rows. The state is not updated (conv_roll). */
+static void conv(kstt_mimi_stream *s, const kstt__mimi_conv *c, const float *in, int t_in,
+                 float *out, post_op post, float *aux) {
+    const kstt_mimi *m = s->m;
+    conv_job j = {m, c, in, out, aux, t_in / c->stride, post};
+    const size_t wbytes = (size_t)c->w.rows * c->w.cols * sizeof(float);
+    const double work = (double)c->w.rows * c->w.cols * j.t_out;
+    if (s->n_threads > 1 && j.t_out >= 64 * s->n_threads && wbytes <= ((size_t)4 << 20) &&
+        work >= 65536.0) {
+        kstt__pool_run(m->pool, conv_task, &j);
+    } else if (work < 65536.0 || s->n_threads == 1) {
+        conv_task(&j, 0, 1);
+    } else { /* large weights: threads split the rows (the driver) */
+        kstt__matmul(m->pool, m->k, &c->w, in, (long)c->stride * c->c_in, out, c->c_out, j.t_out,
+                     &no_ws);
+        post_rows(&j, 0, j.t_out);
+    }
+}
+
+/* After a call over t_in new rows: the last `state` rows of the buffer become the state. */
+static void conv_roll(const kstt__mimi_conv *c, float *in, int t_in) {
+    if (c->state > 0)
+        memmove(in, in + (size_t)t_in * c->c_in, (size_t)c->state * c->c_in * sizeof(float));
+}
+
+/* Where stage st's input rows of this pass go. */
+static float *stage_x(kstt_mimi_stream *s, int st) {
+    const kstt__mimi_stage *g = &s->m->stages[st];
+    size_t row = (size_t)g->down.state;
+    if (st == s->m->split)
+        row += (size_t)s->back_fill * g->t_frame;
+    return s->xin[st] + row * g->channels;
+}
+
+/* Where the ELU of stage st's input rows of this pass goes: its residual branch input. */
+static float *stage_a(kstt_mimi_stream *s, int st) {
+    const kstt__mimi_stage *g = &s->m->stages[st];
+    return s->ain[st] + (size_t)g->res_a.state * g->channels;
+}
+
+/* Residual block of stage st on x [t, C] in place, followed by the ELU that feeds the stage's
+ * down conv: x = ELU(x + conv_b(ELU(conv_a(ELU(x))))). ELU(x) is already in the branch input
+ * (written by the producer of x). */
+static void res_block(kstt_mimi_stream *s, int st, float *x, int t) {
+    const kstt__mimi_stage *g = &s->m->stages[st];
+    const int C = g->channels;
+    conv(s, &g->res_a, s->ain[st], t, s->mid, POST_BIAS_ELU, NULL);
+    conv_roll(&g->res_a, s->ain[st], t);
+    if (s->tap) {
+        conv(s, &g->res_b, s->mid, t, s->tmp, POST_RES, x);
+        tap_layer(s, 1 + 3 * st, x, t, C);
+        s->m->ops.elu(x, (long)t * C);
+        tap_layer(s, 2 + 3 * st, x, t, C);
+        return;
+    }
+    conv(s, &g->res_b, s->mid, t, s->tmp, POST_RES_ELU, x);
+}
+
+/* Front: nf frames of s->pcm through the input conv and stages 0 .. split (see top). */
+static void run_front(kstt_mimi_stream *s, int nf) {
+    const kstt_mimi *m = s->m;
+    float *x = stage_x(s, 0);
+    conv(s, &m->conv_in, s->pcm, nf * m->cfg.frame_size, x, POST_BIAS_COPY, stage_a(s, 0));
+    tap_layer(s, 0, x, nf * m->cfg.frame_size, m->conv_in.c_out);
+    for (int st = 0;; st++) {
+        const kstt__mimi_stage *g = &m->stages[st];
+        const int t = nf * g->t_frame;
+        res_block(s, st, x, t);
+        if (st == m->split)
+            break;
+        float *nx = stage_x(s, st + 1);
+        conv(s, &g->down, s->xin[st], t, nx, POST_BIAS_COPY, stage_a(s, st + 1));
+        tap_layer(s, 3 + 3 * st, nx, t / g->ratio, g->down.c_out);
+        conv_roll(&g->down, s->xin[st], t);
+        x = nx;
+    }
+}
+
+/* ---- transformer ------------------------------------------------------------------------- */
+
+typedef struct {
+    kstt_mimi_stream *s;
+    const float *kc, *vc; /* this layer's ring */
+    int t;                /* rows of this pass */
+} attn_job;
+
+static void attn_task(void *arg, int ith, int nth) {
+    const attn_job *j = arg;
+    kstt_mimi_stream *s = j->s;
+    const kstt_mimi *m = s->m;
+    const int D = m->cfg.d_model, H = m->cfg.num_heads, hd = m->cfg.head_dim;
+    const int ds = m->cfg.ds_stride, ctx = m->cfg.context, cap = s->cap_kv;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *sc = s->scores + (size_t)ith * ctx;
+    long i0, i1;
+    kstt__split_range((long)j->t * H, 1, ith, nth, &i0, &i1);
+    for (long it = i0; it < i1; it++) {
+        const int t = (int)(it / H), h = (int)(it % H);
+        const int64_t q = s->pos + t;
+        const int64_t f = q / ds;
+        int64_t lo = (f + 1) * ds - ctx;
+        if (lo < 0)
+            lo = 0;
+        const float *qv = s->qkv + (size_t)t * 3 * D + (size_t)h * hd;
+        const int n = (int)(q - lo + 1);
+        float *out = s->att + (size_t)t * D + (size_t)h * hd;
+        const long s0 = (long)(lo % cap);
+        if (m->ops.attn) {
+            m->ops.attn(qv, j->kc + (size_t)h * hd, j->vc + (size_t)h * hd, D, s0, n, cap, hd,
+                        scale, sc, out);
+            continue;
+        }
+        float mx = -INFINITY;
+        for (int i = 0; i < n; i++) {
+            const size_t slot = (size_t)((s0 + i) % cap);
+            const float v = m->k->dot_f32(qv, j->kc + slot * D + (size_t)h * hd, hd) * scale;
+            sc[i] = v;
+            mx = v > mx ? v : mx;
+        }
+        const float inv = 1.0f / m->ops.exp_sum(sc, n, mx);
+        memset(out, 0, (size_t)hd * sizeof(float));
+        for (int i = 0; i < n; i++) {
+            const size_t slot = (size_t)((s0 + i) % cap);
+            m->k->axpy_f32(sc[i], j->vc + slot * D + (size_t)h * hd, out, hd);
+        }
+        for (int d = 0; d < hd; d++)
+            out[d] *= inv;
+    }
+}
+
+/* x += ls * u row-wise (ls NULL: x += u). */
+static void add_scaled(float *x, const float *ls, const float *u, int t, int D) {
+    for (int r = 0; r < t; r++) {
+        float *xr = x + (size_t)r * D;
+        const float *ur = u + (size_t)r * D;
+        if (ls)
+            for (int c = 0; c < D; c++)
+                xr[c] = xr[c] + ls[c] * ur[c];
+        else
+            for (int c = 0; c < D; c++)
+                xr[c] = xr[c] + ur[c];
+    }
+}
+
+static void transformer(kstt_mimi_stream *s, float *x, int t) {
+    const kstt_mimi *m = s->m;
+    const kstt__mimi_config *c = &m->cfg;
+    const int D = c->d_model, FF = c->dim_feedforward;
+    for (int l = 0; l < c->num_layers; l++) {
+        const kstt__mimi_layer *ly = &m->layers[l];
+        float *kc = s->kc + (size_t)l * s->cap_kv * D, *vc = s->vc + (size_t)l * s->cap_kv * D;
+        for (int r = 0; r < t; r++)
+            kstt__layernorm(x + (size_t)r * D, ly->norm1_w, ly->norm1_b, 1e-5f,
+                            s->h + (size_t)r * D, D);
+        kstt__matmul(m->pool, m->k, &ly->in_proj, s->h, D, s->qkv, 3L * D, t, &no_ws);
+        for (int r = 0; r < t; r++) {
+            float *q = s->qkv + (size_t)r * 3 * D;
+            const int64_t pos = s->pos + r;
+            kstt__rope_interleaved(q, c->num_heads, c->head_dim, pos, c->max_period);
+            kstt__rope_interleaved(q + D, c->num_heads, c->head_dim, pos, c->max_period);
+            const size_t slot = (size_t)(pos % s->cap_kv);
+            memcpy(kc + slot * D, q + D, (size_t)D * sizeof(float));
+            memcpy(vc + slot * D, q + 2 * D, (size_t)D * sizeof(float));
+        }
+        attn_job job = {s, kc, vc, t};
+        if ((long)t * c->num_heads * (c->context < 64 ? c->context : 64) < 4096)
+            attn_task(&job, 0, 1);
+        else
+            kstt__pool_run(m->pool, attn_task, &job);
+        kstt__matmul(m->pool, m->k, &ly->out_proj, s->att, D, s->o, D, t, &no_ws);
+        add_scaled(x, ly->ls1, s->o, t, D);
+        for (int r = 0; r < t; r++)
+            kstt__layernorm(x + (size_t)r * D, ly->norm2_w, ly->norm2_b, 1e-5f,
+                            s->h + (size_t)r * D, D);
+        kstt__matmul(m->pool, m->k, &ly->lin1, s->h, D, s->ff, FF, t, &no_ws);
+        m->ops.gelu(s->ff, (long)t * FF);
+        kstt__matmul(m->pool, m->k, &ly->lin2, s->ff, FF, s->o, D, t, &no_ws);
+        add_scaled(x, ly->ls2, s->o, t, D);
+        if (s->tap) {
+            char name[32];
+            snprintf(name, sizeof name, "tr_layer%d_out", l);
+            tap(s, name, x, t, D);
+        }
+    }
+    s->pos += t;
+}
+
+/* ---- quantizer --------------------------------------------------------------------------- */
+
+/* argmin_j ||E_j||^2 - 2 x.E_j given sc[j] = x.E_j; ties go to the lowest j. */
+static int nearest(const float *norm2, const float *sc, int bins) {
+    float best = norm2[0] - 2.0f * sc[0];
+    int bi = 0;
+    for (int j = 1; j < bins; j++) {
+        const float d = norm2[j] - 2.0f * sc[j];
+        if (d < best) {
+            best = d;
+            bi = j;
+        }
+    }
+    return bi;
+}
+
+static void project(const kstt_mimi *m, const kstt__wmat *p, const float *x, int nf, float *z) {
+    const int D = m->cfg.d_model, dq = m->cfg.q_dim;
+    if (p->data)
+        kstt__matmul(m->pool, m->k, p, x, D, z, dq, nf, &no_ws);
+    else
+        memcpy(z, x, (size_t)nf * D * sizeof(float));
+}
+
+static void quantize(kstt_mimi_stream *s, int nf, int32_t *codes) {
+    const kstt_mimi *m = s->m;
+    const int K = m->num_codebooks, dq = m->cfg.q_dim, bins = m->cfg.bins;
+    project(m, &m->proj_first, s->latent, nf, s->zs);
+    tap(s, "proj_semantic", s->zs, nf, m->cfg.q_dim);
+    kstt__matmul(m->pool, m->k, &m->vq[0].cb, s->zs, dq, s->sc, bins, nf, &no_ws);
+    for (int b = 0; b < nf; b++)
+        codes[(size_t)b * K] = nearest(m->vq[0].norm2, s->sc + (size_t)b * bins, bins);
+    if (K == 1)
+        return;
+    project(m, &m->proj_rest, s->latent, nf, s->zr);
+    tap(s, "proj_acoustic", s->zr, nf, m->cfg.q_dim);
+    for (int l = 1; l < K; l++) {
+        const kstt__mimi_vq *vq = &m->vq[l];
+        kstt__matmul(m->pool, m->k, &vq->cb, s->zr, dq, s->sc, bins, nf, &no_ws);
+        for (int b = 0; b < nf; b++) {
+            const int code = nearest(vq->norm2, s->sc + (size_t)b * bins, bins);
+            codes[(size_t)b * K + l] = code;
+            m->k->axpy_f32(-1.0f, (const float *)vq->cb.data + (size_t)code * dq,
+                           s->zr + (size_t)b * dq, dq);
+        }
+    }
+}
+
+/* ---- back ------------------------------------------------------------------------------- */
+
+/* The frames accumulated in xin[split] through the rest of the model; codes [nf, K]. */
+static void run_back(kstt_mimi_stream *s, int nf, int32_t *codes) {
+    const kstt_mimi *m = s->m;
+    const kstt__mimi_config *c = &m->cfg;
+    const int last = m->n_stages - 1, D = c->d_model, ds = c->ds_stride;
+    double t0 = s->prof ? now_s() : 0.0;
+    for (int st = m->split; st <= last; st++) {
+        const kstt__mimi_stage *g = &m->stages[st];
+        const int t = nf * g->t_frame;
+        if (st > m->split)
+            res_block(s, st, stage_x(s, st), t);
+        const int t2 = t / g->ratio, c2 = g->down.c_out;
+        if (st < last) {
+            float *nx = stage_x(s, st + 1);
+            conv(s, &g->down, s->xin[st], t, nx, POST_BIAS_COPY, stage_a(s, st + 1));
+            tap_layer(s, 3 + 3 * st, nx, t2, c2);
+        } else { /* then the ELU before the output conv */
+            float *nx = s->oin + (size_t)m->conv_out.state * m->conv_out.c_in;
+            conv(s, &g->down, s->xin[st], t, nx, s->tap ? POST_BIAS : POST_BIAS_ELU, NULL);
+            if (s->tap) {
+                tap_layer(s, 3 + 3 * st, nx, t2, c2);
+                m->ops.elu(nx, (long)t2 * c2);
+                tap_layer(s, 4 + 3 * st, nx, t2, c2);
+            }
+        }
+        conv_roll(&g->down, s->xin[st], t);
+    }
+    const int t2 = nf * ds;
+    float *x = s->tx + (size_t)m->downsample.state * D;
+    conv(s, &m->conv_out, s->oin, t2, x, POST_BIAS, NULL);
+    conv_roll(&m->conv_out, s->oin, t2);
+    tap_layer(s, 2 + 3 * m->n_stages, x, t2, D);
+    tap(s, "seanet_out", x, t2, D);
+    if (s->prof)
+        lap(s, &s->prof->seanet, &t0);
+    transformer(s, x, t2);
+    tap(s, "transformer_out", x, t2, D);
+    if (s->prof)
+        lap(s, &s->prof->transformer, &t0);
+    if (!s->ds_primed) { /* replicate padding: the state starts as copies of the first step */
+        for (int r = 0; r < m->downsample.state; r++)
+            memcpy(s->tx + (size_t)r * D, x, (size_t)D * sizeof(float));
+        s->ds_primed = 1;
+    }
+    conv(s, &m->downsample, s->tx, t2, s->latent, POST_BIAS, NULL); /* (it has no bias) */
+    conv_roll(&m->downsample, s->tx, t2);
+    tap(s, "latent", s->latent, nf, D);
+    quantize(s, nf, codes);
+    if (s->prof)
+        lap(s, &s->prof->quant, &t0);
+}
+
+/* ---- public API -------------------------------------------------------------------------- */
+
+/* Row capacities (new rows per pass) of stage st's x buffer and res_a input. */
+static int xcap(const kstt_mimi *m, int st) {
+    return (st < m->split ? KSTT_MIMI_FRONT : KSTT_MIMI_BACK) * m->stages[st].t_frame;
+}
+static int acap(const kstt_mimi *m, int st) {
+    return (st <= m->split ? KSTT_MIMI_FRONT : KSTT_MIMI_BACK) * m->stages[st].t_frame;
+}
+
+/* Walks the buffer list: with base NULL only counts floats. */
+static size_t layout(kstt_mimi_stream *s, float *base) {
+    const kstt_mimi *m = s->m;
+    const kstt__mimi_config *c = &m->cfg;
+    size_t off = 0;
+#define PLACE(ptr, n)                                                                              \
+    do {                                                                                           \
+        if (base)                                                                                  \
+            (ptr) = base + off;                                                                    \
+        off += ((size_t)(n) + 15) & ~(size_t)15;                                                   \
+    } while (0)
+    PLACE(s->pcm, (size_t)m->conv_in.state + (size_t)KSTT_MIMI_FRONT * c->frame_size);
+    size_t mid = 0, tmp = 0;
+    for (int st = 0; st < m->n_stages; st++) {
+        const kstt__mimi_stage *g = &m->stages[st];
+        PLACE(s->xin[st], ((size_t)g->down.state + xcap(m, st)) * g->channels);
+        PLACE(s->ain[st], ((size_t)g->res_a.state + acap(m, st)) * g->channels);
+        const size_t rows = (size_t)acap(m, st);
+        if (rows * g->res_a.c_out > mid)
+            mid = rows * g->res_a.c_out;
+        if (rows * g->channels > tmp)
+            tmp = rows * g->channels;
+    }
+    PLACE(s->mid, mid);
+    PLACE(s->tmp, tmp);
+    const size_t T = (size_t)KSTT_MIMI_BACK * c->ds_stride, D = (size_t)c->d_model;
+    PLACE(s->oin, ((size_t)m->conv_out.state + T) * m->conv_out.c_in);
+    PLACE(s->tx, ((size_t)m->downsample.state + T) * D);
+    PLACE(s->h, T * D);
+    PLACE(s->qkv, T * 3 * D);
+    PLACE(s->att, T * D);
+    PLACE(s->o, T * D);
+    PLACE(s->ff, T * (size_t)c->dim_feedforward);
+    PLACE(s->kc, (size_t)c->num_layers * s->cap_kv * D);
+    PLACE(s->vc, (size_t)c->num_layers * s->cap_kv * D);
+    PLACE(s->scores, (size_t)s->n_threads * c->context);
+    PLACE(s->latent, (size_t)KSTT_MIMI_BACK * D);
+    PLACE(s->zs, (size_t)KSTT_MIMI_BACK * c->q_dim);
+    PLACE(s->zr, (size_t)KSTT_MIMI_BACK * c->q_dim);
+    PLACE(s->sc, (size_t)KSTT_MIMI_BACK * c->bins);
+#undef PLACE
+    return off;
+}
+
+int kstt_mimi_stream_new(kstt_mimi_stream **out, const kstt_mimi *m) {
+    if (!out)
+        return KSTT_EINVAL;
+    *out = NULL;
+    if (!m)
+        return KSTT_EINVAL;
+    kstt_mimi_stream *s = kstt__calloc(1, sizeof *s);
+    if (!s)
+        return KSTT_ENOMEM;
+    s->m = m;
+    s->cap_kv = m->cfg.context + KSTT_MIMI_BACK * m->cfg.ds_stride;
+    s->n_threads = kstt__pool_size(m->pool);
+    const size_t n = layout(s, NULL);
+    s->arena = kstt__calloc(n, sizeof(float));
+    if (!s->arena) {
+        kstt__free(s);
+        return KSTT_ENOMEM;
+    }
+    layout(s, s->arena);
+    *out = s;
+    return KSTT_OK;
+}
+
+void kstt_mimi_stream_free(kstt_mimi_stream *s) {
+    if (!s)
+        return;
+    kstt__free(s->arena);
+    kstt__free(s);
+}
+
+void kstt_mimi_stream_reset(kstt_mimi_stream *s) {
+    if (!s)
+        return;
+    const kstt_mimi *m = s->m;
+    /* Zero every convolution state (the first rows of its buffer). The key/value ring needs no
+     * clearing: a query only reads positions written since the reset. */
+    memset(s->pcm, 0, (size_t)m->conv_in.state * sizeof(float));
+    for (int st = 0; st < m->n_stages; st++) {
+        const kstt__mimi_stage *g = &m->stages[st];
+        memset(s->xin[st], 0, (size_t)g->down.state * g->channels * sizeof(float));
+        memset(s->ain[st], 0, (size_t)g->res_a.state * g->channels * sizeof(float));
+    }
+    memset(s->oin, 0, (size_t)m->conv_out.state * m->conv_out.c_in * sizeof(float));
+    memset(s->tx, 0, (size_t)m->downsample.state * m->cfg.d_model * sizeof(float));
+    s->fill = 0;
+    s->back_fill = 0;
+    s->ds_primed = 0;
+    s->pos = 0;
+    s->err[0] = '\0';
+}
+
+size_t kstt_mimi_stream_frames_after(const kstt_mimi_stream *s, size_t n) {
+    if (!s)
+        return 0;
+    const size_t frame = (size_t)s->m->cfg.frame_size;
+    return s->fill / frame + n / frame + (s->fill % frame + n % frame) / frame;
+}
+
+int kstt_mimi_stream_encode(kstt_mimi_stream *s, const float *pcm, size_t n, int32_t *codes,
+                            size_t max_frames) {
+    if (!s)
+        return KSTT_EINVAL;
+    s->err[0] = '\0';
+    if (n > 0 && !pcm)
+        return kstt__errf(s->err, sizeof s->err, KSTT_EINVAL,
+                          "kstt_mimi_stream_encode: pcm is NULL with n = %zu", n);
+    const size_t need = kstt_mimi_stream_frames_after(s, n);
+    if (need > (size_t)INT_MAX)
+        return kstt__errf(s->err, sizeof s->err, KSTT_ERANGE,
+                          "kstt_mimi_stream_encode: %zu samples in one call is too many", n);
+    if (need > max_frames)
+        return kstt__errf(s->err, sizeof s->err, KSTT_ERANGE,
+                          "kstt_mimi_stream_encode: %zu frames complete but codes has room for "
+                          "%zu",
+                          need, max_frames);
+    if (need > 0 && !codes)
+        return kstt__errf(s->err, sizeof s->err, KSTT_EINVAL,
+                          "kstt_mimi_stream_encode: codes is NULL");
+    const kstt_mimi *m = s->m;
+    const size_t frame = (size_t)m->cfg.frame_size, P = (size_t)m->conv_in.state;
+    const size_t cap = (size_t)KSTT_MIMI_FRONT * frame;
+    size_t done = 0;
+    for (;;) {
+        const size_t take = cap - s->fill < n ? cap - s->fill : n;
+        if (take) {
+            memcpy(s->pcm + P + s->fill, pcm, take * sizeof(float));
+            s->fill += take;
+            pcm += take;
+            n -= take;
+        }
+        const int nf = (int)(s->fill / frame);
+        if (nf == 0)
+            break;
+        double t0 = s->prof ? now_s() : 0.0;
+        run_front(s, nf);
+        if (s->prof)
+            lap(s, &s->prof->front, &t0);
+        /* keep the input conv's state (the P samples before the leftover) and the leftover */
+        const size_t used = (size_t)nf * frame;
+        memmove(s->pcm, s->pcm + used, (P + s->fill - used) * sizeof(float));
+        s->fill -= used;
+        s->back_fill += nf;
+        const int more = s->fill + n >= frame;
+        if (!more || s->back_fill + KSTT_MIMI_FRONT > KSTT_MIMI_BACK) {
+            run_back(s, s->back_fill, codes + done * (size_t)m->num_codebooks);
+            done += (size_t)s->back_fill;
+            s->back_fill = 0;
+        }
+    }
+    return (int)done;
+}
+
+const char *kstt_mimi_stream_errmsg(const kstt_mimi_stream *s) {
+    return s ? s->err : "";
+}
