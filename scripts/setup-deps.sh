@@ -13,7 +13,8 @@ PKGS=(
 )
 # Optional extras: --with-reference adds what the golden generator and training scripts need.
 if [[ "${1:-}" == "--with-reference" ]]; then
-    PKGS+=(python3-torch python3-numpy python3-sentencepiece sentencepiece espeak-ng sox)
+    PKGS+=(python3-torch python3-numpy python3-sentencepiece sentencepiece espeak-ng sox
+           fortunes wordnet-base libespeak-ng-dev espeak-ng-data)
 fi
 
 SUDO=""

@@ -1,0 +1,392 @@
+#!/usr/bin/env python3
+"""Train kstt-demo-en (reduced Mimi encoder + STT LM with VAD heads) on espeak-ng speech.
+
+Time-budgeted and resumable: every call trains for --budget-s seconds of wall time and writes
+a checkpoint (fp32 weights and codebooks, safetensors shards < 16 MB) to --out; --resume DIR
+continues from such a checkpoint. The learning-rate schedule and the switch from continuous
+latents (phase A) to quantized codes (phase B: k-means init of the RVQ, then EMA codebooks and
+straight-through gradients) follow the cumulative training time over --total-s.
+
+Data: a fresh pool of sentences is synthesized at start (datagen.py, espeak bundle), then every
+batch composes 16 s clips from it: random leading silence, sentences separated by pauses of
+varied length (35% 0.15-1.2 s, 65% 1.2-5 s), gain and noise augmentation, and digital-zero tails
+(the CLI pads files with zeros). Text stream as Kyutai's DSM aligns it: a word's first token at
+step round(start/80 ms) + delay, its other tokens after it, EPAD on the step before, PAD
+elsewhere. VAD heads h (pause >= 0.5, 1, 2, 3 s): at step s (audio seen up to s*80 ms), class 0
+if that instant lies in a pause of at least the horizon (the final pause counts as endless),
+class 1 inside speech (sentence), class 2 in a shorter pause.
+"""
+import argparse
+import json
+import math
+import os
+import queue
+import random
+import sys
+import threading
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import datagen  # noqa: E402
+import st_io  # noqa: E402
+from model import MimiEncoder, STTLM, PAD, EPAD  # noqa: E402
+
+FRAME = 1920
+SR = 24000
+HORIZONS = (0.5, 1.0, 2.0, 3.0)
+
+
+def default_configs(text_card):
+    mimi = {
+        "sample_rate": SR, "channels": 1, "frame_rate": 12.5,
+        "seanet": {"channels": 1, "dimension": 256, "causal": True, "n_filters": 16,
+                   "n_residual_layers": 1, "activation": "ELU", "compress": 2,
+                   "dilation_base": 2, "disable_norm_outer_blocks": 0, "kernel_size": 7,
+                   "residual_kernel_size": 3, "last_kernel_size": 3, "norm": "none",
+                   "pad_mode": "constant", "ratios": [8, 6, 5, 4], "true_skip": True},
+        "quantizer": {"dimension": 64, "n_q": 8, "bins": 1024, "input_dimension": 256,
+                      "output_dimension": 256},
+        "transformer": {"d_model": 256, "num_heads": 4, "num_layers": 2, "causal": True,
+                        "layer_scale": 0.01, "context": 250, "conv_layout": True,
+                        "max_period": 10000, "gating": "none", "norm": "layer_norm",
+                        "positional_embedding": "rope", "dim_feedforward": 1024,
+                        "input_dimension": 256, "output_dimensions": [256]},
+    }
+    lm = {
+        "dim": 256, "text_card": text_card, "existing_text_padding_id": 3, "n_q": 8, "dep_q": 0,
+        "card": 1024, "num_heads": 4, "num_layers": 6, "hidden_scale": 4.125, "causal": True,
+        "layer_scale": None, "context": 250, "max_period": 100000.0, "gating": "silu",
+        "norm": "rms_norm_f32", "positional_embedding": "rope",
+        "extra_heads_num_heads": 4, "extra_heads_dim": 6,
+    }
+    return mimi, lm
+
+
+# ----------------------------------------------------------------------------- data
+class Resampler:
+    """datagen's polyphase 22050 -> 24000 filter bank as one strided conv (torch)."""
+
+    def __init__(self, device):
+        bank, offs = datagen._sinc_bank()
+        up, taps = bank.shape
+        lo = offs.min()
+        width = int(offs.max() - lo) + taps
+        w = np.zeros((up, 1, width), np.float32)
+        for r in range(up):
+            o = int(offs[r] - lo)
+            w[r, 0, o:o + taps] = bank[r]
+        self.w = torch.tensor(w, device=device)
+        self.lo = int(lo)
+        self.device = device
+
+    def __call__(self, x):
+        up, down = 160, 147
+        n_out = len(x) * up // down
+        m = (n_out + up - 1) // up
+        pad_l = 40
+        t = torch.tensor(x, device=self.device, dtype=torch.float32)
+        need = down * (m - 1) + pad_l + self.lo + self.w.shape[2]
+        t = F.pad(t, (pad_l, max(0, need - len(x) - pad_l)))
+        t = t[pad_l + self.lo:]
+        y = F.conv1d(t[None, None], self.w, stride=down)[0]   # [up, m']
+        y = y[:, :m].t().reshape(-1)[:n_out]
+        return y.cpu().numpy()
+
+
+def build_pool(args, sp, seed, device):
+    rows = datagen.load_corpus(args.corpus, "train")
+    t0 = time.time()
+    pool = datagen.synth_pool(rows, args.pool, "train", args.espeak, seed, workers=args.workers)
+    t1 = time.time()
+    rs = Resampler(device)
+    pool = datagen.finish_pool(pool, resample=rs)
+    cache = {}
+    for u in pool:
+        ids = []
+        for w in u["words"]:
+            if w not in cache:
+                cache[w] = sp.encode(w)
+            ids.append(cache[w])
+        u["ids"] = ids
+    hours = sum(len(u["pcm"]) for u in pool) / SR / 3600
+    print(f"pool: {len(pool)} utterances, {hours:.2f} h, synth {t1 - t0:.1f}s, "
+          f"resample {time.time() - t1:.1f}s", flush=True)
+    return pool
+
+
+def draw_gap(rng):
+    return rng.uniform(0.15, 1.2) if rng.random() < 0.35 else rng.uniform(1.2, 5.0)
+
+
+def compose(pool, rng, T, delay):
+    """One training clip. Returns pcm int16 [T*1920], gain, zero_from (sample index from which
+    the clip is digital zeros, or len), text tokens [T], vad classes [T, 4]."""
+    L = T * FRAME
+    pcm = np.zeros(L, np.int16)
+    limit = L - int(1.1 * SR)
+    pos = int(rng.uniform(0.0, 1.2) * SR) if rng.random() < 0.75 else 0
+    segs, words = [], []
+    tries = 0
+    while tries < 6:
+        u = pool[rng.randrange(len(pool))]
+        n = len(u["pcm"])
+        s0, s1 = u["speech"]
+        start = pos - s0
+        if start < 0:
+            start = 0
+        if start + n > limit:
+            tries += 1
+            continue
+        g = 10 ** (rng.uniform(-3, 3) / 20)
+        pcm[start:start + n] = np.clip(u["pcm"].astype(np.float32) * g, -32768, 32767)
+        segs.append((start + s0, start + s1))
+        for st, ids in zip(u["starts"], u["ids"]):
+            words.append((start + st, ids))
+        pos = start + s1 + int(draw_gap(rng) * SR)
+        if pos >= limit:
+            break
+    # text stream
+    tok = np.full(T, PAD, np.int64)
+    prev_end = -10
+    for st, ids in words:
+        f = int(round(st / FRAME))
+        p = max(f + delay, prev_end + 2)
+        if p + len(ids) > T:
+            break
+        tok[p - 1] = EPAD
+        tok[p:p + len(ids)] = ids
+        prev_end = p + len(ids) - 1
+    # VAD classes
+    vad = np.ones((T, 4), np.int64)
+    if segs:
+        taus = np.arange(T)[:, None] * FRAME
+        a = np.array([x[0] for x in segs])[None]
+        b = np.array([x[1] for x in segs])[None]
+        inside = ((taus >= a) & (taus < b)).any(1)
+        prev_end = np.where(b <= taus, b, 0).max(1)
+        nxt = np.where(a > taus, a, 10 ** 12).min(1)
+        length = np.where(nxt >= 10 ** 12, 1e9, (nxt - prev_end) / SR)
+        for h, H in enumerate(HORIZONS):
+            vad[:, h] = np.where(inside, 1, np.where(length >= H, 0, 2))
+    else:
+        vad[:] = 0
+    zero_from = L
+    if segs and rng.random() < 0.5:
+        zero_from = min(L, segs[-1][1] + int(rng.uniform(0.2, 1.5) * SR))
+    gain = 10 ** (rng.uniform(-22, 2) / 20)
+    return pcm, gain, zero_from, tok, vad
+
+
+def batches(pool, args, seed, delay):
+    q = queue.Queue(maxsize=6)
+
+    def worker(wseed):
+        rng = random.Random(wseed)
+        while True:
+            items = [compose(pool, rng, args.steps, delay) for _ in range(args.batch)]
+            pcm = np.stack([i[0] for i in items])
+            gain = np.array([i[1] for i in items], np.float32)
+            zf = np.array([i[2] for i in items], np.int64)
+            tok = np.stack([i[3] for i in items])
+            vad = np.stack([i[4] for i in items])
+            q.put((pcm, gain, zf, tok, vad))
+    for i in range(3):
+        threading.Thread(target=worker, args=(seed * 100 + i,), daemon=True).start()
+    while True:
+        yield q.get()
+
+
+def augment(pcm, gain, zero_from, device):
+    x = torch.from_numpy(pcm).to(device, non_blocking=True).float() / 32768.0
+    B, L = x.shape
+    x = x * torch.from_numpy(gain).to(device)[:, None]
+    lvl = 10 ** (torch.empty(B, 1, device=device).uniform_(-85, -45) / 20)
+    white = torch.randn(B, L, device=device)
+    mix = torch.rand(B, 1, device=device)
+    smooth = F.avg_pool1d(white[:, None], 9, 1, 4)[0] * 3.0
+    noise = lvl * (mix * white + (1 - mix) * smooth)
+    x = x + noise
+    idx = torch.arange(L, device=device)[None]
+    x = torch.where(idx >= torch.from_numpy(zero_from).to(device)[:, None], torch.zeros_like(x), x)
+    return x.clamp(-1, 1)
+
+
+# ----------------------------------------------------------------------------- checkpoint
+def save_ckpt(mimi, lm, state, out):
+    os.makedirs(out, exist_ok=True)
+    sd = {}
+    for k, v in mimi.state_dict().items():
+        sd["mimi." + k] = v.detach().float().cpu().numpy()
+    for k, v in lm.state_dict().items():
+        sd["lm." + k] = v.detach().float().cpu().numpy()
+    shards, cur, size = [], {}, 0
+    for k in sorted(sd):
+        nb = sd[k].nbytes
+        if size + nb > 14 * 2 ** 20 and cur:
+            shards.append(cur)
+            cur, size = {}, 0
+        cur[k] = sd[k]
+        size += nb
+    shards.append(cur)
+    for f in os.listdir(out):
+        if f.startswith("ckpt-") and f.endswith(".safetensors"):
+            os.remove(os.path.join(out, f))
+    for i, s in enumerate(shards):
+        st_io.save(s, os.path.join(out, f"ckpt-{i}.safetensors"))
+    with open(os.path.join(out, "state.json"), "w") as f:
+        json.dump(state, f, indent=1)
+
+
+def load_ckpt(mimi, lm, d):
+    sd = {}
+    for f in sorted(os.listdir(d)):
+        if f.startswith("ckpt-") and f.endswith(".safetensors"):
+            sd.update(st_io.load(os.path.join(d, f))[0])
+    ms = {k[5:]: torch.tensor(np.array(v)) for k, v in sd.items() if k.startswith("mimi.")}
+    ls = {k[3:]: torch.tensor(np.array(v)) for k, v in sd.items() if k.startswith("lm.")}
+    mimi.load_state_dict(ms)
+    lm.load_state_dict(ls)
+    return json.load(open(os.path.join(d, "state.json")))
+
+
+# ----------------------------------------------------------------------------- main
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--tokenizer", required=True)
+    ap.add_argument("--espeak", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--resume", default=None)
+    ap.add_argument("--budget-s", type=float, default=480)
+    ap.add_argument("--total-s", type=float, default=1500)
+    ap.add_argument("--phase-b-at", type=float, default=0.45)
+    ap.add_argument("--restart-at", type=float, default=0.0,
+                    help="cumulative train seconds where a fresh cosine segment starts "
+                         "(fine-tuning: --resume with --restart-at = its train_s)")
+    ap.add_argument("--pool", type=int, default=40000)
+    ap.add_argument("--workers", type=int, default=14)
+    ap.add_argument("--batch", type=int, default=48)
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--lr", type=float, default=1.5e-3)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--log-every", type=int, default=50)
+    args = ap.parse_args()
+    t_start = time.time()
+    torch.manual_seed(args.seed)
+    dev = torch.device(args.device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+    import sentencepiece
+    sp = sentencepiece.SentencePieceProcessor(model_file=args.tokenizer)
+    mcfg, lcfg = default_configs(sp.get_piece_size())
+    delay = 6
+    mimi = MimiEncoder(mcfg).to(dev)
+    lm = STTLM(lcfg, mcfg["quantizer"]["dimension"]).to(dev)
+    state = {"train_s": 0.0, "step": 0, "phase": "A", "history": [], "calls": 0}
+    if args.resume:
+        state = load_ckpt(mimi, lm, args.resume)
+        mimi.to(dev)
+        lm.to(dev)
+        print("resumed", {k: state[k] for k in ("train_s", "step", "phase")}, flush=True)
+    state["calls"] += 1
+    n_m = sum(p.numel() for p in mimi.parameters())
+    n_l = sum(p.numel() for p in lm.parameters())
+    print(f"params mimi {n_m / 1e6:.2f}M lm {n_l / 1e6:.2f}M", flush=True)
+
+    pool = build_pool(args, sp, args.seed * 1000 + state["calls"], dev)
+    data = batches(pool, args, args.seed * 7 + state["calls"], delay)
+    params = list(mimi.parameters()) + list(lm.parameters())
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.02},
+                             {"params": no_decay, "weight_decay": 0.0}],
+                            lr=args.lr, betas=(0.9, 0.95), eps=1e-8)
+    warm_steps = 300 if state["step"] == 0 else 60
+    call_step = 0
+    t_train0 = time.time()
+    base_train_s = state["train_s"]
+    ema = {}
+    amp = dict(device_type=dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda")
+    while True:
+        elapsed = time.time() - t_train0
+        if elapsed > args.budget_s:
+            break
+        train_s = base_train_s + elapsed
+        frac = min(1.0, train_s / args.total_s)
+        lr_frac = min(1.0, max(0.0, (train_s - args.restart_at) / (args.total_s - args.restart_at)))
+        if state["phase"] == "A" and frac >= args.phase_b_at:
+            # k-means init of the RVQ on current latents, then quantized training
+            with torch.no_grad(), torch.autocast(**amp):
+                z1s, zrs = [], []
+                for _ in range(6):
+                    pcm, gain, zf, tok, vad = next(data)
+                    x = augment(pcm, gain, zf, dev)
+                    z1, zr = mimi.projections(mimi.latent(x[:, None]))
+                    z1s.append(z1.float())
+                    zrs.append(zr.float())
+            mimi.kmeans_init(torch.cat(z1s).reshape(-1, z1.shape[-1]),
+                             torch.cat(zrs).reshape(-1, zr.shape[-1]))
+            state["phase"] = "B"
+            print(f"phase B at step {state['step']} ({train_s:.0f}s)", flush=True)
+        lr = args.lr * min(1.0, (call_step + 1) / warm_steps) * \
+            (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * lr_frac)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        pcm, gain, zf, tok, vad = next(data)
+        x = augment(pcm, gain, zf, dev)
+        tok = torch.from_numpy(tok).to(dev)
+        vad = torch.from_numpy(vad).to(dev)
+        B, T = tok.shape
+        with torch.autocast(**amp):
+            lat = mimi.latent(x[:, None])
+            z1, zr = mimi.projections(lat)
+            commit = torch.zeros((), device=dev)
+            if state["phase"] == "B":
+                codes, q1, qr = mimi.quantize(z1.float(), zr.float(), update=True)
+                commit = F.mse_loss(z1.float(), q1) + F.mse_loss(zr.float(), qr)
+                a1 = z1 + (q1 - z1.float()).detach().to(z1.dtype)
+                ar = zr + (qr - zr.float()).detach().to(zr.dtype)
+            else:
+                a1, ar = z1, zr
+            avec = lm.audio_a(a1) + lm.audio_b(ar)                       # [B, T, d]
+            avec = torch.cat([lm.audio_start.to(avec.dtype).expand(B, 1, -1), avec[:, :-1]], 1)
+            start = torch.full((B, 1), lcfg["text_card"], dtype=torch.long, device=dev)
+            text_in = torch.cat([start, tok[:, :-1]], 1)
+            logits, extra = lm(text_in, avec)
+            l_text = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), tok.reshape(-1))
+            l_vad = F.cross_entropy(extra.float().reshape(-1, extra.shape[-1]), vad.reshape(-1))
+            loss = l_text + 0.5 * l_vad + 0.1 * commit
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        call_step += 1
+        state["step"] += 1
+        with torch.no_grad():
+            pred = logits.argmax(-1)
+            word = tok != PAD
+            acc_w = ((pred == tok) & word).sum().float() / word.sum().clamp(min=1)
+        for k, v in (("loss", loss.item()), ("text", l_text.item()), ("vad", l_vad.item()),
+                     ("commit", commit.item()), ("acc_nonpad", acc_w.item())):
+            ema[k] = v if k not in ema else 0.95 * ema[k] + 0.05 * v
+        if state["step"] % args.log_every == 0:
+            rec = {"step": state["step"], "train_s": round(base_train_s + time.time() - t_train0),
+                   "lr": lr, "phase": state["phase"], **{k: round(v, 4) for k, v in ema.items()}}
+            state["history"].append(rec)
+            print(json.dumps(rec), flush=True)
+    state["train_s"] = base_train_s + (time.time() - t_train0)
+    state["configs"] = {"mimi": mcfg, "lm": lcfg, "delay": delay}
+    save_ckpt(mimi, lm, state, args.out)
+    print(f"saved at step {state['step']}, train_s {state['train_s']:.0f}, "
+          f"wall {time.time() - t_start:.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
