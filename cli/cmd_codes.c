@@ -37,7 +37,8 @@ static int write_json(FILE *f, const int32_t *codes, long frames, int k) {
         fputc(']', f);
     }
     fputs(frames ? "\n]}\n" : "]}\n", f);
-    return ferror(f) ? -1 : 0;
+    /* flush here: on stdout nothing else would, and a failed write must fail the command */
+    return fflush(f) != 0 || ferror(f) ? -1 : 0;
 }
 
 static int parse_int(const char *opt, const char *v, int lo, int hi, int *out) {

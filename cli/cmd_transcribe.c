@@ -274,6 +274,7 @@ typedef struct {
     const options *o;
     FILE *f;       /* NULL until the first write */
     int written;   /* transcripts written so far */
+    int reported;  /* a write error was already reported */
 } output;
 
 static int out_open(output *out) {
@@ -319,6 +320,7 @@ static int out_write(output *out, const kstt_transcript *tr) {
     if (rc || ferror(f)) {
         fprintf(stderr, "kstt transcribe: cannot write %s\n",
                 f == stdout ? "to standard output" : o->out_path);
+        out->reported = 1;
         return 1;
     }
     return 0;
@@ -331,7 +333,7 @@ static int out_close(output *out) {
     int bad = fflush(f) != 0 || ferror(f);
     if (f != stdout) bad |= fclose(f) != 0;
     out->f = NULL;
-    if (bad) {
+    if (bad && !out->reported) {
         fprintf(stderr, "kstt transcribe: cannot write %s\n",
                 f == stdout ? "to standard output" : out->o->out_path);
         return 1;
@@ -355,7 +357,7 @@ int kstt_cmd_transcribe(int argc, char **argv) {
     kstt_model *model = NULL;
     engine e;
     memset(&e, 0, sizeof e);
-    output out = {&o, NULL, 0};
+    output out = {&o, NULL, 0, 0};
 
     kstt_hub_opts ho = kstt_hub_opts_default();
     if (o.quiet) ho.progress = ho.verbose = 0;

@@ -241,7 +241,11 @@ const char *kstt_stream_errmsg(const kstt_stream *s);
 
 /* Feeds several streams of the same model at once: each LM step serves every stream that has a
  * complete frame, as one batched step (the server's and multi-file path). pcm[i] may be NULL
- * when n[i] is 0. Returns KSTT_OK or a status (then each stream's errmsg says more). */
+ * when n[i] is 0. Returns KSTT_OK or a status (then each stream's errmsg says more); arguments
+ * are checked first, and one bad stream (NULL samples, flushed, another model, listed twice)
+ * fails the call before any stream runs. The first call with more streams than any earlier
+ * call with the same streams[0] allocates that stream's batch scratch (kept until it is freed);
+ * later calls reuse it. */
 KSTT_WUR int kstt_streams_feed(kstt_stream *const *streams, const float *const *pcm,
                                const size_t *n, size_t count);
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "asr/model.h"
+#include "codec/mimi_internal.h"
 #include "core/alloc.h"
 #include "core/status.h"
 
@@ -64,6 +65,9 @@ int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *
     kstt_model_params dp = kstt_model_params_default();
     if (!params)
         params = &dp;
+    if (params->kernels < KSTT_KERNELS_AUTO || params->kernels > KSTT_KERNELS_AVX512)
+        return kstt__errf(err, errlen, KSTT_EINVAL, "kstt_model_load: kernels %d out of range",
+                          (int)params->kernels);
 
     kstt_model *m = kstt__calloc(1, sizeof *m);
     if (!m)
@@ -108,6 +112,15 @@ int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *
         rc = kstt__errf(err, errlen, KSTT_EFORMAT,
                         "%s: the Mimi model gives %d codebooks but the LM reads n_q = %d", path,
                         kstt_mimi_num_codebooks(m->mimi), c->n_q);
+        goto fail;
+    }
+    /* Codes index the LM's audio embeddings, whose row `card` is the audio pad token: a code
+     * >= card would be refused by every step (or, == card, read as padding). */
+    if (m->mimi->cfg.bins > c->card) {
+        rc = kstt__errf(err, errlen, KSTT_EFORMAT,
+                        "%s: the Mimi codebooks have %d entries but the LM's audio vocabulary "
+                        "(card) is %d",
+                        path, m->mimi->cfg.bins, c->card);
         goto fail;
     }
     m->frame_size = kstt_mimi_frame_size(m->mimi);

@@ -321,12 +321,18 @@ static int check_open(kstt_stream *s) {
     return KSTT_OK;
 }
 
+/* The start of every call that takes input: the events handed out by the last read die, the
+ * last message is cleared, and a flushed stream refuses. */
+static int begin_input(kstt_stream *s) {
+    kstt__asr_release(&s->asr);
+    s->errmsg[0] = 0;
+    return check_open(s);
+}
+
 int kstt_stream_feed(kstt_stream *s, const float *pcm, size_t n) {
     if (!s)
         return KSTT_EINVAL;
-    kstt__asr_release(&s->asr);
-    s->errmsg[0] = 0;
-    int rc = check_open(s);
+    int rc = begin_input(s);
     if (rc)
         return rc;
     if (!pcm && n) {
@@ -343,9 +349,7 @@ int kstt_stream_feed(kstt_stream *s, const float *pcm, size_t n) {
 int kstt_stream_flush(kstt_stream *s) {
     if (!s)
         return KSTT_EINVAL;
-    kstt__asr_release(&s->asr);
-    s->errmsg[0] = 0;
-    int rc = check_open(s);
+    int rc = begin_input(s);
     if (rc)
         return rc;
     const kstt_model *m = s->model;
@@ -451,9 +455,7 @@ int kstt_streams_feed(kstt_stream *const *streams, const float *const *pcm, cons
 int kstt__stream_feed_codes(kstt_stream *s, const int32_t *codes, size_t n_frames) {
     if (!s || (!codes && n_frames))
         return KSTT_EINVAL;
-    kstt__asr_release(&s->asr);
-    s->errmsg[0] = 0;
-    int rc = check_open(s);
+    int rc = begin_input(s);
     if (rc)
         return rc;
     const kstt_model *m = s->model;

@@ -8,13 +8,13 @@
 #include "codec/mimi_config.h"
 
 #include <cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "io/file.h"
 
 void kstt__mimi_config_default(kstt__mimi_config *c) {
     memset(c, 0, sizeof *c);
@@ -119,12 +119,7 @@ static int section(const cJSON *root, const char *key, const cJSON **out, const 
     return KSTT_OK;
 }
 
-#define TRY(x)                                                                                     \
-    do {                                                                                           \
-        int rc_ = (x);                                                                             \
-        if (rc_ != KSTT_OK)                                                                        \
-            return rc_;                                                                            \
-    } while (0)
+#define TRY(x) KSTT__TRY(x)
 
 static int parse_tree(kstt__mimi_config *c, const cJSON *root, const char *name, char *err,
                       size_t errlen) {
@@ -295,6 +290,13 @@ int kstt__mimi_config_finish(kstt__mimi_config *c, const char *name, char *err, 
             return kstt__errf(err, errlen, KSTT_EFORMAT,
                               "%s: seanet.compress %d does not divide the channel count %ld", name,
                               c->compress, (long)c->n_filters << i);
+    /* A query sees the steps of its frame written so far plus the context before them; with
+     * fewer than a frame's steps of context the first query of a frame would see none. */
+    if (c->context < frame / hop)
+        return kstt__errf(err, errlen, KSTT_EUNSUPPORTED,
+                          "%s: transformer.context %d is shorter than the %ld transformer steps of "
+                          "a frame",
+                          name, c->context, frame / hop);
     c->hop = (int)hop;
     c->frame_size = (int)frame;
     c->ds_stride = (int)(frame / hop);
@@ -317,41 +319,9 @@ int kstt__mimi_config_parse(kstt__mimi_config *c, const char *json, size_t len, 
 }
 
 int kstt__mimi_config_load(kstt__mimi_config *c, const char *path, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        char why[128] = "unknown error";
-        int e = errno;
-        if (strerror_r(e, why, sizeof why) != 0)
-            snprintf(why, sizeof why, "errno %d", e);
-        return kstt__errf(err, errlen, KSTT_EIO, "%s: cannot open: %s", path, why);
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int rc = KSTT_OK;
-    for (;;) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 4096;
-            if (ncap > ((size_t)16 << 20)) {
-                rc = kstt__errf(err, errlen, KSTT_EFORMAT, "%s: file too large for a config", path);
-                break;
-            }
-            char *nb = kstt__realloc(buf, cap, ncap);
-            if (!nb) {
-                rc = kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f))
-                rc = kstt__errf(err, errlen, KSTT_EIO, "%s: read error", path);
-            break;
-        }
-    }
-    fclose(f);
+    void *buf;
+    size_t len;
+    int rc = kstt__read_file(path, (size_t)16 << 20, NULL, &buf, &len, err, errlen);
     if (rc == KSTT_OK)
         rc = kstt__mimi_config_parse(c, buf, len, path, err, errlen);
     kstt__free(buf);

@@ -33,12 +33,7 @@ typedef struct {
     size_t errlen;
 } loader;
 
-#define TRY(x)                                                                                     \
-    do {                                                                                           \
-        int rc_ = (x);                                                                             \
-        if (rc_ != KSTT_OK)                                                                        \
-            return rc_;                                                                            \
-    } while (0)
+#define TRY(x) KSTT__TRY(x)
 
 /* Takes n floats from the arena (64-byte aligned slices); NULL while counting. */
 static float *take(loader *L, size_t n) {

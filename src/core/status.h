@@ -21,6 +21,15 @@
 int kstt__errf(char *err, size_t errlen, int status, const char *fmt, ...) KSTT__PRINTF(4, 5);
 int kstt__verrf(char *err, size_t errlen, int status, const char *fmt, va_list ap);
 
+/* Returns the status of x from the calling function when it is not KSTT_OK (loaders: each
+ * step has already written its message). */
+#define KSTT__TRY(x)                                                                               \
+    do {                                                                                           \
+        int kstt_try_rc_ = (x);                                                                    \
+        if (kstt_try_rc_ != KSTT_OK)                                                               \
+            return kstt_try_rc_;                                                                   \
+    } while (0)
+
 /* Internal invariant check: calls the abort hook (default abort()) with file and line. Only
  * for broken invariants, never for bad input. */
 void kstt__assert_fail(const char *expr, const char *file, int line);

@@ -10,13 +10,13 @@
 #include "lm/config.h"
 
 #include <cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "io/file.h"
 
 static int get_int(const cJSON *obj, const char *key, const char *prefix, int required, int def,
                    int lo, int hi, int *out, const char *name, char *err, size_t errlen) {
@@ -101,12 +101,7 @@ static int check_choice(const cJSON *obj, const char *key, const char *const *ok
 
 static int parse_tree(kstt__stt_config *c, const cJSON *root, const char *name, char *err,
                       size_t errlen) {
-    int rc;
-#define TRY(x)                                                                                     \
-    do {                                                                                           \
-        if ((rc = (x)) != KSTT_OK)                                                                 \
-            return rc;                                                                             \
-    } while (0)
+#define TRY(x) KSTT__TRY(x)
     if (!cJSON_IsObject(root))
         return kstt__errf(err, errlen, KSTT_EFORMAT, "%s: top level is not a JSON object", name);
 
@@ -183,42 +178,9 @@ int kstt__stt_config_parse(kstt__stt_config *cfg, const char *json, size_t len, 
 
 int kstt__stt_config_load(kstt__stt_config *cfg, const char *path, char *err, size_t errlen) {
     memset(cfg, 0, sizeof *cfg);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        char why[128] = "unknown error";
-        int e = errno;
-        if (strerror_r(e, why, sizeof why) != 0)
-            snprintf(why, sizeof why, "errno %d", e);
-        return kstt__errf(err, errlen, e == ENOENT ? KSTT_ENOTFOUND : KSTT_EIO,
-                          "%s: cannot open: %s", path, why);
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int rc = KSTT_OK;
-    for (;;) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 4096;
-            if (ncap > ((size_t)64 << 20)) {
-                rc = kstt__errf(err, errlen, KSTT_EFORMAT, "%s: file too large for a config", path);
-                break;
-            }
-            char *nb = kstt__realloc(buf, cap, ncap);
-            if (!nb) {
-                rc = kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f))
-                rc = kstt__errf(err, errlen, KSTT_EIO, "%s: read error", path);
-            break;
-        }
-    }
-    fclose(f);
+    void *buf;
+    size_t len;
+    int rc = kstt__read_file(path, (size_t)64 << 20, NULL, &buf, &len, err, errlen);
     if (rc == KSTT_OK)
         rc = kstt__stt_config_parse(cfg, buf, len, path, err, errlen);
     kstt__free(buf);

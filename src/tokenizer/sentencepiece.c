@@ -34,13 +34,13 @@
  */
 #include "tokenizer/sentencepiece.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "io/file.h"
 #include "tokenizer/protobuf.h"
 
 /* Larger files are refused before reading: real models are well under 1 MiB (8000 pieces plus
@@ -305,48 +305,12 @@ int kstt__spm_load(kstt__spm **out, const char *path, char *err, size_t errlen) 
     if (!out || !path)
         return kstt__errf(err, errlen, KSTT_EINVAL, "kstt__spm_load: NULL argument");
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return kstt__errf(err, errlen, errno == ENOENT ? KSTT_ENOTFOUND : KSTT_EIO,
-                          "%s: cannot open tokenizer: %s", path, strerror(errno));
-    /* Read in chunks until EOF rather than trusting a size from seek: works for pipes too. */
-    size_t cap = 0, size = 0;
-    uint8_t *buf = NULL;
-    int rc = KSTT_OK;
-    for (;;) {
-        if (size == cap) {
-            if (cap >= MAX_FILE_SIZE + 1) {
-                rc = kstt__errf(err, errlen, KSTT_EFORMAT,
-                                "%s: too large for a SentencePiece model (over %zu bytes)", path,
-                                MAX_FILE_SIZE);
-                goto done;
-            }
-            size_t ncap = cap ? cap * 2 : 64 * 1024;
-            if (ncap > MAX_FILE_SIZE + 1) ncap = MAX_FILE_SIZE + 1;
-            uint8_t *nb = kstt__realloc(buf, cap, ncap);
-            if (!nb) {
-                rc = kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory reading the file",
-                                path);
-                goto done;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + size, 1, cap - size, f);
-        size += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                rc = kstt__errf(err, errlen, KSTT_EIO, "%s: read error: %s", path,
-                                strerror(errno));
-                goto done;
-            }
-            break;
-        }
-    }
-    rc = kstt__spm_load_memory(out, buf, size, path, err, errlen);
-done:
+    void *buf;
+    size_t size;
+    int rc = kstt__read_file(path, MAX_FILE_SIZE, "tokenizer", &buf, &size, err, errlen);
+    if (rc == KSTT_OK)
+        rc = kstt__spm_load_memory(out, buf, size, path, err, errlen);
     kstt__free(buf);
-    fclose(f);
     return rc;
 }
 

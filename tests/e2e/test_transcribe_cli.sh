@@ -283,7 +283,12 @@ run noout 1 --model "$MODEL" -o "$T/never.txt" "$T/nope.wav"
 [[ -e $T/never.txt ]] && fail "-o file created although nothing was transcribed"
 run badout 1 --model "$MODEL" -o "$T/no/such/dir/x.txt" "$BRIA"
 expect_err badout "$T/no/such/dir/x.txt"
-ok "unreadable, empty, zero-sample and non-audio inputs fail with the file named"
+st=0
+"$BIN" transcribe -q --model "$MODEL" "$FR" >/dev/full 2>"$T/full.err" || st=$?
+[[ $st -eq 1 ]] || fail "stdout on a full disk: exit status $st, expected 1"
+[[ $(grep -c "cannot write to standard output" "$T/full.err") -eq 1 ]] ||
+    fail "stdout on a full disk: want the error once: $(cat "$T/full.err")"
+ok "unreadable, empty, zero-sample and non-audio inputs, unwritable output: fail, named once"
 
 mkdir -p "$T/nomodel"
 run nomodel 1 --model "$T/nomodel" "$BRIA"

@@ -156,6 +156,17 @@ static void test_bad_config(void) {
              "%s: key \"transformer.gating\" = \"silu\" is not supported (expected \"none\")", c);
     expect_error(g_file, c, 0, KSTT_EUNSUPPORTED, want);
 
+    /* a context shorter than a frame's 2 steps would leave the first query of each frame with
+     * nothing to attend to (NaN activations, codes all 0) */
+    write_text(c, "{\"transformer\": {\"context\": 1}}");
+    snprintf(want, sizeof want,
+             "%s: transformer.context 1 is shorter than the 2 transformer steps of a frame", c);
+    expect_error(g_file, c, 0, KSTT_EUNSUPPORTED, want);
+    write_text(c, "{\"transformer\": {\"context\": 2}}");
+    kstt_mimi *m2;
+    ASSERT_INT_EQ(load(&m2, g_file, c, 0, err, sizeof err), KSTT_EFORMAT); /* real dims */
+    ASSERT_TRUE(strstr(err, "context") == NULL);
+
     write_text(c, "{\"seanet\": {\"causal\": false}}");
     snprintf(want, sizeof want, "%s: key \"seanet.causal\" = false is not supported", c);
     expect_error(g_file, c, 0, KSTT_EUNSUPPORTED, want);
@@ -171,7 +182,7 @@ static void test_bad_config(void) {
 
     const char *none = tmp_path("none.json");
     snprintf(want, sizeof want, "%s: cannot open: No such file or directory", none);
-    expect_error(g_file, none, 0, KSTT_EIO, want);
+    expect_error(g_file, none, 0, KSTT_ENOTFOUND, want); /* as for a missing weights file */
 }
 
 static void test_bad_num_codebooks(void) {

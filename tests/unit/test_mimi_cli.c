@@ -1,7 +1,7 @@
 /*
  * `kstt codes` end to end ($KSTT_BIN): the golden English WAV through the tiny Mimi gives the
  * reference codes (near-tie rule) in JSON and in safetensors, --codebooks selects a prefix,
- * and bad invocations fail with a message naming the problem.
+ * and bad invocations (and an unwritable output) fail with a message naming the problem.
  */
 #include <sys/wait.h>
 #include <unistd.h>
@@ -132,6 +132,12 @@ static void test_bad_invocations(void) {
     snprintf(cmd, sizeof cmd, "%s codes --mimi %s %s", g_bin, model, wav);
     ASSERT_INT_EQ(sh(cmd, &out), 1);
     ASSERT_STR_CONTAINS(out, "has shape [8, 1, 7], expected [64, 1, 7]");
+    free(out);
+    /* standard output that cannot be written (a full disk): failure, not a silent exit 0 */
+    snprintf(cmd, sizeof cmd, "( %s codes --mimi %s --mimi-config %s %s > /dev/full )", g_bin,
+             model, cfg, wav);
+    ASSERT_INT_EQ(sh(cmd, &out), 1);
+    ASSERT_STR_CONTAINS(out, "kstt codes: write error on stdout");
     free(out);
     snprintf(cmd, sizeof cmd, "%s codes --mimi %s --mimi-config %s %s/none.wav", g_bin, model, cfg,
              g_dir);

@@ -43,8 +43,8 @@ static void rm_dir(void) {
     const char *files[] = {"model.safetensors",     "mimi_tiny.safetensors",
                            "mimi_tiny_config.json", "tokenizer_tiny_en_fr_audio_128.model",
                            "config.json",           "cut.safetensors",
-                           "f32.safetensors"};
-    for (int i = 0; i < 7; i++) {
+                           "f32.safetensors",       "card32.safetensors"};
+    for (int i = 0; i < 8; i++) {
         char p[512];
         snprintf(p, sizeof p, "%s/%s", tmp, files[i]);
         unlink(p);
@@ -52,34 +52,41 @@ static void rm_dir(void) {
     rmdir(tmp);
 }
 
-/* Writes config.json = the golden config with `from` replaced by `to` (must occur). */
-static void write_config(const char *from, const char *to) {
+/* Writes config.json = the golden config with each edits[i][0] replaced by edits[i][1] (each
+ * must occur), in order. */
+static void write_config_edits(int n_edits, const char *const (*edits)[2]) {
     size_t n;
     char *raw = test_read_file(test_golden("stt_tiny/config.json"), &n);
     char *js = calloc(1, n + 1);
     memcpy(js, raw, n);
     free(raw);
-    char *out = malloc(n + 4096), *at = from ? strstr(js, from) : NULL;
-    if (from && !at) {
-        fprintf(stderr, "config has no \"%s\"\n", from);
-        exit(1);
-    }
-    if (at) {
+    for (int i = 0; i < n_edits; i++) {
+        const char *from = edits[i][0], *to = edits[i][1];
+        char *at = strstr(js, from);
+        if (!at) {
+            fprintf(stderr, "config has no \"%s\"\n", from);
+            exit(1);
+        }
+        char *out = malloc(strlen(js) + strlen(to) + 1);
         size_t pre = (size_t)(at - js);
         memcpy(out, js, pre);
         strcpy(out + pre, to);
         strcat(out, at + strlen(from));
-    } else {
-        memcpy(out, js, n);
-        out[n] = 0;
+        free(js);
+        js = out;
     }
     char p[512];
     snprintf(p, sizeof p, "%s/config.json", tmp);
     FILE *f = fopen(p, "wb");
-    fputs(out, f);
+    fputs(js, f);
     fclose(f);
     free(js);
-    free(out);
+}
+
+/* The golden config with `from` replaced by `to` (must occur); NULL from: unchanged. */
+static void write_config(const char *from, const char *to) {
+    const char *const edit[1][2] = {{from, to}};
+    write_config_edits(from ? 1 : 0, edit);
 }
 
 /* Loads the scratch dir; returns the status and leaves the message in err. */
@@ -136,6 +143,13 @@ static void test_load_info(void) {
     ASSERT_INT_EQ(kstt_model_load(&m, dir, NULL, NULL, 0), KSTT_OK);
     kstt_model_free(m);
     kstt_model_free(NULL);
+    /* a kernel level outside the enum is refused before anything loads, by this call */
+    mp = kstt_model_params_default();
+    mp.kernels = (kstt_kernels)7;
+    m = (kstt_model *)1;
+    ASSERT_INT_EQ(kstt_model_load(&m, dir, &mp, err, sizeof err), KSTT_EINVAL);
+    ASSERT_STR_EQ(err, "kstt_model_load: kernels 7 out of range");
+    ASSERT_TRUE(m == NULL);
 }
 
 static void test_delay_from_config(void) {
@@ -178,16 +192,7 @@ static void test_bad_inputs(void) {
                     tmp);
     write_config("\"mimi_config_name\": \"mimi_tiny_config.json\"",
                  "\"mimi_config_name\": \"mimi.json\"");
-    {
-        /* the Mimi config reader's status for a missing file: ENOTFOUND or EIO */
-        kstt_model *m = NULL;
-        int rc = load_tmp(&m);
-        char want[1024];
-        snprintf(want, sizeof want, "%s/mimi.json: cannot open: No such file or directory", tmp);
-        ASSERT_STR_EQ(err, want);
-        ASSERT_TRUE(rc == KSTT_ENOTFOUND || rc == KSTT_EIO);
-        ASSERT_TRUE(m == NULL);
-    }
+    EXPECT_LOAD_ERR(KSTT_ENOTFOUND, "%s/mimi.json: cannot open: No such file or directory", tmp);
     write_config("\"moshi_name\": \"model.safetensors\"", "\"moshi_name\": \"model.gguf\"");
     EXPECT_LOAD_ERR(KSTT_EUNSUPPORTED, "%s/model.gguf: GGUF weights are not supported yet", tmp);
     /* shapes that do not match the config */
@@ -228,6 +233,41 @@ static void test_bad_inputs(void) {
                     "%s/cut.safetensors: tensor 'transformer.layers.1.self_attn.out_proj.weight':"
                     " data_offsets [295680, 303872) run past the end of the data block (303772 "
                     "bytes)",
+                    tmp);
+    rm_dir();
+}
+
+/* An LM whose audio vocabulary (card) is smaller than the Mimi codebooks (bins) cannot read the
+ * codes: refused at load, naming both, instead of loading and then failing (or misreading codes
+ * >= card as the audio pad token) at the first feed. */
+static void test_card_smaller_than_bins(void) {
+    make_dir();
+    char e2[512];
+    kstt__st_file *src;
+    ASSERT_INT_EQ(kstt__st_open(&src, test_golden("stt_tiny/model.safetensors"), e2, sizeof e2),
+                  KSTT_OK);
+    kstt__st_writer *wr;
+    ASSERT_INT_EQ(kstt__st_writer_new(&wr), KSTT_OK);
+    for (size_t i = 0; i < kstt__st_count(src); i++) {
+        const kstt__tensor *t = kstt__st_at(src, i);
+        int64_t shape[3] = {t->shape[0], t->ndim > 1 ? t->shape[1] : 0,
+                            t->ndim > 2 ? t->shape[2] : 0};
+        if (!strncmp(t->name, "emb.", 4))
+            shape[0] = 33; /* card 32: rows 0..31 and the pad row */
+        ASSERT_INT_EQ(kstt__st_writer_add(wr, t->name, t->dtype, t->ndim, shape, t->data), KSTT_OK);
+    }
+    char p[512];
+    snprintf(p, sizeof p, "%s/card32.safetensors", tmp);
+    ASSERT_INT_EQ(kstt__st_writer_save(wr, p, e2, sizeof e2), KSTT_OK);
+    kstt__st_writer_free(wr);
+    kstt__st_close(src);
+    const char *const edits[2][2] = {
+        {"\"card\": 64", "\"card\": 32"},
+        {"\"moshi_name\": \"model.safetensors\"", "\"moshi_name\": \"card32.safetensors\""}};
+    write_config_edits(2, edits);
+    EXPECT_LOAD_ERR(KSTT_EFORMAT,
+                    "%s/mimi_tiny.safetensors: the Mimi codebooks have 64 entries but the LM's "
+                    "audio vocabulary (card) is 32",
                     tmp);
     rm_dir();
 }
@@ -515,6 +555,7 @@ int main(void) {
     RUN(test_delay_from_config);
     RUN(test_bad_inputs);
     RUN(test_f32_weights_and_mlx_names);
+    RUN(test_card_smaller_than_bins);
     RUN(test_fault_injection);
     RUN(test_call_order_and_empty_audio);
     RUN(test_streams_feed_args);
