@@ -22,7 +22,6 @@
  * Progress goes to stderr, as a bar only when stderr is a terminal.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,7 +384,7 @@ int kstt_cmd_transcribe(int argc, char **argv) {
         goto done;
     }
     e.want_vad = o.vad;
-    e.prefix_frames = (int64_t)ceil(e.info.silence_prefix_seconds * e.info.frame_rate - 1e-9);
+    e.prefix_frames = e.info.prefix_frames;
     kstt_stream_params sp = kstt_stream_params_default();
     sp.pad = 1;
     sp.step_events = o.vad;

@@ -166,6 +166,7 @@ typedef struct {
     int asr_delay_in_tokens;    /* in effect */
     double audio_delay_seconds; /* stt_config */
     double silence_prefix_seconds;
+    int64_t prefix_frames;      /* zero frames a pad-mode stream inserts before the audio */
     int has_vad;                /* 1 when the model has the end-of-turn heads */
     int num_codebooks;
     int text_vocab;             /* text output vocabulary (8000 / 4000) */

@@ -176,6 +176,7 @@ void kstt_model_get_info(const kstt_model *m, kstt_model_info *info) {
     info->asr_delay_in_tokens = m->delay;
     info->audio_delay_seconds = m->cfg.audio_delay_seconds;
     info->silence_prefix_seconds = m->cfg.audio_silence_prefix_seconds;
+    info->prefix_frames = m->prefix_frames;
     info->has_vad = m->lm->n_vad > 0;
     info->num_codebooks = m->cfg.n_q;
     info->text_vocab = m->cfg.text_card;

@@ -123,6 +123,7 @@ static void test_load_info(void) {
     ASSERT_INT_EQ(info.asr_delay_in_tokens, 6); /* floor(0.5 * 12.5) */
     ASSERT_NEAR(info.audio_delay_seconds, 0.5, 0);
     ASSERT_NEAR(info.silence_prefix_seconds, 1.0, 0);
+    ASSERT_INT_EQ(info.prefix_frames, 13); /* ceil(1.0 s * 12.5) */
     ASSERT_INT_EQ(info.has_vad, 1);
     ASSERT_INT_EQ(info.num_codebooks, 8);
     ASSERT_INT_EQ(info.text_vocab, 128);
