@@ -1,11 +1,268 @@
-/* kstt quantize: placeholder until implemented. */
+/*
+ * kstt quantize --type q8_0|q4_0|q4_k IN_DIR OUT_DIR
+ *
+ * Writes the LM weights of a model directory as GGUF with the same tensor names: every 2-D
+ * float matmul weight of at least 64 rows whose row length is a multiple of the block size is
+ * quantised; the embedding tables (names containing "emb"), norms, tiny heads (the [6, 2048]
+ * VAD heads: no speed to gain, only error) and anything else keep their dtype (bf16/f16/f32). config.json is copied with `moshi_name` pointing at the .gguf, and every
+ * other regular file of IN_DIR (Mimi weights, tokenizer, ...) is copied as is.
+ */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "commands.h"
+#include "core/alloc.h"
+#include "core/pool.h"
+#include "io/gguf.h"
+#include "io/safetensors.h"
+#include "kstt.h"
+#include "quant/quant.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: kstt quantize --type q8_0|q4_0|q4_k [--threads N] IN_DIR OUT_DIR\n"
+               "  writes OUT_DIR/<moshi_name stem>.<type>.gguf (matmul weights quantised,\n"
+               "  embeddings and norms kept), config.json pointing at it, and copies of the\n"
+               "  other files of IN_DIR\n");
+}
+
+static char *read_text(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) buf[len] = 0, *n = (size_t)len;
+    return buf;
+}
+
+static int copy_file(const char *src, const char *dst) {
+    FILE *in = fopen(src, "rb");
+    if (!in) return -1;
+    FILE *out = fopen(dst, "wb");
+    if (!out) {
+        fclose(in);
+        return -1;
+    }
+    static char buf[1 << 20];
+    size_t n;
+    int ok = 1;
+    while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) ok = fwrite(buf, 1, n, out) == n;
+    if (ferror(in)) ok = 0;
+    fclose(in);
+    if (fclose(out) != 0) ok = 0;
+    return ok ? 0 : -1;
+}
+
+static int is_float(kstt__dtype d, kstt__wtype *t) {
+    switch (d) {
+    case KSTT_DT_F32: *t = KSTT_WT_F32; return 1;
+    case KSTT_DT_BF16: *t = KSTT_WT_BF16; return 1;
+    case KSTT_DT_F16: *t = KSTT_WT_F16; return 1;
+    default: return 0;
+    }
+}
+
+typedef struct {
+    const kstt__tensor *t;
+    kstt__wtype from, to;
+    unsigned char *dst;
+    size_t src_row, dst_row;
+} qjob;
+
+static void qtask(void *arg, int ith, int nth) {
+    const qjob *j = arg;
+    const int64_t rows = j->t->shape[0], cols = j->t->shape[1];
+    long r0, r1;
+    kstt__split_range((long)rows, 1, ith, nth, &r0, &r1);
+    float *row = malloc((size_t)cols * sizeof(float));
+    if (!row) abort(); /* the CLI may die on OOM */
+    for (long r = r0; r < r1; r++) {
+        kstt__dequantize_row(j->from, (const char *)j->t->data + (size_t)r * j->src_row, row, cols);
+        kstt__quantize_row(j->to, row, j->dst + (size_t)r * j->dst_row, cols);
+    }
+    free(row);
+}
 
 int kstt_cmd_quantize(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "kstt quantize: not implemented yet\n");
-    return 2;
+    const char *type_name = NULL, *in_dir = NULL, *out_dir = NULL;
+    int threads = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--type") && i + 1 < argc) type_name = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "kstt quantize: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        } else if (!in_dir) in_dir = argv[i];
+        else if (!out_dir) out_dir = argv[i];
+        else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    const int qt = type_name ? kstt__wtype_from_name(type_name) : -1;
+    if (!in_dir || !out_dir || (qt != KSTT_WT_Q8_0 && qt != KSTT_WT_Q4_0 && qt != KSTT_WT_Q4_K)) {
+        usage(stderr);
+        return 2;
+    }
+    const int blk = kstt__wtype_block_elems((kstt__wtype)qt);
+    char path[4096], err[512];
+    snprintf(path, sizeof path, "%s/config.json", in_dir);
+    size_t clen;
+    char *ctext = read_text(path, &clen);
+    if (!ctext) {
+        fprintf(stderr, "kstt quantize: %s: cannot read: %s\n", path, strerror(errno));
+        return 1;
+    }
+    cJSON *cfg = cJSON_ParseWithLength(ctext, clen);
+    free(ctext);
+    if (!cJSON_IsObject(cfg)) {
+        fprintf(stderr, "kstt quantize: %s: not a JSON object\n", path);
+        cJSON_Delete(cfg);
+        return 1;
+    }
+    const cJSON *mn = cJSON_GetObjectItemCaseSensitive(cfg, "moshi_name");
+    char moshi[1024];
+    snprintf(moshi, sizeof moshi, "%s", cJSON_IsString(mn) ? mn->valuestring : "model.safetensors");
+    char stem[1024], out_name[1100];
+    snprintf(stem, sizeof stem, "%s", moshi);
+    char *dot = strrchr(stem, '.');
+    if (dot && (!strcmp(dot, ".safetensors") || !strcmp(dot, ".gguf"))) *dot = 0;
+    snprintf(out_name, sizeof out_name, "%s.%s.gguf", stem, kstt__wtype_name((kstt__wtype)qt));
+
+    int rc = 1;
+    kstt__st_file *st = NULL;
+    kstt__gguf_writer *gw = NULL;
+    kstt_pool *pool = NULL;
+    unsigned char **bufs = NULL;
+    size_t nbufs = 0;
+    snprintf(path, sizeof path, "%s/%s", in_dir, moshi);
+    if (kstt__st_open(&st, path, err, sizeof err) != KSTT_OK) {
+        fprintf(stderr, "kstt quantize: %s\n", err);
+        goto done;
+    }
+    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "kstt quantize: %s: cannot create: %s\n", out_dir, strerror(errno));
+        goto done;
+    }
+    if (kstt__gguf_writer_new(&gw) != KSTT_OK || kstt_pool_new(&pool, threads) != KSTT_OK) goto oom;
+    if (kstt__gguf_writer_set_str(gw, "general.architecture", "kyutai-stt") ||
+        kstt__gguf_writer_set_str(gw, "general.name", moshi) ||
+        kstt__gguf_writer_set_str(gw, "kstt.quantization", kstt__wtype_name((kstt__wtype)qt)))
+        goto oom;
+    const size_t n = kstt__st_count(st);
+    bufs = calloc(n + 1, sizeof *bufs);
+    if (!bufs) goto oom;
+    size_t in_bytes = 0, out_bytes = 0, nq = 0;
+    const double t0 = (double)clock();
+    for (size_t i = 0; i < n; i++) {
+        const kstt__tensor *t = kstt__st_at(st, i);
+        kstt__wtype ft;
+        if (!is_float(t->dtype, &ft)) {
+            fprintf(stderr, "kstt quantize: %s: tensor '%s' has dtype %s; GGUF output supports "
+                            "float tensors only\n",
+                    path, t->name, kstt__dtype_name(t->dtype));
+            goto done;
+        }
+        if (t->ndim < 1 || t->ndim > KSTT_GGUF_MAX_DIMS || t->numel == 0) {
+            fprintf(stderr, "kstt quantize: %s: tensor '%s' has rank %d or no elements; not "
+                            "representable in GGUF\n",
+                    path, t->name, t->ndim);
+            goto done;
+        }
+        in_bytes += t->nbytes;
+        const int quantize = t->ndim == 2 && t->shape[0] >= 64 && t->shape[1] % blk == 0 &&
+                             !strstr(t->name, "emb");
+        if (!quantize) {
+            if (kstt__gguf_writer_add(gw, t->name, ft, t->ndim, t->shape, t->data)) goto oom;
+            out_bytes += t->nbytes;
+            continue;
+        }
+        qjob j = {t, ft, (kstt__wtype)qt, NULL, kstt__wtype_row_bytes(ft, t->shape[1]),
+                  kstt__wtype_row_bytes((kstt__wtype)qt, t->shape[1])};
+        const size_t bytes = j.dst_row * (size_t)t->shape[0];
+        if (!(j.dst = bufs[nbufs++] = kstt__alloc(bytes))) goto oom;
+        kstt__pool_run(pool, qtask, &j);
+        if (kstt__gguf_writer_add(gw, t->name, (kstt__wtype)qt, 2, t->shape, j.dst)) goto oom;
+        out_bytes += bytes;
+        nq++;
+    }
+    snprintf(path, sizeof path, "%s/%s", out_dir, out_name);
+    if (kstt__gguf_writer_save(gw, path, err, sizeof err) != KSTT_OK) {
+        fprintf(stderr, "kstt quantize: %s\n", err);
+        goto done;
+    }
+    printf("%s: %zu tensors, %zu quantised to %s, %.1f MB -> %.1f MB (%.1f s CPU)\n", path, n, nq,
+           kstt__wtype_name((kstt__wtype)qt), in_bytes / 1e6, out_bytes / 1e6,
+           ((double)clock() - t0) / CLOCKS_PER_SEC);
+
+    /* config.json with moshi_name -> the gguf */
+    cJSON *nm = cJSON_CreateString(out_name);
+    if (!nm) goto oom;
+    if (cJSON_HasObjectItem(cfg, "moshi_name"))
+        cJSON_ReplaceItemInObjectCaseSensitive(cfg, "moshi_name", nm);
+    else
+        cJSON_AddItemToObject(cfg, "moshi_name", nm);
+    char *text = cJSON_Print(cfg);
+    if (!text) goto oom;
+    snprintf(path, sizeof path, "%s/config.json", out_dir);
+    FILE *cf = fopen(path, "wb");
+    int ok = cf && fputs(text, cf) >= 0 && fputc('\n', cf) != EOF;
+    if (cf && fclose(cf) != 0) ok = 0;
+    cJSON_free(text);
+    if (!ok) {
+        fprintf(stderr, "kstt quantize: %s: cannot write: %s\n", path, strerror(errno));
+        goto done;
+    }
+    /* the other files */
+    DIR *d = opendir(in_dir);
+    if (!d) {
+        fprintf(stderr, "kstt quantize: %s: cannot list: %s\n", in_dir, strerror(errno));
+        goto done;
+    }
+    struct dirent *de;
+    ok = 1;
+    while (ok && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' || !strcmp(de->d_name, "config.json") ||
+            !strcmp(de->d_name, moshi))
+            continue;
+        char src[4096], dst[4096];
+        snprintf(src, sizeof src, "%s/%s", in_dir, de->d_name);
+        snprintf(dst, sizeof dst, "%s/%s", out_dir, de->d_name);
+        struct stat sb;
+        if (stat(src, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
+        if (copy_file(src, dst) != 0) {
+            fprintf(stderr, "kstt quantize: cannot copy %s to %s: %s\n", src, dst,
+                    strerror(errno));
+            ok = 0;
+        }
+    }
+    closedir(d);
+    rc = ok ? 0 : 1;
+    goto done;
+oom:
+    fprintf(stderr, "kstt quantize: out of memory\n");
+done:
+    for (size_t i = 0; i < nbufs; i++) kstt__free(bufs[i]);
+    free(bufs);
+    kstt__gguf_writer_free(gw);
+    kstt__st_close(st);
+    kstt_pool_free(pool);
+    cJSON_Delete(cfg);
+    return rc;
 }

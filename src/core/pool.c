@@ -8,12 +8,19 @@
 #include "core/pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
 
 #define SPIN_ITERS 200000
+/* While spinning, give the CPU away every YIELD_EVERY pauses: on a machine with more runnable
+ * threads than cores (builds next to a transcription, several streams' pools), a pure spin
+ * keeps the descheduled thread we wait for off the CPU for a whole time slice per job, which
+ * measured ~10x slower LM steps; a sched_yield every few microseconds costs nothing when the
+ * cores are free. */
+#define YIELD_EVERY 256
 
 struct kstt_pool {
     int n;                 /* threads including the caller */
@@ -50,7 +57,10 @@ static void *worker_main(void *p) {
         while ((g = atomic_load_explicit(&pool->gen, memory_order_acquire)) == seen &&
                !atomic_load(&pool->quit)) {
             if (++spins < SPIN_ITERS) {
-                cpu_relax();
+                if (spins % YIELD_EVERY == 0)
+                    sched_yield();
+                else
+                    cpu_relax();
                 continue;
             }
             pthread_mutex_lock(&pool->mu);
@@ -133,6 +143,11 @@ void kstt__pool_run(kstt_pool *pool, kstt__task_fn fn, void *arg) {
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->mu);
     fn(arg, 0, pool->n);
-    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) cpu_relax();
+    for (unsigned spins = 1; atomic_load_explicit(&pool->pending, memory_order_acquire) > 0; spins++) {
+        if (spins % YIELD_EVERY == 0)
+            sched_yield();
+        else
+            cpu_relax();
+    }
     pthread_mutex_unlock(&pool->submit);
 }

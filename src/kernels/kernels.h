@@ -31,7 +31,9 @@ typedef enum {
     KSTT_WT_COUNT
 } kstt__wtype;
 
-/* A weight matrix [rows, cols]. data is borrowed (mmapped file or model-owned repack). */
+/* A weight matrix [rows, cols]. data is borrowed (mmapped file or model-owned repack). For the
+ * block types cols is a multiple of the block (32 for q8_0/q4_0, 256 for q4_K) and a row is
+ * cols / block blocks (quant/quant.h); io/weights.h makes these from safetensors or GGUF. */
 typedef struct {
     kstt__wtype type;
     int64_t rows, cols;
@@ -60,6 +62,13 @@ typedef struct kstt__kernels {
     float (*dot_f32)(const float *a, const float *b, long n);
     /* y += a * x */
     void (*axpy_f32)(float a, const float *x, float *y, long n);
+    /* The bf16 product through vdpbf16ps (x rounded to bf16 once per product: ~3 significant
+     * digits, not f32-exact), NULL when the CPU lacks AVX512_BF16. matmul[KSTT_WT_BF16] is the
+     * exact one (weights widened to f32, FMA) unless KSTT_BF16=dot selects this one. The bench
+     * measures both. */
+    kstt__matmul_fn matmul_bf16_dot;
+    void (*prepare_x_bf16_dot)(const float *x, long ldx, int batch, long cols,
+                               const kstt__ws *ws);
 } kstt__kernels;
 
 /* The table for this CPU, capped by `cap` and by the KSTT_KERNELS environment variable
@@ -68,7 +77,8 @@ const kstt__kernels *kstt__kernels_get(kstt_kernels cap);
 /* The reference (scalar) table: the oracle of every kernel test. */
 const kstt__kernels *kstt__kernels_ref(void);
 
-/* Workspace bytes kstt__matmul needs for a product with this weight type and batch. */
+/* Workspace bytes kstt__matmul needs for a product with this weight type and batch. The
+ * workspace must be 64-byte aligned (kstt__alloc is) and at least this large. */
 size_t kstt__matmul_ws_size(kstt__wtype type, long cols, int batch);
 
 /* The driver: y = W x for `batch` activation rows, rows of W split across the pool. */

@@ -6,4 +6,7 @@ void kstt__kernels_fill_avx2(kstt__kernels *k) {
     k->level = KSTT_KERNELS_AVX2;
     k->name = "avx2";
     kstt__x86_fill_f32_avx2(k);
+    kstt__x86_fill_bf16_avx2(k);
+    kstt__x86_fill_q_avx2(k);
+    kstt__x86_fill_ops_avx2(k);
 }

@@ -3,8 +3,10 @@
 #include "kernels/x86/x86.h"
 
 void kstt__kernels_fill_avx512(kstt__kernels *k, const kstt__cpu_features *f) {
-    (void)f;
     k->level = KSTT_KERNELS_AVX512;
     k->name = "avx512";
     kstt__x86_fill_f32_avx512(k);
+    kstt__x86_fill_bf16_avx512(k, f);
+    kstt__x86_fill_q_avx512(k, f);
+    kstt__x86_fill_ops_avx512(k);
 }

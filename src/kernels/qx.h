@@ -1,0 +1,52 @@
+/*
+ * Activations quantised to 8 bits for the block-quantised products (q8_0, q4_0, q4_K), as
+ * written by every level's prepare_x and read by its matmul. One layout for all levels, so a
+ * level may override the product and keep the reference preparation (or the reverse).
+ *
+ * Per batch row b, at ws->buf + b * kstt__qx_row_bytes(cols), for nb = cols / 32 blocks:
+ *   uint8_t u[nb * 32]   q + 128, q = lrintf(x * 127 / max|x| of the block) in [-127, 127]
+ *   float   dv[nb * 8]   the block scale d = max|x| / 127, repeated 8 times per block (a
+ *                        512-bit register of two blocks' int32 lane sums scales with one load)
+ *   float   sx[nb]       d * sum(q): the block's sum of dequantised x (q4_K mins)
+ *   int32_t ci[nb * 8]   -sum(q), repeated 8 times per block: started from it, vpdpbusd of
+ *                        unsigned nibbles with signed x gives sum((nibble - 8) * q) over the
+ *                        block's 8 lanes (q4_0 without unpacking to signed weights)
+ * each array 64-byte aligned. vpdpbusd multiplies unsigned by signed bytes: q8_0 kernels use u
+ * and subtract 128 * sum(w) per block (computed once per weight block, shared by the batch);
+ * the q4 kernels use the nibbles as the unsigned side and u ^ 0x80 = q as the signed side.
+ */
+#ifndef KSTT_KERNELS_QX_H
+#define KSTT_KERNELS_QX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KSTT__A64(n) (((size_t)(n) + 63) & ~(size_t)63)
+
+static inline size_t kstt__qx_row_bytes(long cols) {
+    const size_t nb = (size_t)cols / 32;
+    return KSTT__A64(nb * 32) + KSTT__A64(nb * 32) + KSTT__A64(nb * 4) + KSTT__A64(nb * 32);
+}
+
+typedef struct {
+    uint8_t *u;
+    float *dv;
+    float *sx;
+    int32_t *ci;
+} kstt__qx;
+
+static inline kstt__qx kstt__qx_at(void *buf, long cols, int b) {
+    const size_t nb = (size_t)cols / 32;
+    unsigned char *p = (unsigned char *)buf + (size_t)b * kstt__qx_row_bytes(cols);
+    kstt__qx q;
+    q.u = p;
+    q.dv = (float *)(p + KSTT__A64(nb * 32));
+    q.sx = (float *)(p + KSTT__A64(nb * 32) + KSTT__A64(nb * 32));
+    q.ci = (int32_t *)(p + KSTT__A64(nb * 32) + KSTT__A64(nb * 32) + KSTT__A64(nb * 4));
+    return q;
+}
+
+/* bf16 activations for the vdpbf16ps product: batch rows of KSTT__A64(cols * 2) bytes. */
+static inline size_t kstt__bx_row_bytes(long cols) { return KSTT__A64((size_t)cols * 2); }
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * Block-quantised weight formats, byte-compatible with ggml's published layouts so that GGUF
+ * files written here are readable by GGUF tools and vice versa:
+ *   q8_0: blocks of 32: f16 scale d, 32 int8 q;              value = d * q
+ *   q4_0: blocks of 32: f16 scale d, 16 bytes of nibbles;    value = d * (q - 8)
+ *         byte j holds element j (low nibble) and element j + 16 (high nibble)
+ *   q4_K: super-blocks of 256 = 8 sub-blocks of 32: f16 d, f16 dmin, 12 bytes of packed 6-bit
+ *         sub-block scales sc[8] and mins m[8], 128 bytes of nibbles;
+ *         value = d * sc[j] * q - dmin * m[j] for an element of sub-block j
+ *         (64-element chunk c: byte 32c + l holds element 64c + l low, 64c + 32 + l high)
+ * Rows are whole blocks: a row of `cols` elements is cols / block_elems blocks back to back,
+ * so cols must be a multiple of the block size. Quantisation is deterministic and allocation
+ * free; all functions are thread-safe.
+ */
+#ifndef KSTT_QUANT_QUANT_H
+#define KSTT_QUANT_QUANT_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/kernels.h"
+
+#define KSTT_QK8_0 32
+#define KSTT_QK4_0 32
+#define KSTT_QK_K 256
+
+typedef struct {
+    uint16_t d;              /* f16 */
+    int8_t qs[KSTT_QK8_0];
+} kstt__block_q8_0;
+
+typedef struct {
+    uint16_t d;                  /* f16 */
+    uint8_t qs[KSTT_QK4_0 / 2];  /* nibbles */
+} kstt__block_q4_0;
+
+typedef struct {
+    uint16_t d;              /* f16 super-block scale of the sub-block scales */
+    uint16_t dmin;           /* f16 super-block scale of the sub-block mins */
+    uint8_t scales[12];      /* 8 x 6-bit scales and 8 x 6-bit mins, packed */
+    uint8_t qs[KSTT_QK_K / 2];
+} kstt__block_q4_K;
+
+static_assert(sizeof(kstt__block_q8_0) == 34, "q8_0 block is 34 bytes");
+static_assert(sizeof(kstt__block_q4_0) == 18, "q4_0 block is 18 bytes");
+static_assert(sizeof(kstt__block_q4_K) == 144, "q4_K block is 144 bytes");
+
+/* Elements per block and bytes per block of a weight type (1 and the element size for the
+ * plain types F32/BF16/F16); 0 for an invalid type. */
+int kstt__wtype_block_elems(kstt__wtype t);
+size_t kstt__wtype_block_bytes(kstt__wtype t);
+/* Bytes of a row of `cols` elements; 0 if cols is not a multiple of the block size. */
+size_t kstt__wtype_row_bytes(kstt__wtype t, int64_t cols);
+/* "f32", "bf16", "f16", "q8_0", "q4_0", "q4_k"; and back (-1 when unknown). */
+const char *kstt__wtype_name(kstt__wtype t);
+int kstt__wtype_from_name(const char *s);
+
+/* Quantise n floats (n a multiple of the block size) into blocks at dst. */
+void kstt__quantize_q8_0(const float *x, void *dst, int64_t n);
+void kstt__quantize_q4_0(const float *x, void *dst, int64_t n);
+void kstt__quantize_q4_K(const float *x, void *dst, int64_t n);
+/* Quantise a row of n floats to any weight type (F32/BF16/F16 convert). */
+void kstt__quantize_row(kstt__wtype t, const float *x, void *dst, int64_t n);
+
+/* Dequantise n elements (a multiple of the block size) starting at the first block of src. */
+void kstt__dequantize_row(kstt__wtype t, const void *src, float *y, int64_t n);
+
+/* Row r of a weight matrix as f32 (cols floats): embedding lookups and tests. */
+void kstt__wmat_row_f32(const kstt__wmat *w, int64_t r, float *dst);
+
+/* q4_K 6-bit scale/min j (0..7) of a packed scales[12]. */
+static inline void kstt__q4k_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+#endif
