@@ -33,7 +33,7 @@
  *         while ((k = kstt_stream_read(s, ev, 64)) > 0)
  *             for (int i = 0; i < k; i++) if (ev[i].type == KSTT_EVENT_WORD) puts(ev[i].text);
  *     }
- *     kstt_stream_flush(s);                        // end of input: the last words come out
+ *     if (kstt_stream_flush(s) < 0) fail(kstt_stream_errmsg(s)); // end: the last words
  *     ... read the remaining events as above ...
  *     kstt_stream_free(s); kstt_model_free(model);
  */
@@ -87,7 +87,8 @@ const char *kstt_system_info(void);
 typedef struct kstt_pool kstt_pool;
 
 /* Starts n_threads - 1 workers (the calling thread is the n-th); n_threads <= 0 means one per
- * online CPU. Owned: release with kstt_pool_free. */
+ * online CPU. Owned: release with kstt_pool_free. Returns KSTT_EINVAL if out is NULL or
+ * n_threads > 256, KSTT_ENOMEM if memory or threads run out. */
 KSTT_WUR int kstt_pool_new(kstt_pool **out, int n_threads);
 void kstt_pool_free(kstt_pool *pool);
 int kstt_pool_threads(const kstt_pool *pool);
@@ -175,11 +176,15 @@ typedef struct {
 
 void kstt_model_get_info(const kstt_model *model, kstt_model_info *info);
 
-/* Decodes token ids to UTF-8 text as SentencePiece does. Returns the byte length written
- * (excluding the NUL), or KSTT_ERANGE if cap is too small (out then holds a truncated,
- * NUL-terminated prefix). */
-int kstt_model_decode(const kstt_model *model, const int32_t *ids, size_t n, char *out,
-                      size_t cap);
+/* Decodes token ids to UTF-8 text as SentencePiece does, into out[cap] (NUL-terminated).
+ * Returns the byte length written (excluding the NUL), or KSTT_ERANGE if cap is too small:
+ * out then holds a truncated, NUL-terminated prefix cut at a character boundary (nothing is
+ * written when cap is 0; out may be NULL with cap 0 to only measure). When needed is not NULL,
+ * *needed gets the capacity the whole text takes, NUL included (length + 1), on success and on
+ * KSTT_ERANGE, so a retry with cap = *needed succeeds; 0 on other errors. KSTT_EINVAL for a
+ * NULL model, NULL ids with n > 0, or NULL out with cap > 0. Thread-safe; allocates nothing. */
+KSTT_WUR int kstt_model_decode(const kstt_model *model, const int32_t *ids, size_t n, char *out,
+                               size_t cap, size_t *needed);
 
 /* ---- streams and events -------------------------------------------------------------- */
 
@@ -233,9 +238,10 @@ KSTT_WUR int kstt_stream_feed(kstt_stream *s, const float *pcm, size_t n);
  * reports nothing. The stream then accepts no audio until kstt_stream_reset. Returns the
  * number of steps run or a status. A WORD whose text decodes to nothing is never reported. */
 KSTT_WUR int kstt_stream_flush(kstt_stream *s);
-/* Copies up to max queued events to out, oldest first; returns the count (0 when none). Text
- * and token pointers stay valid until the next call on the stream. */
-int kstt_stream_read(kstt_stream *s, kstt_event *out, size_t max);
+/* Copies up to max queued events to out, oldest first; returns the count (0 when none), or
+ * KSTT_EINVAL for a NULL stream or a NULL out with max > 0. Text and token pointers stay valid
+ * until the next call on the stream. */
+KSTT_WUR int kstt_stream_read(kstt_stream *s, kstt_event *out, size_t max);
 /* Back to the state of a fresh stream (same params). */
 void kstt_stream_reset(kstt_stream *s);
 const char *kstt_stream_errmsg(const kstt_stream *s);

@@ -1,13 +1,14 @@
 /*
  * kstt_model: loads a model directory laid out as a Hugging Face snapshot of a Kyutai STT repo
- * (config.json, the LM weights named by `moshi_name`, the Mimi file `mimi_name` with an
- * optional `mimi_config_name`, the tokenizer `tokenizer_name`) and derives the streaming
- * constants: asr_delay_in_tokens (params, else config key, else floor(delay * 12.5)) and the
- * pad-mode silence lengths (golden README 7.1).
+ * (config.json, the LM weights named by `moshi_name`: safetensors, or GGUF as `kstt quantize`
+ * writes it, told apart by the file's magic; the Mimi file `mimi_name` with an optional
+ * `mimi_config_name`, the tokenizer `tokenizer_name`) and derives the streaming constants:
+ * asr_delay_in_tokens (params, else config key, else floor(delay * 12.5)) and the pad-mode
+ * silence lengths (golden README 7.1).
  *
  * Every error message names the file at fault: config errors come from the config parser,
- * weight errors from the safetensors reader and the LM loader, Mimi and tokenizer errors from
- * their loaders, and the cross-checks between them are written here.
+ * weight errors from the safetensors/GGUF readers and the LM loader, Mimi and tokenizer errors
+ * from their loaders, and the cross-checks between them are written here.
  */
 #include <math.h>
 #include <stdio.h>
@@ -37,11 +38,6 @@ static int join(char *out, size_t cap, const char *dir, const char *name, char *
     if (n < 0 || (size_t)n >= cap)
         return kstt__errf(err, errlen, KSTT_EINVAL, "%s/%s: path too long", dir, name);
     return KSTT_OK;
-}
-
-static int ends_with(const char *s, const char *suffix) {
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcmp(s + a - b, suffix);
 }
 
 /* Seconds to a whole number of 80 ms frames, tolerant of decimal inputs such as 0.08 * 12.5
@@ -84,12 +80,8 @@ int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *
 
     if ((rc = join(path, sizeof path, dir, c->moshi_name, err, errlen)))
         goto fail;
-    if (ends_with(c->moshi_name, ".gguf")) {
-        rc = kstt__errf(err, errlen, KSTT_EUNSUPPORTED, "%s: GGUF weights are not supported yet",
-                        path);
-        goto fail;
-    }
-    if ((rc = kstt__st_open(&m->weights, path, err, errlen)))
+    /* safetensors or GGUF, told apart by the file's magic, not its name */
+    if ((rc = kstt__weights_open(&m->weights, path, err, errlen)))
         goto fail;
     if ((rc = kstt__lm_load(&m->lm, m->weights, c, m->pool, params->kernels, err, errlen)))
         goto fail;
@@ -164,7 +156,7 @@ void kstt_model_free(kstt_model *m) {
     kstt__spm_free(m->spm);
     kstt_mimi_free(m->mimi);
     kstt__lm_free(m->lm);
-    kstt__st_close(m->weights);
+    kstt__weights_close(m->weights);
     kstt__free(m);
 }
 
@@ -183,8 +175,15 @@ void kstt_model_get_info(const kstt_model *m, kstt_model_info *info) {
     info->context = m->cfg.context;
 }
 
-int kstt_model_decode(const kstt_model *m, const int32_t *ids, size_t n, char *out, size_t cap) {
+int kstt_model_decode(const kstt_model *m, const int32_t *ids, size_t n, char *out, size_t cap,
+                      size_t *needed) {
+    if (needed)
+        *needed = 0;
     if (!m || (!ids && n) || (!out && cap))
         return KSTT_EINVAL;
-    return kstt__spm_decode(m->spm, ids, n, out, cap);
+    size_t len = 0;
+    const int rc = kstt__spm_decode_len(m->spm, ids, n, out, cap, &len);
+    if (needed && (rc >= 0 || rc == KSTT_ERANGE))
+        *needed = len + 1;
+    return rc;
 }

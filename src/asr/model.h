@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "io/safetensors.h"
+#include "io/weights.h"
 #include "kstt.h"
 #include "lm/config.h"
 #include "lm/lm.h"
@@ -15,7 +15,7 @@
 
 struct kstt_model {
     kstt__stt_config cfg;
-    kstt__st_file *weights; /* LM weights, mmapped; the LM points into it */
+    kstt__weights *weights; /* LM weights (safetensors or GGUF), mmapped; the LM uses them */
     kstt__lm *lm;
     kstt_mimi *mimi;
     kstt__spm *spm;

@@ -13,7 +13,6 @@
 #include <stdint.h>
 
 #include "codec/mimi_config.h"
-#include "codec/mimi_ops.h"
 #include "kernels/kernels.h"
 #include "kstt.h"
 
@@ -62,7 +61,6 @@ struct kstt_mimi {
     int split; /* first back op: the down conv of stage `split` */
     kstt_pool *pool;
     const kstt__kernels *k;
-    kstt__mimi_ops ops;
     kstt__mimi_conv conv_in; /* 1 -> n_filters, K = kernel_size */
     kstt__mimi_stage stages[KSTT_MIMI_MAX_RATIOS];
     kstt__mimi_conv conv_out;         /* n_filters * 2^n -> dimension, K = last_kernel_size */

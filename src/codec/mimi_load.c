@@ -305,7 +305,6 @@ int kstt_mimi_load(kstt_mimi **out, const char *path, const kstt_mimi_params *pa
     m->split = cfg.n_ratios >= 2 ? cfg.n_ratios - 2 : 0;
     m->pool = p.pool;
     m->k = kstt__kernels_get(p.kernels);
-    kstt__mimi_ops_init(&m->ops, m->k->level);
     m->layers = kstt__calloc(cfg.num_layers > 0 ? (size_t)cfg.num_layers : 1, sizeof *m->layers);
     m->vq = kstt__calloc((size_t)m->num_codebooks, sizeof *m->vq);
     if (!m->layers || !m->vq) {

@@ -137,13 +137,13 @@ static void post_rows(const conv_job *j, int t0, int t1) {
             for (int t = 0; t < rows; t++)
                 m->k->axpy_f32(1.0f, b, y + (size_t)t * C, C);
         if (j->post == POST_BIAS_COPY)
-            m->ops.elu_copy(aux, y, (long)rows * C);
+            m->k->elu_copy_f32(aux, y, (long)rows * C);
         break;
     case POST_BIAS_ELU:
-        m->ops.bias_elu(y, b, rows, C, C);
+        m->k->bias_elu_f32(y, b, rows, C, C);
         break;
     case POST_RES_ELU:
-        m->ops.res_elu(aux, y, b, rows, C);
+        m->k->res_elu_f32(aux, y, b, rows, C);
         break;
     case POST_RES:
         for (size_t i = 0; i < (size_t)rows * C; i++)
@@ -220,7 +220,7 @@ static void res_block(kstt_mimi_stream *s, int st, float *x, int t) {
     if (s->tap) {
         conv(s, &g->res_b, s->mid, t, s->tmp, POST_RES, x);
         tap_layer(s, 1 + 3 * st, x, t, C);
-        s->m->ops.elu(x, (long)t * C);
+        s->m->k->elu_f32(x, (long)t * C);
         tap_layer(s, 2 + 3 * st, x, t, C);
         return;
     }
@@ -276,26 +276,8 @@ static void attn_task(void *arg, int ith, int nth) {
         const int n = (int)(q - lo + 1);
         float *out = s->att + (size_t)t * D + (size_t)h * hd;
         const long s0 = (long)(lo % cap);
-        if (m->ops.attn) {
-            m->ops.attn(qv, j->kc + (size_t)h * hd, j->vc + (size_t)h * hd, D, s0, n, cap, hd,
-                        scale, sc, out);
-            continue;
-        }
-        float mx = -INFINITY;
-        for (int i = 0; i < n; i++) {
-            const size_t slot = (size_t)((s0 + i) % cap);
-            const float v = m->k->dot_f32(qv, j->kc + slot * D + (size_t)h * hd, hd) * scale;
-            sc[i] = v;
-            mx = v > mx ? v : mx;
-        }
-        const float inv = 1.0f / m->ops.exp_sum(sc, n, mx);
-        memset(out, 0, (size_t)hd * sizeof(float));
-        for (int i = 0; i < n; i++) {
-            const size_t slot = (size_t)((s0 + i) % cap);
-            m->k->axpy_f32(sc[i], j->vc + slot * D + (size_t)h * hd, out, hd);
-        }
-        for (int d = 0; d < hd; d++)
-            out[d] *= inv;
+        m->k->attn_ring_f32(qv, j->kc + (size_t)h * hd, j->vc + (size_t)h * hd, D, s0, n, cap,
+                            hd, scale, sc, out);
     }
 }
 
@@ -344,7 +326,7 @@ static void transformer(kstt_mimi_stream *s, float *x, int t) {
             kstt__layernorm(x + (size_t)r * D, ly->norm2_w, ly->norm2_b, 1e-5f,
                             s->h + (size_t)r * D, D);
         kstt__matmul(m->pool, m->k, &ly->lin1, s->h, D, s->ff, FF, t, &no_ws);
-        m->ops.gelu(s->ff, (long)t * FF);
+        m->k->gelu_f32(s->ff, (long)t * FF);
         kstt__matmul(m->pool, m->k, &ly->lin2, s->ff, FF, s->o, D, t, &no_ws);
         add_scaled(x, ly->ls2, s->o, t, D);
         if (s->tap) {
@@ -427,7 +409,7 @@ static void run_back(kstt_mimi_stream *s, int nf, int32_t *codes) {
             conv(s, &g->down, s->xin[st], t, nx, s->tap ? POST_BIAS : POST_BIAS_ELU, NULL);
             if (s->tap) {
                 tap_layer(s, 3 + 3 * st, nx, t2, c2);
-                m->ops.elu(nx, (long)t2 * c2);
+                m->k->elu_f32(nx, (long)t2 * c2);
                 tap_layer(s, 4 + 3 * st, nx, t2, c2);
             }
         }

@@ -77,6 +77,7 @@ static void *worker_main(void *p) {
 }
 
 int kstt_pool_new(kstt_pool **out, int n_threads) {
+    if (!out) return KSTT_EINVAL;
     *out = NULL;
     if (n_threads <= 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);

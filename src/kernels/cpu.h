@@ -6,12 +6,13 @@
 
 typedef struct {
     int avx2, fma, f16c;
-    int avx512f, avx512bw, avx512vl, avx512dq, avx512bf16, avx512vnni, avxvnni;
+    int avx512f, avx512bw, avx512vl, avx512dq, avx512bf16, avx512vnni;
+    int avxvnni; /* VEX vpdpbusd (cpuid 7.1 EAX[4]) with OS AVX state; reported, no kernel yet */
 } kstt__cpu_features;
 
 /* Detected once; static storage. */
 const kstt__cpu_features *kstt__cpu_detect(void);
-/* e.g. "x86-64 avx2 fma f16c avx512f avx512bw avx512vl avx512bf16 avx512vnni" */
+/* e.g. "x86-64 avx2 fma avx512f avx512bw avx512vl avx512dq avx512bf16 avx512vnni avxvnni" */
 const char *kstt__cpu_describe(void);
 
 #ifdef KSTT_HAVE_X86

@@ -69,6 +69,31 @@ typedef struct kstt__kernels {
     kstt__matmul_fn matmul_bf16_dot;
     void (*prepare_x_bf16_dot)(const float *x, long ldx, int batch, long cols,
                                const kstt__ws *ws);
+
+    /* Element-wise f32 activations (hot in convolutional encoders: an ELU on every activation).
+     * The references are the libm forms (kstt__elu, kstt__gelu_erf); the vector versions are
+     * within 2 ulp for exp/expm1, and GELU within 4e-7 |x| (erf by Abramowitz-Stegun 7.1.26).
+     * Every implementation computes each element by the same arithmetic whatever n and the
+     * element's position (tails are masked, not scalar), so splitting a call into pieces gives
+     * the same bits. */
+    /* x[n] = ELU(x) (alpha 1), in place */
+    void (*elu_f32)(float *x, long n);
+    /* dst[n] = ELU(src[n]); dst and src do not overlap */
+    void (*elu_copy_f32)(float *dst, const float *src, long n);
+    /* y[t * ld + c] = ELU(y[t * ld + c] + b[c]) for t < rows, c < cols (ld >= cols; the
+     * ld - cols floats after each row are not touched); b [cols] or NULL (no bias) */
+    void (*bias_elu_f32)(float *y, const float *b, long rows, long cols, long ld);
+    /* x[t, c] = ELU(x[t, c] + (u[t, c] + b[c])), x and u [rows, cols] packed; b [cols] or
+     * NULL. A residual add fused with the activation that follows it. */
+    void (*res_elu_f32)(float *x, const float *u, const float *b, long rows, long cols);
+    /* x[n] = GELU(x), exact erf form 0.5 x (1 + erf(x / sqrt 2)), in place */
+    void (*gelu_f32)(float *x, long n);
+    /* One attention query over n keys held in a ring of cap rows: key/value i (0 <= i < n) is
+     * row (s0 + i) mod cap of k and v, rows ld floats apart, hd features at the row start.
+     * out[hd] = sum_i softmax_i(scale * q.k_i) v_i. scores: scratch for n floats (left
+     * holding the unnormalised weights). n >= 1, s0 >= 0. out overlaps none of the inputs. */
+    void (*attn_ring_f32)(const float *q, const float *k, const float *v, long ld, long s0,
+                          long n, long cap, int hd, float scale, float *scores, float *out);
 } kstt__kernels;
 
 /* The table for this CPU, capped by `cap` and by the KSTT_KERNELS environment variable
@@ -85,7 +110,9 @@ size_t kstt__matmul_ws_size(kstt__wtype type, long cols, int batch);
 void kstt__matmul(kstt_pool *pool, const kstt__kernels *k, const kstt__wmat *w, const float *x,
                   long ldx, float *y, long ldy, int batch, const kstt__ws *ws);
 
-/* ---- element-wise and small ops (scalar; not hot enough to dispatch) ------------------ */
+/* ---- element-wise and small ops (scalar; not hot enough to dispatch) ------------------ *
+ * kstt__elu and kstt__gelu_erf are also the reference entries elu_f32 / gelu_f32 of the
+ * table above; hot callers go through the table. */
 
 /* y = x * alpha / sqrt(mean(x^2) + eps), in f32. x and y may alias. */
 void kstt__rmsnorm(const float *x, const float *alpha, float eps, float *y, long n);

@@ -17,6 +17,7 @@
 #include "core/alloc.h"
 #include "core/pool.h"
 #include "core/status.h"
+#include "quant/quant.h"
 
 #define RMS_EPS 1e-8f
 
@@ -24,87 +25,29 @@
 
 /* The name under which a tensor exists: `name`, else `alt` (may be NULL); `name` when neither
  * does, so that the error that follows names the canonical key. */
-static const char *pick(const kstt__st_file *f, const char *name, const char *alt) {
-    if (kstt__st_find(f, name) || !alt)
+static const char *pick(const kstt__weights *f, const char *name, const char *alt) {
+    if (kstt__weights_has(f, name) || !alt)
         return name;
-    return kstt__st_find(f, alt) ? alt : name;
+    return kstt__weights_has(f, alt) ? alt : name;
 }
 
-static int check_float(const kstt__st_file *f, const kstt__tensor *t, kstt__wtype *wt, char *err,
-                       size_t errlen) {
-    size_t el;
-    switch (t->dtype) {
-    case KSTT_DT_F32:
-        *wt = KSTT_WT_F32;
-        el = 4;
-        break;
-    case KSTT_DT_BF16:
-        *wt = KSTT_WT_BF16;
-        el = 2;
-        break;
-    case KSTT_DT_F16:
-        *wt = KSTT_WT_F16;
-        el = 2;
-        break;
-    default:
-        return kstt__errf(err, errlen, KSTT_EFORMAT,
-                          "%s: tensor '%s' has dtype %s; expected BF16, F16 or F32",
-                          kstt__st_path(f), t->name, kstt__dtype_name(t->dtype));
-    }
-    if ((uintptr_t)t->data % el != 0)
-        return kstt__errf(err, errlen, KSTT_EFORMAT,
-                          "%s: tensor '%s' is not aligned to its element size in the file",
-                          kstt__st_path(f), t->name);
-    return KSTT_OK;
+/* A 2-D weight of any type the file holds (float or block-quantised), rows/cols -1: any. */
+static int get_mat(const kstt__weights *f, const char *name, const char *alt, int64_t rows,
+                   int64_t cols, kstt__wmat *m, char *err, size_t errlen) {
+    return kstt__weights_mat(f, pick(f, name, alt), rows, cols, m, err, errlen);
 }
 
-static int get_mat(const kstt__st_file *f, const char *name, const char *alt, int64_t rows,
-                   int64_t cols, kstt__wmat *m, const kstt__tensor **tout, char *err,
-                   size_t errlen) {
-    const int64_t shape[2] = {rows, cols};
-    const kstt__tensor *t;
-    int rc = kstt__st_get(f, pick(f, name, alt), 2, shape, &t, err, errlen);
-    if (rc != KSTT_OK)
-        return rc;
-    kstt__wtype wt;
-    if ((rc = check_float(f, t, &wt, err, errlen)) != KSTT_OK)
-        return rc;
-    m->type = wt;
-    m->rows = t->shape[0];
-    m->cols = t->shape[1];
-    m->row_bytes = (size_t)t->shape[1] * kstt__dtype_size(t->dtype);
-    m->data = t->data;
-    if (tout)
-        *tout = t;
-    return KSTT_OK;
-}
-
-static int get_emb(const kstt__st_file *f, const char *name, const char *alt, int64_t rows,
-                   int64_t dim, const kstt__tensor **out, char *err, size_t errlen) {
-    kstt__wmat m;
-    return get_mat(f, name, alt, rows, dim, &m, out, err, errlen);
-}
-
-/* A norm weight [D] or [1, 1, D], converted to f32 into dst. */
-static int get_norm(const kstt__st_file *f, const char *name, const char *alt, int64_t dim,
+/* A norm weight of D elements, converted to f32 into dst: stored [D] (MLX) or [1, 1, D]
+ * (PyTorch/candle); the reader checks the element count, not the rank. */
+static int get_norm(const kstt__weights *f, const char *name, const char *alt, int64_t dim,
                     float *dst, char *err, size_t errlen) {
-    const char *n = pick(f, name, alt);
-    const kstt__tensor *t = kstt__st_find(f, n);
-    const int64_t s3[3] = {1, 1, dim}, s1[1] = {dim};
-    int rc = (t && t->ndim == 3) ? kstt__st_get(f, n, 3, s3, &t, err, errlen)
-                                 : kstt__st_get(f, n, 1, s1, &t, err, errlen);
-    if (rc != KSTT_OK)
-        return rc;
-    kstt__wtype wt;
-    if ((rc = check_float(f, t, &wt, err, errlen)) != KSTT_OK)
-        return rc;
-    return kstt__st_to_f32(f, t, dst, err, errlen);
+    return kstt__weights_f32(f, pick(f, name, alt), dim, dst, err, errlen);
 }
 
-int kstt__lm_load(kstt__lm **out, const kstt__st_file *f, const kstt__stt_config *cfg,
+int kstt__lm_load(kstt__lm **out, const kstt__weights *f, const kstt__stt_config *cfg,
                   kstt_pool *pool, kstt_kernels kernels, char *err, size_t errlen) {
     *out = NULL;
-    const char *path = kstt__st_path(f);
+    const char *path = kstt__weights_path(f);
     kstt__lm *lm = kstt__calloc(1, sizeof *lm);
     if (!lm)
         return kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory", path);
@@ -132,13 +75,13 @@ int kstt__lm_load(kstt__lm **out, const kstt__st_file *f, const kstt__stt_config
     }
 
     char n1[128], n2[128];
-    if ((rc = get_emb(f, "text_emb.weight", NULL, cfg->text_card + 1, D, &lm->text_emb, err,
+    if ((rc = get_mat(f, "text_emb.weight", NULL, cfg->text_card + 1, D, &lm->text_emb, err,
                       errlen)) != KSTT_OK)
         goto fail;
     for (int q = 0; q < lm->n_q; q++) {
         snprintf(n1, sizeof n1, "emb.%d.weight", q);
         snprintf(n2, sizeof n2, "audio_embs.%d.weight", q);
-        if ((rc = get_emb(f, n1, n2, cfg->card + 1, D, &lm->emb[q], err, errlen)) != KSTT_OK)
+        if ((rc = get_mat(f, n1, n2, cfg->card + 1, D, &lm->emb[q], err, errlen)) != KSTT_OK)
             goto fail;
     }
 
@@ -157,16 +100,16 @@ int kstt__lm_load(kstt__lm **out, const kstt__st_file *f, const kstt__stt_config
         L->norm1 = a1;
         L->norm2 = a2;
         if ((rc = get_mat(f, NAME(n1, "self_attn.in_proj_weight"),
-                          NAME(n2, "self_attn.in_proj.weight"), 3 * D, D, &L->in_proj, NULL, err,
+                          NAME(n2, "self_attn.in_proj.weight"), 3 * D, D, &L->in_proj, err,
                           errlen)) != KSTT_OK)
             goto fail;
-        if ((rc = get_mat(f, NAME(n1, "self_attn.out_proj.weight"), NULL, D, D, &L->out_proj, NULL,
-                          err, errlen)) != KSTT_OK)
+        if ((rc = get_mat(f, NAME(n1, "self_attn.out_proj.weight"), NULL, D, D, &L->out_proj, err,
+                          errlen)) != KSTT_OK)
             goto fail;
         /* H comes from the weights (the config's hidden_scale rule differs between the
          * reference implementations; the shapes do not). */
-        if ((rc = get_mat(f, NAME(n1, "gating.linear_out.weight"), NULL, D, -1, &L->linear_out,
-                          NULL, err, errlen)) != KSTT_OK)
+        if ((rc = get_mat(f, NAME(n1, "gating.linear_out.weight"), NULL, D, -1, &L->linear_out, err,
+                          errlen)) != KSTT_OK)
             goto fail;
         int64_t H = L->linear_out.cols;
         if (l == 0) {
@@ -183,7 +126,7 @@ int kstt__lm_load(kstt__lm **out, const kstt__st_file *f, const kstt__stt_config
             goto fail;
         }
         if ((rc = get_mat(f, NAME(n1, "gating.linear_in.weight"), NULL, 2 * H, D, &L->linear_in,
-                          NULL, err, errlen)) != KSTT_OK)
+                          err, errlen)) != KSTT_OK)
             goto fail;
 #undef NAME
     }
@@ -191,7 +134,7 @@ int kstt__lm_load(kstt__lm **out, const kstt__st_file *f, const kstt__stt_config
     if ((rc = get_norm(f, "out_norm.alpha", "out_norm.weight", D, ao, err, errlen)) != KSTT_OK)
         goto fail;
     lm->out_norm = ao;
-    if ((rc = get_mat(f, "text_linear.weight", NULL, cfg->text_card, D, &lm->text_linear, NULL, err,
+    if ((rc = get_mat(f, "text_linear.weight", NULL, cfg->text_card, D, &lm->text_linear, err,
                       errlen)) != KSTT_OK)
         goto fail;
 
@@ -201,7 +144,7 @@ int kstt__lm_load(kstt__lm **out, const kstt__st_file *f, const kstt__stt_config
     int nv = 0;
     for (;;) {
         snprintf(n1, sizeof n1, "extra_heads.%d.weight", nv);
-        if (!kstt__st_find(f, n1) || nv >= 64)
+        if (!kstt__weights_has(f, n1) || nv >= 64)
             break;
         nv++;
     }
@@ -220,7 +163,7 @@ int kstt__lm_load(kstt__lm **out, const kstt__st_file *f, const kstt__stt_config
         int64_t vd = cfg->extra_heads_num_heads > 0 ? cfg->extra_heads_dim : -1;
         for (int h = 0; h < nv; h++) {
             snprintf(n1, sizeof n1, "extra_heads.%d.weight", h);
-            if ((rc = get_mat(f, n1, NULL, vd, D, &lm->vad[h], NULL, err, errlen)) != KSTT_OK)
+            if ((rc = get_mat(f, n1, NULL, vd, D, &lm->vad[h], err, errlen)) != KSTT_OK)
                 goto fail;
             vd = lm->vad[h].rows;
         }
@@ -297,6 +240,7 @@ int kstt__lm_work_new(kstt__lm_work **out, const kstt__lm *lm, int cap) {
     w->out = kstt__calloc(B * D, sizeof(float));
     w->logits = kstt__calloc(B * (size_t)lm->text_card, sizeof(float));
     w->vad = kstt__calloc(B * (size_t)(lm->n_vad * lm->vad_dim) + 1, sizeof(float));
+    w->erow = kstt__calloc(D, sizeof(float));
     size_t ws = 0;
     for (int l = 0; l < lm->n_layers; l++) {
         const kstt__lm_layer *L = &lm->layers[l];
@@ -311,7 +255,7 @@ int kstt__lm_work_new(kstt__lm_work **out, const kstt__lm *lm, int cap) {
     w->ws.cap = ws;
     w->ws.buf = ws ? kstt__alloc(ws) : NULL;
     if (!w->x || !w->xn || !w->qkv || !w->att || !w->g || !w->h || !w->proj || !w->scores ||
-        !w->out || !w->logits || !w->vad || (ws && !w->ws.buf)) {
+        !w->out || !w->logits || !w->vad || !w->erow || (ws && !w->ws.buf)) {
         kstt__lm_work_free(w);
         return KSTT_ENOMEM;
     }
@@ -333,46 +277,23 @@ void kstt__lm_work_free(kstt__lm_work *w) {
     kstt__free(w->out);
     kstt__free(w->logits);
     kstt__free(w->vad);
+    kstt__free(w->erow);
     kstt__free(w->ws.buf);
     kstt__free(w);
 }
 
 /* ---- the step ------------------------------------------------------------------------- */
 
-/* x (+)= row `r` of an embedding table, converted to f32. */
-static void emb_row(const kstt__tensor *t, int64_t r, float *x, long n, int add) {
-    switch (t->dtype) {
-    case KSTT_DT_BF16: {
-        const uint16_t *p = (const uint16_t *)t->data + r * n;
-        if (add)
-            for (long i = 0; i < n; i++)
-                x[i] += kstt__bf16_to_f32(p[i]);
-        else
-            for (long i = 0; i < n; i++)
-                x[i] = kstt__bf16_to_f32(p[i]);
-        break;
+/* x (+)= row `r` of an embedding table of any weight type, converted to f32 (through tmp
+ * when adding: the same f32 sums as adding each converted element). */
+static void emb_row(const kstt__wmat *t, int64_t r, float *x, float *tmp, long n, int add) {
+    if (!add) {
+        kstt__wmat_row_f32(t, r, x);
+        return;
     }
-    case KSTT_DT_F16: {
-        const uint16_t *p = (const uint16_t *)t->data + r * n;
-        if (add)
-            for (long i = 0; i < n; i++)
-                x[i] += kstt__f16_to_f32(p[i]);
-        else
-            for (long i = 0; i < n; i++)
-                x[i] = kstt__f16_to_f32(p[i]);
-        break;
-    }
-    default: {
-        const float *p = (const float *)t->data + r * n;
-        if (add)
-            for (long i = 0; i < n; i++)
-                x[i] += p[i];
-        else
-            for (long i = 0; i < n; i++)
-                x[i] = p[i];
-        break;
-    }
-    }
+    kstt__wmat_row_f32(t, r, tmp);
+    for (long i = 0; i < n; i++)
+        x[i] += tmp[i];
 }
 
 typedef struct {
@@ -441,8 +362,8 @@ int kstt__lm_step(const kstt__lm *lm, kstt__lm_work *w, kstt__lm_cache *const *c
         const int32_t *tk = tokens + (size_t)b * stride;
         float *x = w->x + (size_t)b * D;
         for (int q = 0; q < nq; q++)
-            emb_row(lm->emb[q], tk[1 + q], x, D, q > 0);
-        emb_row(lm->text_emb, tk[0], x, D, nq > 0);
+            emb_row(&lm->emb[q], tk[1 + q], x, w->erow, D, q > 0);
+        emb_row(&lm->text_emb, tk[0], x, w->erow, D, nq > 0);
     }
     if (trace)
         trace(user, "emb_in", -1, w->x, batch);

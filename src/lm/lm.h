@@ -10,9 +10,11 @@
  *              x += linear_out(silu(g[0:H]) * g[H:2H]),  g = linear_in(rms2(x))
  *   y = out_norm(x); logits = text_linear y; vad[h] = softmax(extra_heads.h y)
  *
- * Weight matrices stay in the mmapped file in their stored type (BF16, F16 or F32) and are
- * used through kstt__matmul with batch = streams; embeddings are row lookups converted to f32
- * per step; only the RMSNorm alphas are converted to f32 at load (they are small). Activations,
+ * The weights come from a safetensors or a GGUF file (io/weights.h; the format is detected
+ * from the file). Weight matrices stay in the mmapped file in their stored type (BF16, F16,
+ * F32, or the block types Q8_0/Q4_0/Q4_K of a GGUF) and are used through kstt__matmul with
+ * batch = streams; embeddings are row lookups converted to f32 per step (any of those types);
+ * only the RMSNorm alphas are converted to f32 at load (they are small). Activations,
  * attention and the KV ring are f32.
  *
  * Invariants: a kstt__lm is immutable after load and may be shared by threads; a cache belongs
@@ -24,7 +26,7 @@
 
 #include <stdint.h>
 
-#include "io/safetensors.h"
+#include "io/weights.h"
 #include "kernels/kernels.h"
 #include "kstt.h"
 #include "lm/config.h"
@@ -43,17 +45,17 @@ typedef struct kstt__lm {
     float max_period;
     int n_vad, vad_dim; /* extra heads (0 when the file has none) */
 
-    const kstt__tensor *text_emb; /* [text_card + 1, D], any float dtype, in the mapping */
-    const kstt__tensor **emb;     /* n_q x [card + 1, D] */
-    kstt__lm_layer *layers;       /* n_layers */
-    const float *out_norm;        /* [D] f32 */
-    kstt__wmat text_linear;       /* [text_card, D] */
-    kstt__wmat *vad;              /* n_vad x [vad_dim, D] */
+    kstt__wmat text_emb;    /* [text_card + 1, D], any weight type, in the mapping */
+    kstt__wmat *emb;        /* n_q x [card + 1, D] */
+    kstt__lm_layer *layers; /* n_layers */
+    const float *out_norm;  /* [D] f32 */
+    kstt__wmat text_linear; /* [text_card, D] */
+    kstt__wmat *vad;        /* n_vad x [vad_dim, D] */
 
     float *alphas; /* owned block holding every norm alpha in f32 */
     const kstt__kernels *k;
     kstt_pool *pool;           /* borrowed */
-    const kstt__st_file *file; /* borrowed: the weights point into its mapping */
+    const kstt__weights *file; /* borrowed: the weights point into its mapping */
 } kstt__lm;
 
 /* Per-stream state: the KV ring of every layer and the stream position. */
@@ -79,6 +81,7 @@ typedef struct {
     float *out;    /* [cap, D] out_norm output */
     float *logits; /* [cap, text_card] */
     float *vad;    /* [cap, n_vad, vad_dim] probabilities */
+    float *erow;   /* [D] one embedding row in f32 */
     kstt__ws ws;   /* matmul workspace */
 } kstt__lm_work;
 
@@ -87,10 +90,10 @@ typedef struct {
 typedef void (*kstt__lm_trace_fn)(void *user, const char *what, int layer, const float *x,
                                   int batch);
 
-/* Builds the model from an open weights file (borrowed: it must outlive the model). Tensor
- * names are looked up under the PyTorch/candle names, then the MLX ones. Errors name the file
- * and the tensor. */
-int kstt__lm_load(kstt__lm **out, const kstt__st_file *file, const kstt__stt_config *cfg,
+/* Builds the model from an open weights file, safetensors or GGUF (borrowed: it must outlive
+ * the model). Tensor names are looked up under the PyTorch/candle names, then the MLX ones.
+ * Errors name the file and the tensor. */
+int kstt__lm_load(kstt__lm **out, const kstt__weights *file, const kstt__stt_config *cfg,
                   kstt_pool *pool, kstt_kernels kernels, char *err, size_t errlen);
 void kstt__lm_free(kstt__lm *lm);
 

@@ -440,9 +440,16 @@ static size_t trim_partial_char(const char *out, size_t pos) {
 }
 
 int kstt__spm_decode(const kstt__spm *spm, const int32_t *ids, size_t n, char *out, size_t cap) {
+    return kstt__spm_decode_len(spm, ids, n, out, cap, NULL);
+}
+
+int kstt__spm_decode_len(const kstt__spm *spm, const int32_t *ids, size_t n, char *out,
+                         size_t cap, size_t *len) {
+    if (len) *len = 0;
     if (!spm || (!ids && n > 0)) return KSTT_EINVAL;
-    if (!out || cap == 0) return KSTT_ERANGE;
-    sink s = {out, cap - 1, 0, 0};
+    if (!out) cap = 0;
+    /* with cap 0 nothing is written (the sink has no room) but the length is still counted */
+    sink s = {out, cap ? cap - 1 : 0, 0, 0};
     int strip_lead = spm->info.add_dummy_prefix || spm->info.remove_extra_whitespaces;
     size_t run = 0; /* start of the current run of BYTE pieces */
     for (size_t i = 0; i < n; i++) {
@@ -463,6 +470,8 @@ int kstt__spm_decode(const kstt__spm *spm, const int32_t *ids, size_t n, char *o
         }
     }
     if (run < n) put_bytes(&s, spm, ids + run, n - run);
+    if (len) *len = s.total;
+    if (cap == 0) return KSTT_ERANGE;
     if (s.total > s.cap || s.total > (size_t)INT_MAX) {
         out[trim_partial_char(out, s.pos)] = '\0';
         return KSTT_ERANGE;

@@ -63,5 +63,10 @@ void kstt__spm_get_info(const kstt__spm *spm, kstt__spm_info *info);
  * return value, not strlen, is the length. Allocates nothing; safe to call from many threads
  * on one model. */
 int kstt__spm_decode(const kstt__spm *spm, const int32_t *ids, size_t n, char *out, size_t cap);
+/* The same, and *len (when len is not NULL) gets the full decoded length in bytes (excluding
+ * the NUL) on success and on KSTT_ERANGE, so a caller can size a second try with len + 1 bytes.
+ * out may be NULL with cap 0 to only measure (returns KSTT_ERANGE). */
+int kstt__spm_decode_len(const kstt__spm *spm, const int32_t *ids, size_t n, char *out,
+                         size_t cap, size_t *len);
 
 #endif

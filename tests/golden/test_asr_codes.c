@@ -13,13 +13,15 @@
 #include "asr/asr.h"
 #include "core/alloc.h"
 #include "io/safetensors.h"
+#include "io/weights.h"
 #include "lm/config.h"
 #include "lm/lm.h"
 #include "test.h"
 
 typedef struct {
     kstt__stt_config cfg;
-    kstt__st_file *wf, *rf;
+    kstt__weights *wf;
+    kstt__st_file *rf;
     kstt__lm *lm;
     kstt__spm *spm;
     cJSON *events;
@@ -30,7 +32,7 @@ static fixture fx;
 static int setup(void) {
     char err[512] = "";
     if (kstt__stt_config_load(&fx.cfg, test_golden("stt_tiny/config.json"), err, sizeof err) ||
-        kstt__st_open(&fx.wf, test_golden("stt_tiny/model.safetensors"), err, sizeof err) ||
+        kstt__weights_open(&fx.wf, test_golden("stt_tiny/model.safetensors"), err, sizeof err) ||
         kstt__st_open(&fx.rf, test_golden("stt_tiny_ref.safetensors"), err, sizeof err) ||
         kstt__lm_load(&fx.lm, fx.wf, &fx.cfg, NULL, KSTT_KERNELS_AUTO, err, sizeof err) ||
         kstt__spm_load(&fx.spm, test_golden("stt_tiny/tokenizer_tiny_en_fr_audio_128.model"), err,
@@ -49,7 +51,7 @@ static void teardown(void) {
     cJSON_Delete(fx.events);
     kstt__spm_free(fx.spm);
     kstt__lm_free(fx.lm);
-    kstt__st_close(fx.wf);
+    kstt__weights_close(fx.wf);
     kstt__st_close(fx.rf);
 }
 

@@ -11,13 +11,15 @@
 
 #include "core/alloc.h"
 #include "io/safetensors.h"
+#include "io/weights.h"
 #include "lm/config.h"
 #include "lm/lm.h"
 #include "test.h"
 
 typedef struct {
     kstt__stt_config cfg;
-    kstt__st_file *wf, *rf;
+    kstt__weights *wf;
+    kstt__st_file *rf;
     kstt__lm *lm;
     kstt_pool *pool;
 } fixture;
@@ -26,7 +28,7 @@ static int fx_open(fixture *fx, kstt_kernels level, int threads) {
     char err[512] = "";
     memset(fx, 0, sizeof *fx);
     if (kstt__stt_config_load(&fx->cfg, test_golden("stt_tiny/config.json"), err, sizeof err) ||
-        kstt__st_open(&fx->wf, test_golden("stt_tiny/model.safetensors"), err, sizeof err) ||
+        kstt__weights_open(&fx->wf, test_golden("stt_tiny/model.safetensors"), err, sizeof err) ||
         kstt__st_open(&fx->rf, test_golden("stt_tiny_ref.safetensors"), err, sizeof err)) {
         fprintf(stderr, "setup: %s\n", err);
         return -1;
@@ -42,7 +44,7 @@ static int fx_open(fixture *fx, kstt_kernels level, int threads) {
 
 static void fx_close(fixture *fx) {
     kstt__lm_free(fx->lm);
-    kstt__st_close(fx->wf);
+    kstt__weights_close(fx->wf);
     kstt__st_close(fx->rf);
     kstt_pool_free(fx->pool);
 }

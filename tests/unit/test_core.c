@@ -74,6 +74,12 @@ static void test_pool(void) {
     ASSERT_INT_EQ(atomic_load(&j.hits[0]), 1);
     ASSERT_INT_EQ(atomic_load(&j.sum), 999 * 1000 / 2);
     kstt_pool_free(NULL);
+    /* argument errors are reported, not crashed on */
+    ASSERT_INT_EQ(kstt_pool_new(NULL, 2), KSTT_EINVAL);
+    ASSERT_INT_EQ(kstt_pool_new(NULL, 0), KSTT_EINVAL);
+    kstt_pool *bad = (kstt_pool *)&j;
+    ASSERT_INT_EQ(kstt_pool_new(&bad, 257), KSTT_EINVAL);
+    ASSERT_TRUE(bad == NULL);
 }
 
 static kstt_pool *g_shared_pool;
@@ -206,6 +212,32 @@ static void test_kernel_level_cap(void) {
     ASSERT_STR_CONTAINS(kstt_system_info(), "kernels:");
 }
 
+/* kstt_system_info reports AVX-VNNI exactly when the kernel lists it (Linux /proc/cpuinfo
+ * "avx_vnni" is set from the same cpuid bit, and only with the OS's AVX state enabled). */
+static void test_cpu_avxvnni(void) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) {
+        printf("  no /proc/cpuinfo: skipped\n");
+        return;
+    }
+    char line[8192];
+    int listed = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "flags", 5) != 0)
+            continue;
+        listed = strstr(line, " avx_vnni ") != NULL || strstr(line, " avx_vnni\n") != NULL;
+        break;
+    }
+    fclose(f);
+    if (listed < 0) {
+        printf("  no x86 flags line: skipped\n");
+        return;
+    }
+    const char *info = kstt_system_info();
+    printf("  %s\n", info);
+    ASSERT_INT_EQ(strstr(info, " avxvnni") != NULL, listed);
+}
+
 int main(void) {
     RUN(test_strerror);
     RUN(test_alloc);
@@ -216,5 +248,6 @@ int main(void) {
     RUN(test_half_conversions);
     RUN(test_matmul_ref_types);
     RUN(test_kernel_level_cap);
+    RUN(test_cpu_avxvnni);
     return test_summary();
 }

@@ -3,11 +3,11 @@
  * reference over random shapes: odd row counts and row ranges (thread splits), column tails,
  * batch tails, overlapping strided inputs (convolutions: ldx < cols) and padded outputs
  * (ldy > rows). Also checks the property the Mimi stream relies on: an output element has
- * the same bits whatever the batch size and row range it was computed in.
+ * the same bits whatever the batch size and row range it was computed in. (The element-wise
+ * and attention entries: test_kernels_ops.c.)
  */
 #include <stdlib.h>
 
-#include "codec/mimi_ops.h"
 #include "kernels/kernels.h"
 #include "test.h"
 
@@ -196,110 +196,11 @@ static void test_dot_axpy(void) {
     }
 }
 
-/* The vectorised element-wise ops of the Mimi (codec/mimi_ops.h) against the scalar libm ones. */
-static void test_vops(void) {
-    kstt__mimi_ops ref, o;
-    kstt__mimi_ops_init(&ref, KSTT_KERNELS_REF);
-    const long n = 4099;
-    float *x = malloc(n * sizeof *x), *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
-    for (long i = 0; i < n; i++)
-        x[i] = 12.0f * test_rand_uniform() * test_rand_uniform();
-    x[0] = 0.0f;
-    x[1] = -100.0f;
-    x[2] = 1e-7f;
-    x[3] = -1e-7f;
-    for (int li = 0; li < n_levels; li++) {
-        kstt__mimi_ops_init(&o, levels[li]->level);
-        memcpy(a, x, n * sizeof *a);
-        memcpy(b, x, n * sizeof *b);
-        o.elu(a, n);
-        ref.elu(b, n);
-        for (long i = 0; i < n; i++)
-            if (!(fabsf(a[i] - b[i]) <= 3e-7f * fabsf(b[i]) + 1e-30f)) {
-                TEST_FAIL_("%s elu(%.9g) = %.9g, libm %.9g", levels[li]->name, x[i], a[i], b[i]);
-                return;
-            }
-        memcpy(a, x, n * sizeof *a);
-        memcpy(b, x, n * sizeof *b);
-        o.gelu(a, n);
-        ref.gelu(b, n);
-        for (long i = 0; i < n; i++)
-            if (!(fabsf(a[i] - b[i]) <= 4e-7f * fabsf(x[i]) + 1e-7f * fabsf(b[i]))) {
-                TEST_FAIL_("%s gelu(%.9g) = %.9g, libm %.9g", levels[li]->name, x[i], a[i], b[i]);
-                return;
-            }
-        memcpy(a, x, n * sizeof *a);
-        memcpy(b, x, n * sizeof *b);
-        const float sa = o.exp_sum(a, 1000, 12.0f), sb = ref.exp_sum(b, 1000, 12.0f);
-        ASSERT_NEAR(sa, sb, 1e-5 * sb);
-        for (long i = 0; i < 1000; i++)
-            ASSERT_NEAR(a[i], b[i], 3e-7 * b[i] + 1e-37);
-        /* fused bias + ELU and residual + ELU against their composition */
-        const long rows = 7, cols = 37;
-        float bias[37];
-        for (int c = 0; c < cols; c++)
-            bias[c] = test_rand_uniform();
-        memcpy(a, x, n * sizeof *a);
-        memcpy(b, x, n * sizeof *b);
-        o.bias_elu(a, bias, rows, cols, cols + 3);
-        ref.bias_elu(b, bias, rows, cols, cols + 3);
-        for (long i = 0; i < rows * (cols + 3); i++)
-            ASSERT_NEAR(a[i], b[i], 3e-7 * fabs(b[i]) + 1e-30);
-        memcpy(a, x, n * sizeof *a);
-        memcpy(b, x, n * sizeof *b);
-        o.res_elu(a, x + 1000, bias, rows, cols);
-        ref.res_elu(b, x + 1000, bias, rows, cols);
-        for (long i = 0; i < rows * cols; i++)
-            ASSERT_NEAR(a[i], b[i], 3e-7 * fabs(b[i]) + 1e-30);
-        /* attention over a wrapping ring (hd 16, 64 and an odd 24) */
-        if (o.attn) {
-            static const int hds[3] = {16, 64, 24};
-            for (int h = 0; h < 3; h++) {
-                const int hd = hds[h];
-                const long cap = 37, ld = 72, s0 = 30, nk = 29;
-                float *kv = malloc(sizeof(float) * cap * ld * 2), q[64], out[64], want[64];
-                float sc[64], sc2[64];
-                for (long i = 0; i < cap * ld * 2; i++)
-                    kv[i] = test_rand_uniform();
-                for (int d = 0; d < hd; d++)
-                    q[d] = 2.0f * test_rand_uniform();
-                o.attn(q, kv, kv + cap * ld, ld, s0, nk, cap, hd, 0.125f, sc, out);
-                float mx = -1e30f;
-                for (long i = 0; i < nk; i++) {
-                    const float *kr = kv + ((s0 + i) % cap) * ld;
-                    double d = 0;
-                    for (int j = 0; j < hd; j++)
-                        d += (double)q[j] * kr[j];
-                    sc2[i] = (float)d * 0.125f;
-                    mx = sc2[i] > mx ? sc2[i] : mx;
-                }
-                double sum = 0;
-                for (long i = 0; i < nk; i++)
-                    sum += exp((double)sc2[i] - mx);
-                for (int d = 0; d < hd; d++) {
-                    double acc = 0;
-                    for (long i = 0; i < nk; i++)
-                        acc += exp((double)sc2[i] - mx) / sum *
-                               kv[cap * ld + ((s0 + i) % cap) * ld + d];
-                    want[d] = (float)acc;
-                }
-                for (int d = 0; d < hd; d++)
-                    ASSERT_NEAR(out[d], want[d], 2e-6);
-                free(kv);
-            }
-        }
-    }
-    free(x);
-    free(a);
-    free(b);
-}
-
 int main(void) {
     init_levels();
     RUN(test_matmul_fixed_shapes);
     RUN(test_matmul_random_strides);
     RUN(test_matmul_shape_invariance);
     RUN(test_dot_axpy);
-    RUN(test_vops);
     return test_summary();
 }

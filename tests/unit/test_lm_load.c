@@ -10,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "io/safetensors.h"
+#include "io/weights.h"
 #include "lm/config.h"
 #include "lm/lm.h"
 #include "test.h"
@@ -78,12 +79,12 @@ static int rewrite(action (*pick)(const char *name)) {
 
 /* Logits of 40 teacher-forced steps (past the context) for the model in `path`. */
 static int logits_of(const char *p, const kstt__stt_config *c, float *out, int *n_vad) {
-    kstt__st_file *f;
+    kstt__weights *f;
     kstt__lm *lm;
-    if (kstt__st_open(&f, p, err, sizeof err))
+    if (kstt__weights_open(&f, p, err, sizeof err))
         return -1;
     if (kstt__lm_load(&lm, f, c, NULL, KSTT_KERNELS_AUTO, err, sizeof err)) {
-        kstt__st_close(f);
+        kstt__weights_close(f);
         return -1;
     }
     *n_vad = lm->n_vad;
@@ -101,7 +102,7 @@ static int logits_of(const char *p, const kstt__stt_config *c, float *out, int *
     kstt__lm_work_free(w);
     kstt__lm_cache_free(&cache);
     kstt__lm_free(lm);
-    kstt__st_close(f);
+    kstt__weights_close(f);
     return 0;
 }
 
@@ -163,11 +164,11 @@ static void test_vad_heads(void) {
 static void expect_load_error(action (*pick)(const char *), int code, const char *text_fmt) {
     ASSERT_INT_EQ(rewrite(pick), 0);
     long long live = kstt__alloc_live_bytes();
-    kstt__st_file *f;
-    ASSERT_INT_EQ(kstt__st_open(&f, path, err, sizeof err), KSTT_OK);
+    kstt__weights *f;
+    ASSERT_INT_EQ(kstt__weights_open(&f, path, err, sizeof err), KSTT_OK);
     kstt__lm *lm = (kstt__lm *)1;
     int rc = kstt__lm_load(&lm, f, &cfg, NULL, KSTT_KERNELS_AUTO, err, sizeof err);
-    kstt__st_close(f);
+    kstt__weights_close(f);
     char want[512];
     snprintf(want, sizeof want, text_fmt, path);
     ASSERT_STR_EQ(err, want);
@@ -179,8 +180,10 @@ static void expect_load_error(action (*pick)(const char *), int code, const char
 static void test_errors(void) {
     expect_load_error(missing_head2, KSTT_EFORMAT,
                       "%s: 2 extra heads in the file but extra_heads_num_heads is 4");
-    expect_load_error(i32_head, KSTT_EFORMAT,
-                      "%s: tensor 'text_linear.weight' has dtype I32; expected BF16, F16 or F32");
+    expect_load_error(
+        i32_head, KSTT_EFORMAT,
+        "%s: tensor 'text_linear.weight' has dtype I32; expected a float or quantised "
+        "type");
     expect_load_error(short_ffn, KSTT_EFORMAT,
                       "%s: tensor 'transformer.layers.1.gating.linear_out.weight' has shape "
                       "[64, 175]; expected [64, 176]");

@@ -43,8 +43,9 @@ static void rm_dir(void) {
     const char *files[] = {"model.safetensors",     "mimi_tiny.safetensors",
                            "mimi_tiny_config.json", "tokenizer_tiny_en_fr_audio_128.model",
                            "config.json",           "cut.safetensors",
-                           "f32.safetensors",       "card32.safetensors"};
-    for (int i = 0; i < 8; i++) {
+                           "f32.safetensors",       "card32.safetensors",
+                           "model.gguf"};
+    for (int i = 0; i < 9; i++) {
         char p[512];
         snprintf(p, sizeof p, "%s/%s", tmp, files[i]);
         unlink(p);
@@ -131,9 +132,37 @@ static void test_load_info(void) {
     /* decode as SentencePiece does: pieces joined, the leading space dropped */
     int32_t ids[] = {72, 72, 105};
     char text[64];
-    ASSERT_INT_EQ(kstt_model_decode(m, ids, 3, text, sizeof text), (int)strlen("qu quî"));
+    size_t need = 99;
+    ASSERT_INT_EQ(kstt_model_decode(m, ids, 3, text, sizeof text, NULL), (int)strlen("qu quî"));
     ASSERT_STR_EQ(text, "qu quî");
-    ASSERT_INT_EQ(kstt_model_decode(m, ids, 3, text, 3), KSTT_ERANGE);
+    ASSERT_INT_EQ(kstt_model_decode(m, ids, 3, text, sizeof text, &need), (int)strlen("qu quî"));
+    ASSERT_INT_EQ(need, strlen("qu quî") + 1);
+    /* too small: a truncated prefix at a character boundary, and the capacity needed */
+    need = 0;
+    ASSERT_INT_EQ(kstt_model_decode(m, ids, 3, text, 3, &need), KSTT_ERANGE);
+    ASSERT_STR_EQ(text, "qu");
+    ASSERT_INT_EQ(need, strlen("qu quî") + 1);
+    need = 0;
+    ASSERT_INT_EQ(kstt_model_decode(m, ids, 3, text, 7, &need), KSTT_ERANGE);
+    ASSERT_STR_EQ(text, "qu qu"); /* the 2-byte character does not fit in 6 bytes */
+    ASSERT_INT_EQ(need, 8);
+    ASSERT_INT_EQ(kstt_model_decode(m, ids, 3, text, 1, NULL), KSTT_ERANGE);
+    ASSERT_STR_EQ(text, "");
+    /* measuring only: no buffer; then a buffer of exactly the size needed */
+    need = 0;
+    ASSERT_INT_EQ(kstt_model_decode(m, ids, 3, NULL, 0, &need), KSTT_ERANGE);
+    ASSERT_INT_EQ(need, 8);
+    char exact[8];
+    ASSERT_INT_EQ(kstt_model_decode(m, ids, 3, exact, need, &need), 7);
+    ASSERT_STR_EQ(exact, "qu quî");
+    ASSERT_INT_EQ(kstt_model_decode(m, NULL, 0, text, sizeof text, &need), 0);
+    ASSERT_INT_EQ(need, 1);
+    /* argument errors: nothing needed reported */
+    need = 5;
+    ASSERT_INT_EQ(kstt_model_decode(m, NULL, 3, text, sizeof text, &need), KSTT_EINVAL);
+    ASSERT_INT_EQ(need, 0);
+    ASSERT_INT_EQ(kstt_model_decode(NULL, ids, 3, text, sizeof text, NULL), KSTT_EINVAL);
+    ASSERT_INT_EQ(kstt_model_decode(m, ids, 3, NULL, 4, NULL), KSTT_EINVAL);
     kstt_model_free(m);
     /* the params override the delay; NULL params mean the defaults */
     mp.asr_delay_in_tokens = 9;
@@ -195,7 +224,17 @@ static void test_bad_inputs(void) {
                  "\"mimi_config_name\": \"mimi.json\"");
     EXPECT_LOAD_ERR(KSTT_ENOTFOUND, "%s/mimi.json: cannot open: No such file or directory", tmp);
     write_config("\"moshi_name\": \"model.safetensors\"", "\"moshi_name\": \"model.gguf\"");
-    EXPECT_LOAD_ERR(KSTT_EUNSUPPORTED, "%s/model.gguf: GGUF weights are not supported yet", tmp);
+    EXPECT_LOAD_ERR(KSTT_ENOTFOUND, "%s/model.gguf: cannot open: No such file or directory", tmp);
+    /* the format is told by the file's magic, not its name: safetensors named .gguf loads */
+    {
+        char src[1024], dst[512];
+        snprintf(src, sizeof src, "%s", test_golden("stt_tiny/model.safetensors"));
+        snprintf(dst, sizeof dst, "%s/model.gguf", tmp);
+        ASSERT_INT_EQ(symlink(src, dst), 0);
+        kstt_model *m;
+        ASSERT_INT_EQ(load_tmp(&m), KSTT_OK);
+        kstt_model_free(m);
+    }
     /* shapes that do not match the config */
     write_config("\"dim\": 64", "\"dim\": 32");
     EXPECT_LOAD_ERR(KSTT_EFORMAT,

@@ -70,4 +70,5 @@ void kstt__kernels_fill_ref(kstt__kernels *k) {
     k->matmul[KSTT_WT_F16] = matmul_f16_ref;
     k->dot_f32 = dot_f32_ref;
     k->axpy_f32 = axpy_f32_ref;
+    kstt__kernels_fill_vops_ref(k);
 }

@@ -7,5 +7,8 @@
 #include "kernels/kernels.h"
 
 void kstt__kernels_fill_ref(kstt__kernels *k);
+/* The element-wise activation and ring-attention references (vops_ref.c); called by
+ * kstt__kernels_fill_ref. */
+void kstt__kernels_fill_vops_ref(kstt__kernels *k);
 
 #endif

@@ -1,8 +1,15 @@
-/* AVX-512 element-wise ops of the Mimi encoder (see f32_vops.h for accuracy). */
+/*
+ * AVX-512 element-wise activations and ring attention of the kernel table (kernels.h:
+ * elu_f32 .. attn_ring_f32), registered by kstt__x86_fill_vops_avx512.
+ *
+ * Accuracy: expm1/exp within 2 ulp (Cody-Waite reduction, degree-8 polynomial); erf by
+ * Abramowitz-Stegun 7.1.26 (absolute error <= 1.5e-7 plus f32 rounding), so GELU(x) is within
+ * 4e-7 * |x| of the exact value. Tails are masked, so an element's bits do not depend on n.
+ */
 #include <immintrin.h>
 #include <math.h>
 
-#include "kernels/x86/f32_vops.h"
+#include "kernels/x86/x86.h"
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
@@ -60,21 +67,21 @@ static ALWAYS_INLINE __m512 v_gelu(__m512 x) {
     return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), one_p_erf);
 }
 
-void kstt__x86_elu_avx512(float *x, long n) {
+static void elu_f32_avx512(float *x, long n) {
     for (long i = 0; i < n; i += 16) {
         const __mmask16 m = mask_n(n - i);
         _mm512_mask_storeu_ps(x + i, m, v_elu(_mm512_maskz_loadu_ps(m, x + i)));
     }
 }
 
-void kstt__x86_elu_copy_avx512(float *dst, const float *src, long n) {
+static void elu_copy_f32_avx512(float *dst, const float *src, long n) {
     for (long i = 0; i < n; i += 16) {
         const __mmask16 m = mask_n(n - i);
         _mm512_mask_storeu_ps(dst + i, m, v_elu(_mm512_maskz_loadu_ps(m, src + i)));
     }
 }
 
-void kstt__x86_bias_elu_avx512(float *y, const float *b, long rows, long cols, long ld) {
+static void bias_elu_f32_avx512(float *y, const float *b, long rows, long cols, long ld) {
     for (long t = 0; t < rows; t++) {
         float *row = y + t * ld;
         for (long i = 0; i < cols; i += 16) {
@@ -87,7 +94,7 @@ void kstt__x86_bias_elu_avx512(float *y, const float *b, long rows, long cols, l
     }
 }
 
-void kstt__x86_res_elu_avx512(float *x, const float *u, const float *b, long rows, long cols) {
+static void res_elu_f32_avx512(float *x, const float *u, const float *b, long rows, long cols) {
     for (long t = 0; t < rows; t++) {
         float *xr = x + t * cols;
         const float *ur = u + t * cols;
@@ -102,14 +109,14 @@ void kstt__x86_res_elu_avx512(float *x, const float *u, const float *b, long row
     }
 }
 
-void kstt__x86_gelu_avx512(float *x, long n) {
+static void gelu_f32_avx512(float *x, long n) {
     for (long i = 0; i < n; i += 16) {
         const __mmask16 m = mask_n(n - i);
         _mm512_mask_storeu_ps(x + i, m, v_gelu(_mm512_maskz_loadu_ps(m, x + i)));
     }
 }
 
-float kstt__x86_exp_sum_avx512(float *x, long n, float mx) {
+static float exp_sum_avx512(float *x, long n, float mx) {
     const __m512 vm = _mm512_set1_ps(mx);
     __m512 s = _mm512_setzero_ps();
     for (long i = 0; i < n; i += 16) {
@@ -146,8 +153,9 @@ static ALWAYS_INLINE __m512 reduce16(const __m512 *acc) {
     return _mm512_add_ps(_mm512_shuffle_ps(y[0], y[1], 0x88), _mm512_shuffle_ps(y[0], y[1], 0xdd));
 }
 
-void kstt__x86_attn_avx512(const float *q, const float *k, const float *v, long ld, long s0, long n,
-                           long cap, int hd, float scale, float *scores, float *out) {
+static void attn_ring_f32_avx512(const float *q, const float *k, const float *v, long ld,
+                                 long s0, long n, long cap, int hd, float scale, float *scores,
+                                 float *out) {
     const int nc = (hd + 15) / 16;
     const __mmask16 mlast = mask_n(hd - 16 * (nc - 1));
     /* scores, 16 keys at a time */
@@ -176,7 +184,7 @@ void kstt__x86_attn_avx512(const float *q, const float *k, const float *v, long 
         _mm512_mask_storeu_ps(scores + i0, mk, sc);
         mx = _mm512_mask_max_ps(mx, mk, mx, sc);
     }
-    const float inv = 1.0f / kstt__x86_exp_sum_avx512(scores, n, _mm512_reduce_max_ps(mx));
+    const float inv = 1.0f / exp_sum_avx512(scores, n, _mm512_reduce_max_ps(mx));
     /* out = sum p_i v_i, 64 features at a time */
     for (int d0 = 0; d0 < hd; d0 += 64) {
         const int nd = hd - d0 < 64 ? hd - d0 : 64;
@@ -200,4 +208,13 @@ void kstt__x86_attn_avx512(const float *q, const float *k, const float *v, long 
         _mm512_mask_storeu_ps(out + d0 + 32, m2, _mm512_mul_ps(o2, vi));
         _mm512_mask_storeu_ps(out + d0 + 48, m3, _mm512_mul_ps(o3, vi));
     }
+}
+
+void kstt__x86_fill_vops_avx512(kstt__kernels *k) {
+    k->elu_f32 = elu_f32_avx512;
+    k->elu_copy_f32 = elu_copy_f32_avx512;
+    k->bias_elu_f32 = bias_elu_f32_avx512;
+    k->res_elu_f32 = res_elu_f32_avx512;
+    k->gelu_f32 = gelu_f32_avx512;
+    k->attn_ring_f32 = attn_ring_f32_avx512;
 }

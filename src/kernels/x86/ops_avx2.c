@@ -1,5 +1,7 @@
-/* AVX2+FMA dot and axpy (attention over the KV ring): four accumulators, scalar tails. */
+/* AVX2+FMA dot and axpy (attention over the KV ring): four accumulators, scalar tails; and the
+ * ring attention composed of them (scores by dot, the AVX2 exp-sum, values by axpy). */
 #include <immintrin.h>
+#include <math.h>
 
 #include "kernels/x86/x86.h"
 
@@ -39,7 +41,23 @@ static void axpy_f32_avx2(float a, const float *x, float *y, long n) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
+static void attn_ring_f32_avx2(const float *q, const float *k, const float *v, long ld, long s0,
+                               long n, long cap, int hd, float scale, float *scores,
+                               float *out) {
+    float mx = -INFINITY;
+    for (long i = 0; i < n; i++) {
+        const float sc = dot_f32_avx2(q, k + ((s0 + i) % cap) * ld, hd) * scale;
+        scores[i] = sc;
+        mx = sc > mx ? sc : mx;
+    }
+    const float inv = 1.0f / kstt__x86_exp_sum_avx2(scores, n, mx);
+    for (int d = 0; d < hd; d++) out[d] = 0.0f;
+    for (long i = 0; i < n; i++) axpy_f32_avx2(scores[i], v + ((s0 + i) % cap) * ld, out, hd);
+    for (int d = 0; d < hd; d++) out[d] *= inv;
+}
+
 void kstt__x86_fill_ops_avx2(kstt__kernels *k) {
     k->dot_f32 = dot_f32_avx2;
     k->axpy_f32 = axpy_f32_avx2;
+    k->attn_ring_f32 = attn_ring_f32_avx2;
 }

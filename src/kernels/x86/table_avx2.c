@@ -9,4 +9,5 @@ void kstt__kernels_fill_avx2(kstt__kernels *k) {
     kstt__x86_fill_bf16_avx2(k);
     kstt__x86_fill_q_avx2(k);
     kstt__x86_fill_ops_avx2(k);
+    kstt__x86_fill_vops_avx2(k);
 }

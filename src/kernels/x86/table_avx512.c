@@ -9,4 +9,5 @@ void kstt__kernels_fill_avx512(kstt__kernels *k, const kstt__cpu_features *f) {
     kstt__x86_fill_bf16_avx512(k, f);
     kstt__x86_fill_q_avx512(k, f);
     kstt__x86_fill_ops_avx512(k);
+    kstt__x86_fill_vops_avx512(k);
 }
