@@ -18,7 +18,10 @@ import wave
 import numpy as np
 import torch
 
-sys.path.insert(0, "/work/shared/golden/generator")
+# The golden generator lives in ../shared beside the checkout (KSTT_GOLDEN_DIR overrides).
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_GOLDEN = os.environ.get("KSTT_GOLDEN_DIR", os.path.join(_REPO, "..", "shared", "golden"))
+sys.path.insert(0, os.path.join(_GOLDEN, "generator"))
 import gen_golden  # noqa: E402
 
 
