@@ -7,8 +7,13 @@
 #include "io/file.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/status.h"
@@ -64,4 +69,45 @@ int kstt__read_file(const char *path, size_t max, const char *what, void **buf, 
     *buf = b;
     *len = n;
     return KSTT_OK;
+}
+
+int kstt__map_file(const char *path, void **map, size_t *size, char *err, size_t errlen) {
+    *map = NULL;
+    *size = 0;
+    if (!path)
+        return kstt__errf(err, errlen, KSTT_EINVAL, "NULL path");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return kstt__errf(err, errlen, e == ENOENT ? KSTT_ENOTFOUND : KSTT_EIO,
+                          "%s: cannot open: %s", path, strerror(e));
+    }
+    struct stat st;
+    int rc = KSTT_OK;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        rc = kstt__errf(err, errlen, KSTT_EIO, "%s: cannot stat: %s", path, strerror(e));
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = kstt__errf(err, errlen, KSTT_EIO, "%s: not a regular file", path);
+    } else if ((uint64_t)st.st_size > SIZE_MAX) {
+        rc = kstt__errf(err, errlen, KSTT_EIO, "%s: file too large to map", path);
+    } else if (st.st_size > 0) {
+        const size_t n = (size_t)st.st_size;
+        void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
+            int e = errno;
+            rc = kstt__errf(err, errlen, KSTT_EIO, "%s: cannot mmap %zu bytes: %s", path, n,
+                            strerror(e));
+        } else {
+            *map = m;
+            *size = n;
+        }
+    }
+    close(fd); /* the mapping stays valid without the descriptor */
+    return rc;
+}
+
+void kstt__unmap_file(void *map, size_t size) {
+    if (map)
+        munmap(map, size);
 }

@@ -9,15 +9,12 @@
  * huge allocation.
  */
 #include "io/gguf.h"
+#include "io/file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/status.h"
@@ -401,37 +398,17 @@ int kstt__gguf_open_memory(kstt__gguf **out, const void *buf, size_t size, const
 int kstt__gguf_open(kstt__gguf **out, const char *path, char *err, size_t errlen) {
     *out = NULL;
     if (!path) return kstt__errf(err, errlen, KSTT_EINVAL, "gguf: NULL path");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        return kstt__errf(err, errlen, e == ENOENT ? KSTT_ENOTFOUND : KSTT_EIO,
-                          "%s: cannot open: %s", path, strerror(e));
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return kstt__errf(err, errlen, KSTT_EIO, "%s: not a readable regular file", path);
-    }
+    void *map;
+    size_t size;
+    int rc = kstt__map_file(path, &map, &size, err, errlen);
+    if (rc) return rc;
     kstt__gguf *f;
-    int rc = new_file(&f, path, err, errlen);
-    if (rc) {
-        close(fd);
+    if ((rc = new_file(&f, path, err, errlen))) {
+        kstt__unmap_file(map, size);
         return rc;
     }
-    const size_t size = (size_t)st.st_size;
-    if (size > 0) {
-        void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            kstt__gguf_close(f);
-            return kstt__errf(err, errlen, KSTT_EIO, "%s: cannot mmap %zu bytes: %s", path, size,
-                              strerror(e));
-        }
-        f->map = map;
-        f->map_size = size;
-    }
-    close(fd);
+    f->map = map;
+    f->map_size = size;
     if ((rc = parse(f, f->map, size, err, errlen))) {
         kstt__gguf_close(f);
         return rc;
@@ -442,7 +419,7 @@ int kstt__gguf_open(kstt__gguf **out, const char *path, char *err, size_t errlen
 
 void kstt__gguf_close(kstt__gguf *f) {
     if (!f) return;
-    if (f->map) munmap(f->map, f->map_size);
+    kstt__unmap_file(f->map, f->map_size);
     for (size_t i = 0; i < f->n; i++) kstt__free((void *)f->e[i].t.name);
     for (size_t i = 0; i < f->n_meta; i++) {
         kstt__free(f->m[i].key);

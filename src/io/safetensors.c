@@ -22,17 +22,14 @@
  * alone); its tree lives only for the duration of kstt__st_open_memory.
  */
 #include "io/safetensors.h"
+#include "io/file.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/status.h"
@@ -442,46 +439,18 @@ int kstt__st_open(kstt__st_file **out, const char *path, char *err, size_t errle
     *out = NULL;
     if (!path)
         return kstt__errf(err, errlen, KSTT_EINVAL, "safetensors: NULL path");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        return kstt__errf(err, errlen, e == ENOENT ? KSTT_ENOTFOUND : KSTT_EIO,
-                          "%s: cannot open: %s", path, strerror(e));
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return kstt__errf(err, errlen, KSTT_EIO, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return kstt__errf(err, errlen, KSTT_EIO, "%s: not a regular file", path);
-    }
-    if ((uint64_t)st.st_size > SIZE_MAX) {
-        close(fd);
-        return kstt__errf(err, errlen, KSTT_EIO, "%s: file too large to map", path);
-    }
-    size_t size = (size_t)st.st_size;
+    void *map;
+    size_t size;
+    int rc = kstt__map_file(path, &map, &size, err, errlen);
+    if (rc)
+        return rc;
     kstt__st_file *f = NULL;
-    int rc = new_file(&f, path, err, errlen);
-    if (rc) {
-        close(fd);
+    if ((rc = new_file(&f, path, err, errlen))) {
+        kstt__unmap_file(map, size);
         return rc;
     }
-    if (size > 0) {
-        void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            kstt__st_close(f);
-            return kstt__errf(err, errlen, KSTT_EIO, "%s: cannot mmap %zu bytes: %s", path, size,
-                              strerror(e));
-        }
-        f->map = map;
-        f->map_size = size;
-    }
-    close(fd);
+    f->map = map;
+    f->map_size = size;
     rc = parse_header(f, f->map, size, err, errlen);
     if (rc) {
         kstt__st_close(f);
@@ -494,8 +463,7 @@ int kstt__st_open(kstt__st_file **out, const char *path, char *err, size_t errle
 void kstt__st_close(kstt__st_file *f) {
     if (!f)
         return;
-    if (f->map)
-        munmap(f->map, f->map_size);
+    kstt__unmap_file(f->map, f->map_size);
     kstt__free(f->entries);
     kstt__free(f->by_name);
     kstt__free(f->meta);

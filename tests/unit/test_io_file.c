@@ -2,7 +2,8 @@
  * kstt__read_file (src/io/file.h), the whole-file reader behind the config and tokenizer
  * loaders: exact contents, the size limit at its edge (max bytes pass, max + 1 are refused),
  * empty files, the status and text of each error, no leak on any path, and every allocation
- * failing in turn.
+ * failing in turn; and kstt__map_file, the read-only mapping behind the safetensors and GGUF
+ * readers: contents, empty file, and the status and text of each error.
  */
 #include <sys/stat.h>
 #include <unistd.h>
@@ -100,6 +101,38 @@ static void test_alloc_failures(void) {
     unlink(path_of("g"));
 }
 
+static void test_map_file(void) {
+    char err[256], want[256];
+    void *map;
+    size_t size;
+    write_bytes("m", 1000);
+    ASSERT_INT_EQ(kstt__map_file(path_of("m"), &map, &size, err, sizeof err), KSTT_OK);
+    ASSERT_INT_EQ(size, 1000);
+    const unsigned char *b = map;
+    for (size_t i = 0; i < 1000; i++)
+        ASSERT_INT_EQ(b[i], (int)(i * 7 % 251));
+    kstt__unmap_file(map, size);
+    unlink(path_of("m"));
+
+    write_bytes("empty", 0);
+    ASSERT_INT_EQ(kstt__map_file(path_of("empty"), &map, &size, err, sizeof err), KSTT_OK);
+    ASSERT_TRUE(map == NULL);
+    ASSERT_INT_EQ(size, 0);
+    kstt__unmap_file(map, size); /* accepts the empty mapping */
+    unlink(path_of("empty"));
+
+    ASSERT_INT_EQ(kstt__map_file(path_of("absent"), &map, &size, err, sizeof err),
+                  KSTT_ENOTFOUND);
+    snprintf(want, sizeof want, "%s: cannot open: No such file or directory", path_of("absent"));
+    ASSERT_STR_EQ(err, want);
+    ASSERT_TRUE(map == NULL);
+
+    ASSERT_INT_EQ(kstt__map_file(dir, &map, &size, err, sizeof err), KSTT_EIO);
+    snprintf(want, sizeof want, "%s: not a regular file", dir);
+    ASSERT_STR_EQ(err, want);
+    ASSERT_INT_EQ(kstt__map_file(NULL, &map, &size, err, sizeof err), KSTT_EINVAL);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/kstt_io_file_XXXXXX");
     if (!mkdtemp(dir))
@@ -107,6 +140,7 @@ int main(void) {
     RUN(test_contents_and_limit);
     RUN(test_errors);
     RUN(test_alloc_failures);
+    RUN(test_map_file);
     rmdir(dir);
     if (kstt__alloc_live_bytes() != 0) {
         fprintf(stderr, "leak: %lld bytes\n", kstt__alloc_live_bytes());
