@@ -16,6 +16,7 @@
 #include "io/weights.h"
 #include "lm/config.h"
 #include "lm/lm.h"
+#include "asr_test_util.h"
 #include "test.h"
 
 typedef struct {
@@ -66,76 +67,6 @@ static const void *ref(const char *clip, const char *what, int64_t numel) {
     return t->data;
 }
 
-/* Collected events, copied out of the stream (texts duplicated). */
-typedef struct {
-    kstt_event ev[512];
-    char text[512][128];
-    int32_t toks[512][128];
-    int n;
-} collected;
-
-static void collect(collected *c, const kstt_event *e) {
-    if (c->n >= 512)
-        return;
-    c->ev[c->n] = *e;
-    if (e->type == KSTT_EVENT_WORD) {
-        snprintf(c->text[c->n], sizeof c->text[0], "%s", e->text);
-        int k = e->n_tokens < 128 ? e->n_tokens : 128;
-        memcpy(c->toks[c->n], e->tokens, (size_t)k * sizeof(int32_t));
-    }
-    c->n++;
-}
-
-static void on_event(void *user, const kstt_event *e) {
-    collect(user, e);
-}
-
-/* Compares collected events with the golden JSON list (empty-text words skipped). */
-static int compare(const collected *c, const cJSON *list, const char *clip) {
-    int i = 0, n_words = 0;
-    const cJSON *g;
-    cJSON_ArrayForEach(g, list) {
-        const char *type = cJSON_GetObjectItem(g, "type")->valuestring;
-        if (!strcmp(type, "Word") && !strcmp(cJSON_GetObjectItem(g, "text")->valuestring, ""))
-            continue;
-        if (i >= c->n) {
-            fprintf(stderr, "%s: only %d events, golden has more\n", clip, c->n);
-            return -1;
-        }
-        const kstt_event *e = &c->ev[i];
-        int step = cJSON_GetObjectItem(g, "step_idx")->valueint;
-        int ok = e->step == step;
-        if (!strcmp(type, "Step")) {
-            const cJSON *prs = cJSON_GetObjectItem(g, "prs");
-            ok = ok && e->type == KSTT_EVENT_STEP;
-            for (int h = 0; h < 4; h++)
-                ok = ok && fabs(e->prs[h] - cJSON_GetArrayItem(prs, h)->valuedouble) <= 1e-5;
-        } else if (!strcmp(type, "Word")) {
-            const cJSON *toks = cJSON_GetObjectItem(g, "tokens");
-            ok = ok && e->type == KSTT_EVENT_WORD &&
-                 e->start == cJSON_GetObjectItem(g, "start_time")->valuedouble &&
-                 e->n_tokens == cJSON_GetArraySize(toks) &&
-                 !strcmp(c->text[i], cJSON_GetObjectItem(g, "text")->valuestring);
-            for (int k = 0; ok && k < e->n_tokens && k < 128; k++)
-                ok = c->toks[i][k] == cJSON_GetArrayItem(toks, k)->valueint;
-            n_words++;
-        } else {
-            ok = ok && e->type == KSTT_EVENT_END_WORD &&
-                 e->stop == cJSON_GetObjectItem(g, "stop_time")->valuedouble;
-        }
-        if (!ok) {
-            fprintf(stderr,
-                    "%s: event %d differs: golden %s step %d; got type %d step %lld "
-                    "start %.9g stop %.9g text \"%s\"\n",
-                    clip, i, type, step, (int)e->type, (long long)e->step, e->start, e->stop,
-                    e->type == KSTT_EVENT_WORD ? c->text[i] : "");
-            return -1;
-        }
-        i++;
-    }
-    return i;
-}
-
 static void run_clip(const char *clip, int T, int callback) {
     const int nq = 8, V = 128;
     const int32_t *codes = ref(clip, "codes", T * nq), *inputs = ref(clip, "inputs", T * 9),
@@ -150,9 +81,9 @@ static void run_clip(const char *clip, int T, int callback) {
                           .vad_dim = 6,
                           .step_events = 1,
                           .spm = fx.spm};
-    collected *c = calloc(1, sizeof *c);
+    event_log *c = calloc(1, sizeof *c);
     if (callback) {
-        p.on_event = on_event;
+        p.on_event = event_log_on_event;
         p.user = c;
     }
     kstt__asr a;
@@ -179,7 +110,7 @@ static void run_clip(const char *clip, int T, int callback) {
         if (!callback && t % 3 != 1) {
             size_t k = kstt__asr_read(&a, buf, (size_t)(1 + t % 3));
             for (size_t j = 0; j < k; j++)
-                collect(c, &buf[j]);
+                event_log_add(c, &buf[j]);
         }
     }
     if (!callback) {
@@ -187,11 +118,11 @@ static void run_clip(const char *clip, int T, int callback) {
         size_t k;
         while ((k = kstt__asr_read(&a, buf, 3)) > 0)
             for (size_t j = 0; j < k; j++)
-                collect(c, &buf[j]);
+                event_log_add(c, &buf[j]);
     }
     {
         const cJSON *golden = cJSON_GetObjectItem(cJSON_GetObjectItem(fx.events, clip), "events");
-        int matched = compare(c, golden, clip);
+        int matched = event_log_compare(c, golden, clip, 0.0, INT64_MAX);
         ASSERT_TRUE(matched > 0);
         ASSERT_INT_EQ(matched, c->n);
         int words = 0, ends = 0;
@@ -219,7 +150,7 @@ static void run_clip(const char *clip, int T, int callback) {
             size_t k;
             while ((k = kstt__asr_read(&a, buf, 3)) > 0)
                 for (size_t j = 0; j < k; j++)
-                    collect(c, &buf[j]);
+                    event_log_add(c, &buf[j]);
         }
         if (np > 0) {
             ASSERT_TRUE(c->n == before + 2);

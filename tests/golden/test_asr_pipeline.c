@@ -18,6 +18,7 @@
 #include "core/alloc.h"
 #include "io/safetensors.h"
 #include "kstt.h"
+#include "asr_test_util.h"
 #include "test.h"
 
 #define PREFIX 24960
@@ -26,39 +27,6 @@
 static kstt_model *model;
 static cJSON *golden;
 static kstt__st_file *reff;
-
-typedef struct {
-    kstt_event ev[1024];
-    char text[1024][160];
-    int32_t toks[1024][128];
-    int n;
-} events;
-
-static void add(events *c, const kstt_event *e) {
-    if (c->n >= 1024)
-        return;
-    c->ev[c->n] = *e;
-    c->ev[c->n].text = NULL;
-    c->ev[c->n].tokens = NULL;
-    if (e->type == KSTT_EVENT_WORD) {
-        snprintf(c->text[c->n], sizeof c->text[0], "%s", e->text);
-        int k = e->n_tokens < 128 ? e->n_tokens : 128;
-        memcpy(c->toks[c->n], e->tokens, (size_t)k * sizeof(int32_t));
-    }
-    c->n++;
-}
-
-static void on_event(void *user, const kstt_event *e) {
-    add(user, e);
-}
-
-static void drain(kstt_stream *s, events *c) {
-    kstt_event buf[5];
-    int k;
-    while ((k = kstt_stream_read(s, buf, 5)) > 0)
-        for (int i = 0; i < k; i++)
-            add(c, &buf[i]);
-}
 
 static float *load_clip(const char *name, size_t *n) {
     size_t bytes;
@@ -76,7 +44,7 @@ static float *golden_stream(const float *clip, size_t n, size_t *total) {
 }
 
 /* Feeds pcm in chunks (chunk 0: all at once; < 0: random sizes up to -chunk) then flushes. */
-static int run(kstt_stream *s, const float *pcm, size_t n, long chunk, events *c, int flush) {
+static int run(kstt_stream *s, const float *pcm, size_t n, long chunk, event_log *c, int flush) {
     size_t off = 0;
     while (off < n) {
         size_t k = n - off;
@@ -90,11 +58,11 @@ static int run(kstt_stream *s, const float *pcm, size_t n, long chunk, events *c
         if (kstt_stream_feed(s, pcm + off, k) < 0)
             return -1;
         off += k;
-        drain(s, c);
+        event_log_drain(s, c);
     }
     if (flush && kstt_stream_flush(s) < 0)
         return -1;
-    drain(s, c);
+    event_log_drain(s, c);
     return 0;
 }
 
@@ -150,61 +118,13 @@ static int64_t near_tie_limit(const char *clip, const float *stream, size_t tota
     return limit;
 }
 
-/* Compares with the golden list: times shifted by `shift` seconds (clamped at 0 when shifted),
- * empty words skipped, steps >= limit not compared. Returns the index after the last golden
- * event or -1. */
-static int compare(const events *c, const char *clip, double shift, int64_t limit) {
+/* Compares with the golden list of `clip` (event_log_compare). */
+static int compare(const event_log *c, const char *clip, double shift, int64_t limit) {
     const cJSON *list = cJSON_GetObjectItem(cJSON_GetObjectItem(golden, clip), "events");
-    int i = 0;
-    const cJSON *g;
-    cJSON_ArrayForEach(g, list) {
-        const char *type = cJSON_GetObjectItem(g, "type")->valuestring;
-        int step = cJSON_GetObjectItem(g, "step_idx")->valueint;
-        if (step >= limit)
-            break;
-        if (!strcmp(type, "Word") && !cJSON_GetObjectItem(g, "text")->valuestring[0])
-            continue;
-        if (i >= c->n) {
-            fprintf(stderr, "%s: %d events, golden has more\n", clip, c->n);
-            return -1;
-        }
-        const kstt_event *e = &c->ev[i];
-        int ok = e->step == step;
-        if (!strcmp(type, "Step")) {
-            const cJSON *prs = cJSON_GetObjectItem(g, "prs");
-            ok = ok && e->type == KSTT_EVENT_STEP;
-            for (int h = 0; h < 4; h++)
-                ok = ok && fabs(e->prs[h] - cJSON_GetArrayItem(prs, h)->valuedouble) <= 1e-5;
-        } else if (!strcmp(type, "Word")) {
-            double t = cJSON_GetObjectItem(g, "start_time")->valuedouble - shift;
-            if (shift > 0 && t < 0)
-                t = 0;
-            const cJSON *toks = cJSON_GetObjectItem(g, "tokens");
-            ok = ok && e->type == KSTT_EVENT_WORD && fabs(e->start - t) < 1e-9 &&
-                 e->n_tokens == cJSON_GetArraySize(toks) &&
-                 !strcmp(c->text[i], cJSON_GetObjectItem(g, "text")->valuestring);
-            for (int k = 0; ok && k < e->n_tokens && k < 128; k++)
-                ok = c->toks[i][k] == cJSON_GetArrayItem(toks, k)->valueint;
-        } else {
-            double t = cJSON_GetObjectItem(g, "stop_time")->valuedouble - shift;
-            if (shift > 0 && t < 0)
-                t = 0;
-            ok = ok && e->type == KSTT_EVENT_END_WORD && fabs(e->stop - t) < 1e-9;
-        }
-        if (!ok) {
-            fprintf(stderr,
-                    "%s: event %d differs: golden %s at step %d; got type %d step %lld "
-                    "start %.6f stop %.6f text \"%s\"\n",
-                    clip, i, type, step, (int)e->type, (long long)e->step, e->start, e->stop,
-                    e->type == KSTT_EVENT_WORD ? c->text[i] : "");
-            return -1;
-        }
-        i++;
-    }
-    return i;
+    return event_log_compare(c, list, clip, shift, limit);
 }
 
-static int same_events(const events *a, const events *b, double prs_tol) {
+static int same_events(const event_log *a, const event_log *b, double prs_tol) {
     if (a->n != b->n) {
         fprintf(stderr, "event counts differ: %d vs %d\n", a->n, b->n);
         return 0;
@@ -244,8 +164,8 @@ static int pending_word(const char *clip, int32_t *out) {
     return n;
 }
 
-static events *ev_a, *ev_b, *ev_c, *ev_d;
-static events *ev_pad[2]; /* pad-mode single-feed runs of bria and fr, reused by test_batched */
+static event_log *ev_a, *ev_b, *ev_c, *ev_d;
+static event_log *ev_pad[2]; /* pad-mode single-feed runs of bria and fr, reused by test_batched */
 
 static void check_clip(const char *clip, const char *file, int slot, int all) {
     size_t n, total;
@@ -305,7 +225,7 @@ static void check_clip(const char *clip, const char *file, int slot, int all) {
 
     /* callback delivery */
     memset(ev_b, 0, sizeof *ev_b);
-    sp.on_event = on_event;
+    sp.on_event = event_log_on_event;
     sp.user = ev_b;
     ASSERT_INT_EQ(kstt_stream_new(&s, model, &sp), KSTT_OK);
     ASSERT_INT_EQ(run(s, pcm, n, 7777, ev_b, 1), 0);
@@ -359,14 +279,14 @@ static void test_batched(void) {
         ASSERT_INT_EQ(kstt_streams_feed(s, p, k, 2), KSTT_OK);
         ob += kb;
         of += kf;
-        drain(s[0], ev_c);
-        drain(s[1], ev_d);
+        event_log_drain(s[0], ev_c);
+        event_log_drain(s[1], ev_d);
         calls++;
     }
     ASSERT_TRUE(kstt_stream_flush(s[0]) >= 0);
     ASSERT_TRUE(kstt_stream_flush(s[1]) >= 0);
-    drain(s[0], ev_c);
-    drain(s[1], ev_d);
+    event_log_drain(s[0], ev_c);
+    event_log_drain(s[1], ev_d);
     printf("  %d batched calls\n", calls);
     ASSERT_TRUE(ev_pad[0]->n > 0 && ev_pad[1]->n > 0);
     ASSERT_TRUE(same_events(ev_pad[0], ev_c, 1e-6));
