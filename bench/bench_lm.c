@@ -4,14 +4,19 @@
  * weight type (bf16, q8_0, q4_0, q4_k), at batch 1/4/8 over an empty and a full context.
  *
  * Every figure is set against the machine's limit: a step reads every weight once plus the
- * KV cache it attends over (f32 K and V, batch x layers x 2 x positions x 2048 x 4 bytes), so
+ * KV cache it attends over (K and V, batch x layers x 2 x positions x 2048 elements of 4 bytes
+ * for the bf16 rows' f32 cache, 2 for the quantised rows' f16 cache: the KV type
+ * KSTT_KV_AUTO picks for such models), so
  * bytes / measured read bandwidth is the fastest a step can be; speed is seconds of audio
  * (80 ms per step per stream) per second of wall time, summed over the batch.
  *
  * The step is the real computation (RMS norms, RoPE, attention over the ring, SiLU gating,
  * out_norm, text head) through the kernel table and the pool, as src/lm runs it; nothing is
  * allocated per step. The quantised types' logit error is measured against the exact f32
- * computation on the same (bf16-stored) weights over a few steps from an empty context.
+ * computation on the same (bf16-stored) weights over a few steps from an empty context; the
+ * text head is stored as q8_0 under the 4-bit types, as `kstt quantize` does by default.
+ * Then the same error on real directories (bench_error.c): the golden tiny model (random
+ * weights) and the trained demo model, each through `kstt quantize`, when they are found.
  */
 #include <math.h>
 #include <stdint.h>
@@ -21,10 +26,16 @@
 #include <sys/resource.h>
 
 #include "bench.h"
+#include "bench_error.h"
 #include "core/alloc.h"
+#include <unistd.h>
+#include "asr/model.h"
+#include "codec/mimi_internal.h"
 #include "core/pool.h"
 #include "kernels/kernels.h"
+#include "lm/lm.h"
 #include "quant/quant.h"
+#include "quant/repack.h"
 
 enum { D = 2048, L = 16, NH = 16, HD = 128, FF = 5632, CTX = 750, VOCAB = 8000, MAXB = 8 };
 #define FRAME_S 0.08
@@ -37,7 +48,8 @@ typedef struct {
     kstt__wtype type;
     layer_w layer[L];
     kstt__wmat head;
-    void *blob; /* owned storage of this type's matrices (NULL for the bf16 master) */
+    void *blob;  /* owned storage of this type's matrices (NULL for the bf16 master) */
+    void *blob2; /* a second one when only some matrices were packed */
     size_t bytes;
 } model_w;
 
@@ -46,7 +58,8 @@ typedef struct {
     const kstt__kernels *k;
     int B;
     float *x, *h, *qkv, *att, *o, *ab, *g, *logits; /* [B, *] */
-    float *kc, *vc;                                 /* [B, L, CTX, D] */
+    void *kc, *vc;  /* [B, L, NH, CTX, HD] head-major as src/lm, f32 or f16 (kv16) */
+    int kv16;       /* the KV cache holds IEEE half (sized for f32 either way) */
     float *scores;                                  /* [threads, CTX] */
     kstt__ws ws;
     int64_t pos;
@@ -90,7 +103,14 @@ static void build_master(model_w *m) {
     m->head = master_mat(VOCAB, D);
 }
 
-static size_t mat_bytes(const kstt__wmat *w) { return (size_t)w->rows * w->row_bytes; }
+/* Bytes a product reads: for the load-time packed types, those of the file's block layout
+ * they were packed from (the packed copy adds only alignment padding). */
+static size_t mat_bytes(const kstt__wmat *w) {
+    const kstt__wtype t = kstt__repack_file_type(w->type);
+    if (t != w->type)
+        return (size_t)w->rows * kstt__wtype_row_bytes(t, w->cols);
+    return (size_t)w->rows * w->row_bytes;
+}
 
 static size_t model_bytes(const model_w *m) {
     size_t n = mat_bytes(&m->head);
@@ -99,6 +119,11 @@ static size_t model_bytes(const model_w *m) {
              mat_bytes(&m->layer[l].lin_in) + mat_bytes(&m->layer[l].lin_out);
     return n;
 }
+
+/* How the quantised types are built: `kstt quantize`'s defaults (text head q8_0, searched
+ * scales) unless --head-type / --max-scale say otherwise (bench options, for measuring what
+ * each buys). */
+static int g_head_same, g_max_scale;
 
 typedef struct {
     const kstt__wmat *src;
@@ -112,8 +137,13 @@ static void quant_task(void *arg, int ith, int nth) {
     float row[FF > D ? FF : D];
     for (long r = r0; r < r1; r++) {
         kstt__wmat_row_f32(j->src, r, row);
-        kstt__quantize_row(j->dst->type, row, (char *)j->dst->data + (size_t)r * j->dst->row_bytes,
-                           j->src->cols);
+        char *out = (char *)j->dst->data + (size_t)r * j->dst->row_bytes;
+        if (g_max_scale && j->dst->type == KSTT_WT_Q8_0)
+            kstt__quantize_q8_0_maxscale(row, out, j->src->cols);
+        else if (g_max_scale && j->dst->type == KSTT_WT_Q4_0)
+            kstt__quantize_q4_0_maxscale(row, out, j->src->cols);
+        else
+            kstt__quantize_row(j->dst->type, row, out, j->src->cols);
     }
 }
 
@@ -125,6 +155,11 @@ static void quantize_mat(kstt_pool *pool, const kstt__wmat *src, kstt__wmat *dst
     kstt__pool_run(pool, quant_task, &j);
 }
 
+/* The text head's type in a file of type t. */
+static kstt__wtype head_type(kstt__wtype t) {
+    return t == KSTT_WT_BF16 || g_head_same ? t : KSTT_WT_Q8_0;
+}
+
 static void build_quantized(kstt_pool *pool, const model_w *master, kstt__wtype t, model_w *m) {
     memset(m, 0, sizeof *m);
     m->type = t;
@@ -132,7 +167,7 @@ static void build_quantized(kstt_pool *pool, const model_w *master, kstt__wtype 
     for (int l = 0; l < L; l++) {
         total += kstt__wtype_row_bytes(t, D) * (4 * D + 2 * FF) + kstt__wtype_row_bytes(t, FF) * D;
     }
-    total += kstt__wtype_row_bytes(t, D) * VOCAB;
+    total += kstt__wtype_row_bytes(head_type(t), D) * VOCAB;
     m->blob = xalloc(total);
     unsigned char *cur = m->blob;
     for (int l = 0; l < L; l++) {
@@ -141,7 +176,40 @@ static void build_quantized(kstt_pool *pool, const model_w *master, kstt__wtype 
         quantize_mat(pool, &master->layer[l].lin_in, &m->layer[l].lin_in, t, &cur);
         quantize_mat(pool, &master->layer[l].lin_out, &m->layer[l].lin_out, t, &cur);
     }
-    quantize_mat(pool, &master->head, &m->head, t, &cur);
+    quantize_mat(pool, &master->head, &m->head, head_type(t), &cur);
+    /* Then packed into the kernels' layouts, as kstt_model_load does with a GGUF file. */
+    kstt__wmat *mats[4 * L + 1];
+    int nm = 0;
+    for (int l = 0; l < L; l++) {
+        mats[nm++] = &m->layer[l].in_proj;
+        mats[nm++] = &m->layer[l].out_proj;
+        mats[nm++] = &m->layer[l].lin_in;
+        mats[nm++] = &m->layer[l].lin_out;
+    }
+    mats[nm++] = &m->head;
+    size_t packed = 0;
+    for (int i = 0; i < nm; i++)
+        if (kstt__repack_type(mats[i]->type) != mats[i]->type)
+            packed += (kstt__repack_bytes(mats[i]) + 63) & ~(size_t)63;
+    if (packed == 0)
+        return;
+    unsigned char *blob = xalloc(packed), *pc = blob;
+    for (int i = 0; i < nm; i++) {
+        if (kstt__repack_type(mats[i]->type) == mats[i]->type)
+            continue;
+        const kstt__wmat src = *mats[i];
+        kstt__repack(&src, pc, mats[i]);
+        pc += (kstt__repack_bytes(&src) + 63) & ~(size_t)63;
+    }
+    /* matrices left in the file layout (none for the LM's shapes) would still point into the
+     * old blob: keep it then */
+    for (int i = 0; i < nm; i++)
+        if (kstt__repack_type(mats[i]->type) == mats[i]->type && mats[i]->type != KSTT_WT_BF16) {
+            m->blob2 = blob;
+            return;
+        }
+    kstt__free(m->blob);
+    m->blob = blob;
 }
 
 static void free_master(model_w *m) {
@@ -172,7 +240,7 @@ static void state_init(state *s, kstt_pool *pool, const kstt__kernels *k, int B)
     const size_t kv = (size_t)B * L * CTX * D;
     s->kc = xalloc(sizeof(float) * kv);
     s->vc = xalloc(sizeof(float) * kv);
-    for (size_t i = 0; i < kv; i++) s->kc[i] = rnd(), s->vc[i] = rnd();
+    for (size_t i = 0; i < kv; i++) ((float *)s->kc)[i] = rnd(), ((float *)s->vc)[i] = rnd();
     s->scores = xalloc(sizeof(float) * kstt__pool_size(pool) * CTX);
     size_t ws = 0;
     for (int t = 0; t < KSTT_WT_COUNT; t++) {
@@ -189,17 +257,38 @@ static void state_free(state *s) {
     kstt__free(s->kc), kstt__free(s->vc), kstt__free(s->scores), kstt__free(s->ws.buf);
 }
 
+/* Switches the KV cache to f16 (1) or f32 (0), refilled with random values of that type. */
+static void state_kv(state *s, int kv16) {
+    if (s->kv16 == kv16) return;
+    s->kv16 = kv16;
+    const size_t kv = (size_t)s->B * L * CTX * D;
+    for (size_t i = 0; i < kv; i++) {
+        if (kv16) {
+            ((uint16_t *)s->kc)[i] = kstt__f32_to_f16(rnd());
+            ((uint16_t *)s->vc)[i] = kstt__f32_to_f16(rnd());
+        } else {
+            ((float *)s->kc)[i] = rnd(), ((float *)s->vc)[i] = rnd();
+        }
+    }
+}
+
 typedef struct {
     state *s;
     int layer;
 } att_job;
 
-/* One (batch row, head) pair at a time, split across the pool. */
+/* Element offset of (stream b, layer l, head hh, slot t) in the head-major KV cache. */
+static size_t kv_at(int b, int l, int hh, long t) {
+    return ((((size_t)b * L + l) * NH + hh) * CTX + (size_t)t) * HD;
+}
+
+/* One (batch row, head) pair at a time, split across the pool: the fused kernel of src/lm. */
 static void att_task(void *arg, int ith, int nth) {
     const att_job *j = arg;
     state *s = j->s;
     const int64_t pos = s->pos;
     const long n = pos + 1 < CTX ? (long)pos + 1 : CTX;
+    const long s0 = (long)((pos - n + 1) % CTX);
     const float scale = 1.0f / sqrtf((float)HD);
     float *sc = s->scores + (size_t)ith * CTX;
     long p0, p1;
@@ -207,14 +296,31 @@ static void att_task(void *arg, int ith, int nth) {
     for (long p = p0; p < p1; p++) {
         const int b = (int)(p / NH), hh = (int)(p % NH);
         const float *q = s->qkv + (size_t)b * 3 * D + hh * HD;
-        const float *kc = s->kc + ((size_t)b * L + j->layer) * CTX * D + hh * HD;
-        const float *vc = s->vc + ((size_t)b * L + j->layer) * CTX * D + hh * HD;
-        for (long t = 0; t < n; t++) sc[t] = s->k->dot_f32(q, kc + (size_t)t * D, HD) * scale;
-        kstt__softmax(sc, n);
+        const size_t at = kv_at(b, j->layer, hh, 0);
         float *out = s->att + (size_t)b * D + hh * HD;
-        memset(out, 0, sizeof(float) * HD);
-        for (long t = 0; t < n; t++) s->k->axpy_f32(sc[t], vc + (size_t)t * D, out, HD);
+        if (s->kv16)
+            s->k->attn_kv_f16(q, (const uint16_t *)s->kc + at, (const uint16_t *)s->vc + at, s0,
+                              n, CTX, HD, scale, sc, out);
+        else
+            s->k->attn_kv_f32(q, (const float *)s->kc + at, (const float *)s->vc + at, s0, n,
+                              CTX, HD, scale, sc, out);
     }
+}
+
+/* Milliseconds of the attention alone (every layer's att_task at the state's position, the
+ * KV cache as it is), best of 10: the share of a step that the KV type changes. */
+static double time_attention(state *s) {
+    double best = 1e30;
+    for (int rep = 0; rep < 10; rep++) {
+        const double t0 = kstt_bench_now();
+        for (int l = 0; l < L; l++) {
+            att_job aj = {s, l};
+            kstt__pool_run(s->pool, att_task, &aj);
+        }
+        const double dt = kstt_bench_now() - t0;
+        if (dt < best) best = dt;
+    }
+    return best * 1e3;
 }
 
 static void lm_step(state *s, const model_w *m, const float *emb) {
@@ -233,8 +339,16 @@ static void lm_step(state *s, const model_w *m, const float *emb) {
             float *q = s->qkv + (size_t)b * 3 * D;
             kstt__rope_interleaved(q, NH, HD, s->pos, 100000.0f);
             kstt__rope_interleaved(q + D, NH, HD, s->pos, 100000.0f);
-            memcpy(s->kc + (((size_t)b * L + l) * CTX + slot) * D, q + D, sizeof(float) * D);
-            memcpy(s->vc + (((size_t)b * L + l) * CTX + slot) * D, q + 2 * D, sizeof(float) * D);
+            for (int hh = 0; hh < NH; hh++) {
+                const size_t at = kv_at(b, l, hh, slot);
+                if (s->kv16) {
+                    s->k->f32_to_f16(q + D + hh * HD, (uint16_t *)s->kc + at, HD);
+                    s->k->f32_to_f16(q + 2 * D + hh * HD, (uint16_t *)s->vc + at, HD);
+                } else {
+                    memcpy((float *)s->kc + at, q + D + hh * HD, sizeof(float) * HD);
+                    memcpy((float *)s->vc + at, q + 2 * D + hh * HD, sizeof(float) * HD);
+                }
+            }
         }
         att_job aj = {s, l};
         kstt__pool_run(s->pool, att_task, &aj);
@@ -257,8 +371,9 @@ static void lm_step(state *s, const model_w *m, const float *emb) {
 
 typedef struct {
     const char *weights;
+    const char *kv; /* KV cache type: "f32" or "f16" */
     int batch, context;
-    double ms, speed, bound_speed, fraction, bytes;
+    double ms, speed, bound_speed, fraction, bytes, kv_bytes;
 } lm_row;
 
 static double time_steps(state *s, const model_w *m, const float *emb, int64_t pos0, int warm,
@@ -307,6 +422,7 @@ static double logit_error(state *s, const model_w *ref, const model_w *m, const 
 
 typedef struct {
     char weights[16];
+    const char *mimi, *kv; /* what the model load chose: Mimi matrices, KV ring */
     int batch, context;
     double speed;
     char note[160];
@@ -332,16 +448,21 @@ static float *bench_audio(size_t n) {
 /* Streams B copies of the audio through one model, `warm_s` seconds untimed then `secs`
  * seconds timed, one frame per call (as a live stream arrives). */
 static int e2e_measure(const char *dir, kstt_pool *pool, int B, double warm_s, double secs,
-                       double *speed, char *note, size_t notelen) {
+                       kstt_mimi_weights mimi_weights, e2e_row *row, char *note,
+                       size_t notelen) {
+    double *speed = &row->speed;
     kstt_model *model = NULL;
     kstt_model_params mp = kstt_model_params_default();
     mp.pool = pool;
+    mp.mimi_weights = mimi_weights;
     char err[512];
     int rc = kstt_model_load(&model, dir, &mp, err, sizeof err);
     if (rc != KSTT_OK) {
         snprintf(note, notelen, "%.95s", err);
         return rc;
     }
+    row->mimi = model->mimi->layers[0].in_proj.type == KSTT_WT_BF16_PANEL ? "bf16" : "f32";
+    row->kv = model->lm->kv_type == KSTT_KV_F16 ? "f16" : "f32";
     kstt_stream *st[MAXB] = {0};
     kstt_stream_params sp = kstt_stream_params_default();
     sp.pad = 0;
@@ -389,7 +510,18 @@ static void usage(void) {
            "  --model DIR  also stream audio end to end (Mimi + LM, public API) through the\n"
            "            model in DIR (e.g. `kstt bench generate model DIR` plus a Mimi file);\n"
            "            quantised types use DIR-q8_0, DIR-q4_0, DIR-q4_k when they exist\n"
-           "            (`kstt quantize --type q8_0 DIR DIR-q8_0`)\n");
+           "            (`kstt quantize --type q8_0 DIR DIR-q8_0`)\n"
+           "  logit error of the quantised types, also on real directories through kstt quantize:\n"
+           "  --golden DIR   golden vectors (default $KSTT_GOLDEN_DIR, else ../shared/golden):\n"
+           "                 DIR/stt_tiny teacher-forced on DIR/stt_tiny_ref.safetensors\n"
+           "  --demo DIR     a trained model with samples/ (default models/kstt-demo-en)\n"
+           "                 (--golden none, --demo none: skip that model)\n"
+           "  --head-type same  text head in the type of the rest (default q8_0 for q4_*)\n"
+           "  --max-scale    max-based q8_0/q4_0 scales (ggml reference) instead of the search\n"
+           "  --error-only   only the logit errors (no timing, no end to end)\n"
+           "  --products     also the per-product error of each quantiser\n"
+           "  --no-1b        skip the random 1B model (implies --error-only)\n"
+           "  --no-transcripts  no word errors on the demo clips (logits only: faster)\n");
 }
 
 static void noop_task(void *arg, int ith, int nth) { (void)arg, (void)ith, (void)nth; }
@@ -406,6 +538,10 @@ int kstt_bench_lm(int argc, char **argv) {
     int quick = 0, json = 0, threads = 0, steps = 0;
     double e2e_secs = 0;
     const char *types = "bf16,q8_0,q4_0,q4_k", *model_dir = NULL;
+    const char *golden_dir = getenv("KSTT_GOLDEN_DIR"), *demo_dir = "models/kstt-demo-en";
+    char qopts[64] = "";
+    int error_only = 0, products = 0, no_1b = 0, transcripts = 1;
+    if (!golden_dir || !*golden_dir) golden_dir = "../shared/golden";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--json")) json = 1;
@@ -414,6 +550,20 @@ int kstt_bench_lm(int argc, char **argv) {
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--model") && i + 1 < argc) model_dir = argv[++i];
         else if (!strcmp(argv[i], "--e2e-seconds") && i + 1 < argc) e2e_secs = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--golden") && i + 1 < argc) golden_dir = argv[++i];
+        else if (!strcmp(argv[i], "--demo") && i + 1 < argc) demo_dir = argv[++i];
+        else if (!strcmp(argv[i], "--head-type") && i + 1 < argc && !strcmp(argv[i + 1], "same")) {
+            if (!g_head_same) strcat(qopts, " --head-type same");
+            g_head_same = 1;
+            i++;
+        } else if (!strcmp(argv[i], "--max-scale")) {
+            if (!g_max_scale) strcat(qopts, " --max-scale");
+            g_max_scale = 1;
+        }
+        else if (!strcmp(argv[i], "--error-only")) error_only = 1;
+        else if (!strcmp(argv[i], "--products")) products = 1;
+        else if (!strcmp(argv[i], "--no-1b")) no_1b = error_only = 1;
+        else if (!strcmp(argv[i], "--no-transcripts")) transcripts = 0;
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage();
             return 0;
@@ -449,9 +599,12 @@ int kstt_bench_lm(int argc, char **argv) {
 
     const double t_build = kstt_bench_now();
     model_w master;
-    build_master(&master);
-    fprintf(log, "random 1B weights (bf16, %.0f MB) in %.1f s\n", model_bytes(&master) / 1e6,
-            kstt_bench_now() - t_build);
+    memset(&master, 0, sizeof master);
+    if (!no_1b) { /* --no-1b: only the real directories' errors (tests) */
+        build_master(&master);
+        fprintf(log, "random 1B weights (bf16, %.0f MB) in %.1f s\n", model_bytes(&master) / 1e6,
+                kstt_bench_now() - t_build);
+    }
 
     const int batches_full[] = {1, 4, 8}, batches_quick[] = {1, 8};
     const int *batches = quick ? batches_quick : batches_full;
@@ -462,15 +615,17 @@ int kstt_bench_lm(int argc, char **argv) {
         const char *name;
         double err, mb;
     } errs[8];
+    kstt_bench_err merr[32]; /* golden tiny and demo rows */
+    int nmerr = 0;
     int nerr = 0;
     float *embs = xalloc(sizeof(float) * MAXB * D * 8);
     for (size_t i = 0; i < (size_t)MAXB * D * 8; i++) embs[i] = rnd();
 
     state s1;
-    state_init(&s1, pool, k, 1);
+    if (!no_1b) state_init(&s1, pool, k, 1);
     char list[128];
     snprintf(list, sizeof list, "%s", types);
-    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+    for (char *tok = no_1b ? NULL : strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         const int t = kstt__wtype_from_name(tok);
         if (t != KSTT_WT_BF16 && t != KSTT_WT_Q8_0 && t != KSTT_WT_Q4_0 && t != KSTT_WT_Q4_K) {
             fprintf(stderr, "kstt bench: unknown weight type '%s'\n", tok);
@@ -493,21 +648,27 @@ int kstt_bench_lm(int argc, char **argv) {
             nerr++;
         }
         const double wbytes = (double)model_bytes(m);
-        for (int bi = 0; bi < nbatch; bi++) {
+        for (int bi = 0; bi < (error_only ? 0 : nbatch); bi++) {
             const int B = batches[bi];
             state sb, *s = &s1;
             if (B != 1) {
                 state_init(&sb, pool, k, B);
                 s = &sb;
             }
+            /* the KV type KSTT_KV_AUTO gives this model: f16 for quantised weights */
+            const int kv16 = t != KSTT_WT_BF16;
+            state_kv(s, kv16);
             for (int full = 0; full < 2; full++) {
                 const int64_t pos0 = full ? 10 * CTX : 0;
                 const double dt = time_steps(s, m, embs, pos0, 1, steps);
                 /* positions attended: 1 at an empty context (grows by one per timed step:
                  * negligible), CTX when full */
-                const double kv = (double)B * L * 2 * (full ? CTX : 1) * D * sizeof(float);
+                const double kv =
+                    (double)B * L * 2 * (full ? CTX : 1) * D * (kv16 ? 2.0 : 4.0);
                 lm_row *r = &rows[nrows++];
                 r->weights = kstt__wtype_name((kstt__wtype)t);
+                r->kv = kv16 ? "f16" : "f32";
+                r->kv_bytes = kv;
                 r->batch = B;
                 r->context = full ? CTX : 0;
                 r->ms = dt * 1e3;
@@ -519,19 +680,29 @@ int kstt_bench_lm(int argc, char **argv) {
                              "(bound %5.2fx, %3.0f%%)\n",
                         r->weights, B, r->context, r->ms, r->speed, r->bound_speed,
                         100 * r->fraction);
+                if (full) {
+                    const double ams = time_attention(s);
+                    fprintf(log, "        attention alone (%s KV, %.0f MB): %6.2f ms/step, "
+                                 "%.1f GB/s\n",
+                            r->kv, kv / 1e6, ams, kv / (ams * 1e-3) / 1e9);
+                }
             }
             if (B != 1) state_free(&sb);
         }
-        if (t != KSTT_WT_BF16) kstt__free(qm.blob);
+        state_kv(&s1, 0); /* the logit-error runs compare on an f32 cache */
+        if (t != KSTT_WT_BF16) {
+            kstt__free(qm.blob);
+            kstt__free(qm.blob2);
+        }
         const double g = kstt_bench_read_bandwidth_gbs(threads); /* probe again: see above */
         if (g > gbs_best) gbs_best = g;
     }
-    state_free(&s1);
+    if (!no_1b) state_free(&s1);
 
     /* bf16 through vdpbf16ps (KSTT_BF16=dot): speed and error at batch 1 and 8, for the
      * record of why it is not the default */
     double dot_ms[2] = {0, 0}, dot_err = -1;
-    if (k->matmul_bf16_dot && strstr(types, "bf16")) {
+    if (k->matmul_bf16_dot && strstr(types, "bf16") && !error_only && !no_1b) {
         kstt__kernels kd = *k;
         kd.matmul[KSTT_WT_BF16] = k->matmul_bf16_dot;
         kd.prepare_x[KSTT_WT_BF16] = k->prepare_x_bf16_dot;
@@ -569,9 +740,35 @@ int kstt_bench_lm(int argc, char **argv) {
     free_master(&master);
     kstt__free(embs);
 
+    /* the real directories: golden tiny (random weights) and the trained demo model */
+    {
+        char gd[1024], gr[1100];
+        snprintf(gd, sizeof gd, "%s/stt_tiny", golden_dir);
+        snprintf(gr, sizeof gr, "%s/stt_tiny_ref.safetensors", golden_dir);
+        const int skip_golden = !strcmp(golden_dir, "none"), skip_demo = !strcmp(demo_dir, "none");
+        if (!skip_golden && access(gr, R_OK) == 0) {
+            const int r = kstt_bench_error_model("golden-tiny", gd, gr, types, qopts, transcripts,
+                                                 pool, log, merr + nmerr, 32 - nmerr);
+            if (r > 0) nmerr += r;
+        } else if (!skip_golden) {
+            fprintf(log, "golden tiny model not found (%s): skipped\n", gr);
+        }
+        char dc[1100];
+        snprintf(dc, sizeof dc, "%s/config.json", demo_dir);
+        if (!skip_demo && access(dc, R_OK) == 0) {
+            const int r = kstt_bench_error_model("demo", demo_dir, NULL, types, qopts,
+                                                 transcripts, pool, log, merr + nmerr, 32 - nmerr);
+            if (r > 0) nmerr += r;
+        } else if (!skip_demo) {
+            fprintf(log, "demo model not found (%s): skipped\n", dc);
+        }
+        if (products)
+            kstt_bench_error_products(skip_demo || access(dc, R_OK) ? NULL : demo_dir, pool, log);
+    }
+
     e2e_row e2e[32];
     int ne2e = 0;
-    if (model_dir) {
+    if (model_dir && !error_only) {
         if (e2e_secs <= 0) e2e_secs = quick ? 4 : 10;
         snprintf(list, sizeof list, "%s", types);
         for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
@@ -582,19 +779,29 @@ int kstt_bench_lm(int argc, char **argv) {
                 snprintf(dir, sizeof dir, "%s", model_dir);
             else
                 snprintf(dir, sizeof dir, "%s-%s", model_dir, kstt__wtype_name((kstt__wtype)t));
-            for (int bi = 0; bi < nbatch + (quick ? 0 : 1); bi++) {
-                /* the extra pass: one stream at a full context (60 s of audio first) */
-                const int full = bi == nbatch, B = full ? 1 : batches[bi];
+            for (int bi = 0; bi < nbatch + (quick ? 0 : 2); bi++) {
+                /* the extra passes: one stream at a full context (60 s of audio first), with
+                 * the Mimi storage the load chooses, then with exact f32 Mimi where that
+                 * choice was bf16 */
+                const int full = bi >= nbatch, B = full ? 1 : batches[bi];
+                const int exact_mimi = bi == nbatch + 1;
+                if (exact_mimi && !strcmp(e2e[ne2e - 1].mimi ? e2e[ne2e - 1].mimi : "f32", "f32"))
+                    break;
                 e2e_row *r = &e2e[ne2e++];
                 memset(r, 0, sizeof *r);
                 snprintf(r->weights, sizeof r->weights, "%s", kstt__wtype_name((kstt__wtype)t));
                 r->batch = B;
                 r->context = full ? CTX : (int)(e2e_secs * 12.5);
-                const int rc = e2e_measure(dir, pool, B, full ? 60.0 : 1.0, e2e_secs, &r->speed,
-                                           r->note, sizeof r->note);
+                const int rc = e2e_measure(dir, pool, B, full ? 60.0 : 1.0, e2e_secs,
+                                           exact_mimi ? KSTT_MIMI_WEIGHTS_F32
+                                                      : KSTT_MIMI_WEIGHTS_AUTO,
+                                           r, r->note, sizeof r->note);
                 if (rc != KSTT_OK) r->speed = -1;
-                fprintf(log, "  end to end %-5s batch %d context %s: %s%.2fx real time %s\n",
-                        r->weights, B, full ? "750" : "0..", "", r->speed, r->note);
+                fprintf(log,
+                        "  end to end %-5s (Mimi %s, KV %s) batch %d context %s: %.2fx real "
+                        "time %s\n",
+                        r->weights, r->mimi ? r->mimi : "-", r->kv ? r->kv : "-", B,
+                        full ? "750" : "0..", r->speed, r->note);
                 if (rc != KSTT_OK) break;
             }
         }
@@ -614,28 +821,45 @@ int kstt_bench_lm(int argc, char **argv) {
     const double rss_mb = ru.ru_maxrss / 1024.0;
 
     if (!json) {
-        printf("\n| weights | MB read/step (weights) | batch | context | ms/step | speed (x real "
-               "time) | bound | fraction of bound |\n|---|---|---|---|---|---|---|---|\n");
+        printf("\n| weights | KV | MB read/step (weights) | batch | context | ms/step | speed (x "
+               "real time) | bound | fraction of bound |\n|---|---|---|---|---|---|---|---|---|\n");
         for (int i = 0; i < nrows; i++)
-            printf("| %s | %.0f (%.0f) | %d | %d | %.2f | %.2f | %.2f | %.0f%% |\n",
-                   rows[i].weights, rows[i].bytes / 1e6,
-                   (rows[i].bytes - (double)rows[i].batch * L * 2 *
-                                        (rows[i].context ? CTX : 1) * D * 4) / 1e6,
-                   rows[i].batch, rows[i].context, rows[i].ms, rows[i].speed,
+            printf("| %s | %s | %.0f (%.0f) | %d | %d | %.2f | %.2f | %.2f | %.0f%% |\n",
+                   rows[i].weights, rows[i].kv, rows[i].bytes / 1e6,
+                   (rows[i].bytes - rows[i].kv_bytes) / 1e6, rows[i].batch, rows[i].context,
+                   rows[i].ms, rows[i].speed,
                    rows[i].bound_speed, 100 * rows[i].fraction);
-        printf("\n| weights | logit relative RMS error vs f32 |\n|---|---|\n");
-        for (int i = 0; i < nerr; i++) printf("| %s | %.3f%% |\n", errs[i].name, 100 * errs[i].err);
-        if (dot_err >= 0) printf("| bf16 (vdpbf16ps) | %.3f%% |\n", 100 * dot_err);
+        printf("\n| model | weights (text head) | LM MB | logit relative RMS error vs f32 | "
+               "weights only | argmax equal | word errors | transcripts as original |\n"
+               "|---|---|---|---|---|---|---|---|\n");
+        for (int i = 0; i < nerr; i++)
+            printf("| random-1b | %s (%s) | %.0f | %.3f%% | - | - | - | - |\n", errs[i].name,
+                   kstt__wtype_name(head_type((kstt__wtype)kstt__wtype_from_name(errs[i].name))),
+                   errs[i].mb, 100 * errs[i].err);
+        if (dot_err >= 0) printf("| random-1b | bf16 (vdpbf16ps) | - | %.3f%% | - | - | - | - |\n",
+                                 100 * dot_err);
+        for (int i = 0; i < nmerr; i++) {
+            const kstt_bench_err *e = &merr[i];
+            printf("| %s | %s (%s) | %.2f | %.3f%% | %.3f%% | %d/%d |", e->model, e->weights,
+                   e->head, e->lm_mb, 100 * e->rel_rms, 100 * e->weights_only, e->argmax_equal,
+                   e->steps);
+            if (e->words)
+                printf(" %d/%d | %d/%d |\n", e->word_errors, e->words, e->same_transcripts,
+                       e->n_transcripts);
+            else
+                printf(" - | - |\n");
+        }
         if (ne2e) {
-            printf("\n| end to end (Mimi + LM) | batch | context (steps) | speed (x real time) |\n"
-                   "|---|---|---|---|\n");
+            printf("\n| end to end (Mimi + LM) | Mimi matrices | KV | batch | context (steps) | "
+                   "speed (x real time) |\n|---|---|---|---|---|---|\n");
             for (int i = 0; i < ne2e; i++) {
                 if (e2e[i].speed < 0)
-                    printf("| %s | %d | - | not run: %s |\n", e2e[i].weights, e2e[i].batch,
-                           e2e[i].note);
+                    printf("| %s | - | - | %d | - | not run: %s |\n", e2e[i].weights,
+                           e2e[i].batch, e2e[i].note);
                 else
-                    printf("| %s | %d | %s%d | %.2f |\n", e2e[i].weights, e2e[i].batch,
-                           e2e[i].context == CTX ? "" : "0..", e2e[i].context, e2e[i].speed);
+                    printf("| %s | %s | %s | %d | %s%d | %.2f |\n", e2e[i].weights, e2e[i].mimi,
+                           e2e[i].kv, e2e[i].batch, e2e[i].context == CTX ? "" : "0..",
+                           e2e[i].context, e2e[i].speed);
             }
         }
         printf("\nread bandwidth %.1f GB/s (%d threads, best of the probes at start, between types "
@@ -648,16 +872,34 @@ int kstt_bench_lm(int argc, char **argv) {
                threads, gbs, job_us, load, kstt_system_info());
         printf(" \"mimi\": null,\n \"lm\": [\n");
         for (int i = 0; i < nrows; i++)
-            printf("  {\"weights\": \"%s\", \"batch\": %d, \"context\": %d, \"ms_per_step\": %.3f, "
+            printf("  {\"weights\": \"%s\", \"kv\": \"%s\", \"batch\": %d, \"context\": %d, "
+                   "\"ms_per_step\": %.3f, "
                    "\"speed\": %.3f, \"bound_speed\": %.3f, \"fraction_of_bound\": %.3f, "
                    "\"bytes_per_step\": %.0f}%s\n",
-                   rows[i].weights, rows[i].batch, rows[i].context, rows[i].ms, rows[i].speed,
+                   rows[i].weights, rows[i].kv, rows[i].batch, rows[i].context, rows[i].ms,
+                   rows[i].speed,
                    rows[i].bound_speed, rows[i].fraction, rows[i].bytes,
                    i + 1 < nrows ? "," : "");
         printf(" ],\n \"lm_error\": [\n");
         for (int i = 0; i < nerr; i++)
-            printf("  {\"weights\": \"%s\", \"weight_mb\": %.1f, \"logit_rel_rms\": %.6f}%s\n",
-                   errs[i].name, errs[i].mb, errs[i].err, i + 1 < nerr ? "," : "");
+            printf("  {\"model\": \"random-1b\", \"weights\": \"%s\", \"head\": \"%s\", "
+                   "\"weight_mb\": %.1f, \"logit_rel_rms\": %.6f}%s\n",
+                   errs[i].name,
+                   kstt__wtype_name(head_type((kstt__wtype)kstt__wtype_from_name(errs[i].name))),
+                   errs[i].mb, errs[i].err, i + 1 < nerr || nmerr ? "," : "");
+        for (int i = 0; i < nmerr; i++) {
+            const kstt_bench_err *e = &merr[i];
+            printf("  {\"model\": \"%s\", \"weights\": \"%s\", \"head\": \"%s\", "
+                   "\"weight_mb\": %.2f, \"logit_rel_rms\": %.6f, \"weights_only_rel_rms\": %.6f, "
+                   "\"max_abs\": %.4f, \"argmax_equal\": %d, \"steps\": %d",
+                   e->model, e->weights, e->head, e->lm_mb, e->rel_rms, e->weights_only,
+                   e->max_abs, e->argmax_equal, e->steps);
+            if (e->words)
+                printf(", \"word_errors\": %d, \"words\": %d, \"same_transcripts\": %d, "
+                       "\"transcripts\": %d",
+                       e->word_errors, e->words, e->same_transcripts, e->n_transcripts);
+            printf("}%s\n", i + 1 < nmerr ? "," : "");
+        }
         printf(" ],\n");
         if (dot_err >= 0)
             printf(" \"bf16_dot\": {\"ms_per_step_b1\": %.3f, \"ms_per_step_b8\": %.3f, "
@@ -667,8 +909,10 @@ int kstt_bench_lm(int argc, char **argv) {
         int first = 1;
         for (int i = 0; i < ne2e; i++) {
             if (e2e[i].speed < 0) continue;
-            printf("%s\n  {\"weights\": \"%s\", \"batch\": %d, \"context\": %d, \"speed\": %.3f}",
-                   first ? "" : ",", e2e[i].weights, e2e[i].batch, e2e[i].context, e2e[i].speed);
+            printf("%s\n  {\"weights\": \"%s\", \"mimi\": \"%s\", \"kv\": \"%s\", \"batch\": %d, "
+                   "\"context\": %d, \"speed\": %.3f}",
+                   first ? "" : ",", e2e[i].weights, e2e[i].mimi, e2e[i].kv, e2e[i].batch,
+                   e2e[i].context, e2e[i].speed);
             first = 0;
         }
         printf("%s],\n \"peak_rss_mb\": %.1f}\n", first ? "" : "\n ", rss_mb);

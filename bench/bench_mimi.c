@@ -84,7 +84,8 @@ typedef struct {
     kstt__mimi_prof prof_off, prof_stream;
 } result;
 
-static int measure(const char *path, int threads, const float *pcm, size_t n, int reps, result *r) {
+static int measure(const char *path, int threads, kstt_mimi_weights weights, const float *pcm,
+                   size_t n, int reps, result *r) {
     char err[512];
     kstt_pool *pool = NULL;
     kstt_mimi *m = NULL;
@@ -97,6 +98,7 @@ static int measure(const char *path, int threads, const float *pcm, size_t n, in
     }
     kstt_mimi_params p = kstt_mimi_params_default();
     p.pool = pool;
+    p.weights = weights;
     if (kstt_mimi_load(&m, path, &p, err, sizeof err) != KSTT_OK) {
         fprintf(stderr, "kstt bench mimi: %s\n", err);
         goto done;
@@ -162,17 +164,21 @@ static void print_parts(const char *what, const kstt__mimi_prof *p) {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: kstt bench mimi [--seconds S] [--threads N] [--reps R] [--model FILE]\n"
+               "                       [--weights f32|bf16]\n"
                "  --seconds S   audio length (default 20)\n"
                "  --threads N   threads of the multi-threaded run (default: all cores)\n"
                "  --reps R      runs per figure, best kept (default 2)\n"
                "  --model FILE  a Mimi safetensors file (default: a random full-size Mimi,\n"
-               "                generated once into $KSTT_CACHE_DIR or ~/.cache/kstt/bench)\n");
+               "                generated once into $KSTT_CACHE_DIR or ~/.cache/kstt/bench)\n"
+               "  --weights T   storage of the encoder's matrices (default f32: exact codes;\n"
+               "                bf16: half the bytes, approximate codes)\n");
 }
 
 int kstt_bench_mimi(int argc, char **argv) {
     double seconds = 20;
     int threads = 0, reps = 2;
     const char *model = NULL;
+    kstt_mimi_weights weights = KSTT_MIMI_WEIGHTS_F32;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
             seconds = atof(argv[++i]);
@@ -182,6 +188,17 @@ int kstt_bench_mimi(int argc, char **argv) {
             reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--model") && i + 1 < argc)
             model = argv[++i];
+        else if (!strcmp(argv[i], "--weights") && i + 1 < argc) {
+            const char *t = argv[++i];
+            if (!strcmp(t, "f32"))
+                weights = KSTT_MIMI_WEIGHTS_F32;
+            else if (!strcmp(t, "bf16"))
+                weights = KSTT_MIMI_WEIGHTS_BF16;
+            else {
+                fprintf(stderr, "kstt bench mimi: --weights f32 or bf16\n");
+                return 2;
+            }
+        }
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;
@@ -240,14 +257,15 @@ int kstt_bench_mimi(int argc, char **argv) {
     kstt_mimi_free(m);
 
     printf("kstt bench mimi: %s\n%s\n", model, kstt_system_info());
-    printf("input: %.2f s of audio (%zu frames), %.2f GFLOP per second of audio\n\n", audio_s,
-           n / 1920, flops / audio_s / 1e9);
+    printf("input: %.2f s of audio (%zu frames), %.2f GFLOP per second of audio, %s weights\n\n",
+           audio_s, n / 1920, flops / audio_s / 1e9,
+           weights == KSTT_MIMI_WEIGHTS_BF16 ? "bf16" : "f32");
     printf("| threads | path | real-time factor | ms per 80 ms frame | GFLOP/s |\n"
            "|---|---|---|---|---|\n");
     const int counts[2] = {1, threads};
     result res[2];
     for (int i = 0; i < (threads > 1 ? 2 : 1); i++) {
-        if (measure(model, counts[i], pcm, n, reps, &res[i])) {
+        if (measure(model, counts[i], weights, pcm, n, reps, &res[i])) {
             free(pcm);
             return 1;
         }

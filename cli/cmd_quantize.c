@@ -1,11 +1,18 @@
 /*
- * kstt quantize --type q8_0|q4_0|q4_k IN_DIR OUT_DIR
+ * kstt quantize --type q8_0|q4_0|q4_k [--head-type T] IN_DIR OUT_DIR
  *
  * Writes the LM weights of a model directory as GGUF with the same tensor names: every 2-D
  * float matmul weight of at least 64 rows whose row length is a multiple of the block size is
  * quantised; the embedding tables (names containing "emb"), norms, tiny heads (the [6, 2048]
- * VAD heads: no speed to gain, only error) and anything else keep their dtype (bf16/f16/f32). config.json is copied with `moshi_name` pointing at the .gguf, and every
- * other regular file of IN_DIR (Mimi weights, tokenizer, ...) is copied as is.
+ * VAD heads: no speed to gain, only error) and anything else keep their dtype (bf16/f16/f32).
+ * config.json is copied with `moshi_name` pointing at the .gguf, and every other regular file
+ * of IN_DIR (Mimi weights, tokenizer, ...) is copied as is.
+ *
+ * The text head (text_linear.weight) is the one product whose error reaches the logits
+ * undamped, and it is ~1.5 % of a 1B model's weights: for the 4-bit types it is stored as q8_0
+ * by default, as llama.cpp keeps output.weight at q6_K in its q4_0/q4_K files (we have no
+ * q6_K). --head-type same stores it in --type like the rest. GGUF tensors carry their own
+ * type, so mixed files are ordinary GGUF. Measurements: BENCHMARKS.md, bench/bench_error.c.
  */
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -25,10 +32,16 @@
 #include "quant/quant.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: kstt quantize --type q8_0|q4_0|q4_k [--threads N] IN_DIR OUT_DIR\n"
+    fprintf(f, "usage: kstt quantize --type q8_0|q4_0|q4_k [--head-type T|same] [--threads N]\n"
+               "                     [--max-scale] [--quiet] IN_DIR OUT_DIR\n"
                "  writes OUT_DIR/<moshi_name stem>.<type>.gguf (matmul weights quantised,\n"
                "  embeddings and norms kept), config.json pointing at it, and copies of the\n"
-               "  other files of IN_DIR\n");
+               "  other files of IN_DIR\n"
+               "  --head-type  type of the text head text_linear.weight: q8_0 (the default),\n"
+               "               q4_0, q4_k, same (= --type), or bf16 (unquantised, as stored)\n"
+               "  --max-scale  q8_0/q4_0 blocks scaled by their largest value (the ggml\n"
+               "               reference rounding) instead of the lowest-error scale search\n"
+               "  --quiet      no summary line on stdout\n");
 }
 
 static char *read_text(const char *path, size_t *n) {
@@ -79,6 +92,7 @@ typedef struct {
     kstt__wtype from, to;
     unsigned char *dst;
     size_t src_row, dst_row;
+    int max_scale; /* q8_0/q4_0: the ggml reference's max-based scale instead of the search */
 } qjob;
 
 static void qtask(void *arg, int ith, int nth) {
@@ -90,17 +104,26 @@ static void qtask(void *arg, int ith, int nth) {
     if (!row) abort(); /* the CLI may die on OOM */
     for (long r = r0; r < r1; r++) {
         kstt__dequantize_row(j->from, (const char *)j->t->data + (size_t)r * j->src_row, row, cols);
-        kstt__quantize_row(j->to, row, j->dst + (size_t)r * j->dst_row, cols);
+        unsigned char *out = j->dst + (size_t)r * j->dst_row;
+        if (j->max_scale && j->to == KSTT_WT_Q8_0)
+            kstt__quantize_q8_0_maxscale(row, out, cols);
+        else if (j->max_scale && j->to == KSTT_WT_Q4_0)
+            kstt__quantize_q4_0_maxscale(row, out, cols);
+        else
+            kstt__quantize_row(j->to, row, out, cols);
     }
     free(row);
 }
 
 int kstt_cmd_quantize(int argc, char **argv) {
-    const char *type_name = NULL, *in_dir = NULL, *out_dir = NULL;
-    int threads = 0;
+    const char *type_name = NULL, *head_name = NULL, *in_dir = NULL, *out_dir = NULL;
+    int threads = 0, quiet = 0, max_scale = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--type") && i + 1 < argc) type_name = argv[++i];
+        else if (!strcmp(argv[i], "--head-type") && i + 1 < argc) head_name = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) quiet = 1;
+        else if (!strcmp(argv[i], "--max-scale")) max_scale = 1;
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;
@@ -120,7 +143,15 @@ int kstt_cmd_quantize(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    const int blk = kstt__wtype_block_elems((kstt__wtype)qt);
+    /* the head's type: q8_0 under the 4-bit types unless told otherwise (see the header) */
+    int ht = KSTT_WT_Q8_0;
+    if (head_name && strcmp(head_name, "same")) ht = kstt__wtype_from_name(head_name);
+    else if (head_name) ht = qt;
+    if (ht != KSTT_WT_Q8_0 && ht != KSTT_WT_Q4_0 && ht != KSTT_WT_Q4_K && ht != KSTT_WT_BF16) {
+        fprintf(stderr, "kstt quantize: unknown --head-type '%s'\n", head_name);
+        usage(stderr);
+        return 2;
+    }
     char path[4096], err[512];
     snprintf(path, sizeof path, "%s/config.json", in_dir);
     size_t clen;
@@ -186,19 +217,22 @@ int kstt_cmd_quantize(int argc, char **argv) {
             goto done;
         }
         in_bytes += t->nbytes;
-        const int quantize = t->ndim == 2 && t->shape[0] >= 64 && t->shape[1] % blk == 0 &&
-                             !strstr(t->name, "emb");
+        const kstt__wtype tt =
+            (kstt__wtype)(!strcmp(t->name, "text_linear.weight") ? ht : qt);
+        const int blk = kstt__wtype_block_elems(tt);
+        const int quantize = tt != KSTT_WT_BF16 && t->ndim == 2 && t->shape[0] >= 64 &&
+                             t->shape[1] % blk == 0 && !strstr(t->name, "emb");
         if (!quantize) {
             if (kstt__gguf_writer_add(gw, t->name, ft, t->ndim, t->shape, t->data)) goto oom;
             out_bytes += t->nbytes;
             continue;
         }
-        qjob j = {t, ft, (kstt__wtype)qt, NULL, kstt__wtype_row_bytes(ft, t->shape[1]),
-                  kstt__wtype_row_bytes((kstt__wtype)qt, t->shape[1])};
+        qjob j = {t, ft, tt, NULL, kstt__wtype_row_bytes(ft, t->shape[1]),
+                  kstt__wtype_row_bytes(tt, t->shape[1]), max_scale};
         const size_t bytes = j.dst_row * (size_t)t->shape[0];
         if (!(j.dst = bufs[nbufs++] = kstt__alloc(bytes))) goto oom;
         kstt__pool_run(pool, qtask, &j);
-        if (kstt__gguf_writer_add(gw, t->name, (kstt__wtype)qt, 2, t->shape, j.dst)) goto oom;
+        if (kstt__gguf_writer_add(gw, t->name, tt, 2, t->shape, j.dst)) goto oom;
         out_bytes += bytes;
         nq++;
     }
@@ -207,9 +241,11 @@ int kstt_cmd_quantize(int argc, char **argv) {
         fprintf(stderr, "kstt quantize: %s\n", err);
         goto done;
     }
-    printf("%s: %zu tensors, %zu quantised to %s, %.1f MB -> %.1f MB (%.1f s CPU)\n", path, n, nq,
-           kstt__wtype_name((kstt__wtype)qt), in_bytes / 1e6, out_bytes / 1e6,
-           ((double)clock() - t0) / CLOCKS_PER_SEC);
+    if (!quiet)
+        printf("%s: %zu tensors, %zu quantised to %s (text head %s), %.1f MB -> %.1f MB "
+               "(%.1f s CPU)\n",
+               path, n, nq, kstt__wtype_name((kstt__wtype)qt), kstt__wtype_name((kstt__wtype)ht),
+               in_bytes / 1e6, out_bytes / 1e6, ((double)clock() - t0) / CLOCKS_PER_SEC);
 
     /* config.json with moshi_name -> the gguf */
     cJSON *nm = cJSON_CreateString(out_name);

@@ -1,6 +1,7 @@
 /*
  * kstt transcribe [--model DIR|REPO_ID] [--format txt|json|srt|vtt] [--timestamps] [--vad]
- *                 [-o OUT] [--threads N] [--quiet] AUDIO...
+ *                 [-o OUT] [--threads N] [--kv auto|f32|f16] [--mimi auto|f32|bf16] [--quiet]
+ *                 AUDIO...
  *
  * Speech to text for whole files. Each file is decoded to 24 kHz mono (kstt_audio_load; "-" reads
  * standard input), fed in 2-second blocks to one stream in pad mode (the library adds the
@@ -43,6 +44,8 @@ typedef struct {
     int format;
     int timestamps, vad, quiet;
     int threads;
+    kstt_kv_type kv; /* --kv: the LM's KV cache storage */
+    kstt_mimi_weights mimi; /* --mimi: the Mimi encoder's matrix storage */
     char **inputs;
     int n_inputs;
 } options;
@@ -58,6 +61,12 @@ static void usage(FILE *f) {
             "  --vad                 json: end-of-turn probabilities per step (VAD models)\n"
             "  -o, --output OUT      write to OUT instead of standard output\n"
             "  --threads N           worker threads (default: one per CPU)\n"
+            "  --kv auto|f32|f16     LM key/value cache storage: f16 halves its memory and\n"
+            "                        read traffic; auto (default) is f16 for quantized\n"
+            "                        (GGUF q8_0/q4_0/q4_k) weights, f32 otherwise\n"
+            "  --mimi auto|f32|bf16  Mimi encoder matrices: f32 gives the reference's codes;\n"
+            "                        bf16 halves the encoder's weight traffic (approximate\n"
+            "                        codes); auto (default) is bf16 for 4-bit LMs, else f32\n"
             "  -q, --quiet           no progress bar or download messages\n"
             "\n"
             "Times are seconds from the start of each file. Several files: txt gets a\n"
@@ -101,7 +110,7 @@ static int parse_args(int argc, char **argv, options *o) {
                 continue;
             }
             static const char *const valued[] = {"--model", "--format", "--output", "-o",
-                                                  "--threads"};
+                                                  "--threads", "--kv",   "--mimi"};
             const char *name = NULL;
             for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !name; k++) {
                 size_t len = strlen(valued[k]);
@@ -143,6 +152,30 @@ static int parse_args(int argc, char **argv, options *o) {
                     return 2;
                 }
                 o->threads = (int)n;
+            } else if (!strcmp(name, "--kv")) {
+                if (!strcmp(val, "auto"))
+                    o->kv = KSTT_KV_AUTO;
+                else if (!strcmp(val, "f32"))
+                    o->kv = KSTT_KV_F32;
+                else if (!strcmp(val, "f16"))
+                    o->kv = KSTT_KV_F16;
+                else {
+                    fprintf(stderr, "kstt transcribe: --kv wants auto, f32 or f16, not '%s'\n",
+                            val);
+                    return 2;
+                }
+            } else if (!strcmp(name, "--mimi")) {
+                if (!strcmp(val, "auto"))
+                    o->mimi = KSTT_MIMI_WEIGHTS_AUTO;
+                else if (!strcmp(val, "f32"))
+                    o->mimi = KSTT_MIMI_WEIGHTS_F32;
+                else if (!strcmp(val, "bf16"))
+                    o->mimi = KSTT_MIMI_WEIGHTS_BF16;
+                else {
+                    fprintf(stderr, "kstt transcribe: --mimi wants auto, f32 or bf16, not '%s'\n",
+                            val);
+                    return 2;
+                }
             } else {
                 o->out_path = val;
             }
@@ -372,6 +405,8 @@ int kstt_cmd_transcribe(int argc, char **argv) {
     }
     kstt_model_params mp = kstt_model_params_default();
     mp.pool = pool;
+    mp.kv_type = o.kv;
+    mp.mimi_weights = o.mimi;
     if (kstt_model_load(&model, dir, &mp, err, sizeof err)) {
         fprintf(stderr, "kstt transcribe: %s\n", err);
         status = 1;

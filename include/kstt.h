@@ -109,12 +109,25 @@ typedef enum {
 typedef struct kstt_mimi kstt_mimi;
 typedef struct kstt_mimi_stream kstt_mimi_stream;
 
+/* Storage of the Mimi encoder's matrices (convolutions, transformer, projections), converted at
+ * load from the f32 file. A streaming frame reads every matrix once (~157 MB in f32), so bf16
+ * halves that traffic, at the price of approximate codes: on the golden clips with the
+ * real-size Mimi (random weights) 91% of the semantic codes and 82% of all codes equal the f32
+ * ones, fewer on the deeper acoustic levels. The codebooks stay f32 in every mode. */
+typedef enum {
+    KSTT_MIMI_WEIGHTS_AUTO = 0, /* kstt_mimi_load: f32. kstt_model_load: bf16 when the LM has
+                                   4-bit matrices (q4_0, q4_K), else f32 (also for q8_0) */
+    KSTT_MIMI_WEIGHTS_F32 = 1,  /* exact: the reference's codes */
+    KSTT_MIMI_WEIGHTS_BF16 = 2, /* rounded to bf16 (8 significant bits), products in f32 */
+} kstt_mimi_weights;
+
 typedef struct {
     const char *config_path; /* Mimi config JSON overriding the built-in real dimensions, or
                                 NULL for the real Mimi (mimi-pytorch-e351c8d8@125). */
     int num_codebooks;       /* codebooks to produce, 1..n_q of the file (a prefix); 0 = all */
     kstt_pool *pool;         /* borrowed, may be NULL (single-threaded); must outlive the model */
     kstt_kernels kernels;    /* kernel level cap */
+    kstt_mimi_weights weights; /* matrix storage (default KSTT_MIMI_WEIGHTS_AUTO = f32) */
 } kstt_mimi_params;
 
 kstt_mimi_params kstt_mimi_params_default(void);
@@ -145,10 +158,22 @@ const char *kstt_mimi_stream_errmsg(const kstt_mimi_stream *s);
 
 typedef struct kstt_model kstt_model;
 
+/* Storage type of the LM's KV cache (per stream: 2 x layers x context x dim elements; the
+ * 1B model at context 750: 196 MB in f32, 98 MB in f16). Attention reads all of it every
+ * step, so f16 halves the step's KV traffic; it rounds keys and values to IEEE half (11
+ * significant bits), an error well under that of 8- or 4-bit weights but not f32-exact. */
+typedef enum {
+    KSTT_KV_AUTO = 0, /* f32 when every LM matrix is f32/bf16/f16, f16 when any is quantized */
+    KSTT_KV_F32 = 1,
+    KSTT_KV_F16 = 2,
+} kstt_kv_type;
+
 typedef struct {
     kstt_pool *pool;          /* borrowed, may be NULL; must outlive the model */
     kstt_kernels kernels;     /* kernel level cap */
     int asr_delay_in_tokens;  /* < 0: from config.json, else floor(audio_delay_seconds * 12.5) */
+    kstt_kv_type kv_type;     /* KV cache storage (default KSTT_KV_AUTO, see above) */
+    kstt_mimi_weights mimi_weights; /* Mimi matrix storage (default AUTO: kstt_mimi_weights) */
 } kstt_model_params;
 
 kstt_model_params kstt_model_params_default(void);

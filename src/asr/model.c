@@ -27,7 +27,28 @@ kstt_model_params kstt_model_params_default(void) {
     p.pool = NULL;
     p.kernels = KSTT_KERNELS_AUTO;
     p.asr_delay_in_tokens = -1;
+    p.kv_type = KSTT_KV_AUTO;
+    p.mimi_weights = KSTT_MIMI_WEIGHTS_AUTO;
     return p;
+}
+
+/* KSTT_MIMI_WEIGHTS_AUTO: bf16 Mimi matrices when an LM layer matrix is 4-bit (q4_0, q4_K),
+ * else exact f32. bf16 halves the encoder's per-frame weight traffic but moves codes (on the
+ * golden pipeline with a q8_0 LM: 157/157 golden tokens with f32 Mimi, 140/157 with bf16), so
+ * it is only chosen where the LM's own error is already larger (tiny golden q4_0: logits 23%
+ * relative RMS error, argmax 84%). */
+static kstt_mimi_weights resolve_mimi_weights(const kstt__lm *lm, kstt_mimi_weights w) {
+    if (w != KSTT_MIMI_WEIGHTS_AUTO)
+        return w;
+    for (int l = 0; l < lm->n_layers; l++) {
+        const kstt__lm_layer *L = &lm->layers[l];
+        const kstt__wmat *ms[4] = {&L->in_proj, &L->out_proj, &L->linear_in, &L->linear_out};
+        for (int i = 0; i < 4; i++)
+            if (ms[i]->type == KSTT_WT_Q4_0 || ms[i]->type == KSTT_WT_Q4_0R ||
+                ms[i]->type == KSTT_WT_Q4_K || ms[i]->type == KSTT_WT_Q4_KR)
+                return KSTT_MIMI_WEIGHTS_BF16;
+    }
+    return KSTT_MIMI_WEIGHTS_F32;
 }
 
 static int join(char *out, size_t cap, const char *dir, const char *name, char *err,
@@ -64,6 +85,14 @@ int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *
     if (params->kernels < KSTT_KERNELS_AUTO || params->kernels > KSTT_KERNELS_AVX512)
         return kstt__errf(err, errlen, KSTT_EINVAL, "kstt_model_load: kernels %d out of range",
                           (int)params->kernels);
+    if (params->kv_type < KSTT_KV_AUTO || params->kv_type > KSTT_KV_F16)
+        return kstt__errf(err, errlen, KSTT_EINVAL, "kstt_model_load: kv_type %d out of range",
+                          (int)params->kv_type);
+    if (params->mimi_weights < KSTT_MIMI_WEIGHTS_AUTO ||
+        params->mimi_weights > KSTT_MIMI_WEIGHTS_BF16)
+        return kstt__errf(err, errlen, KSTT_EINVAL,
+                          "kstt_model_load: mimi_weights %d out of range",
+                          (int)params->mimi_weights);
 
     kstt_model *m = kstt__calloc(1, sizeof *m);
     if (!m)
@@ -83,7 +112,8 @@ int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *
     /* safetensors or GGUF, told apart by the file's magic, not its name */
     if ((rc = kstt__weights_open(&m->weights, path, err, errlen)))
         goto fail;
-    if ((rc = kstt__lm_load(&m->lm, m->weights, c, m->pool, params->kernels, err, errlen)))
+    if ((rc = kstt__lm_load_kv(&m->lm, m->weights, c, m->pool, params->kernels, params->kv_type,
+                               err, errlen)))
         goto fail;
 
     char cfg_path[4096];
@@ -96,6 +126,7 @@ int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *
     mp.num_codebooks = c->n_q;
     mp.pool = m->pool;
     mp.kernels = params->kernels;
+    mp.weights = resolve_mimi_weights(m->lm, params->mimi_weights);
     if ((rc = join(path, sizeof path, dir, c->mimi_name, err, errlen)))
         goto fail;
     if ((rc = kstt_mimi_load(&m->mimi, path, &mp, err, errlen)))

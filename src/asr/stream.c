@@ -7,7 +7,10 @@
  * Data flow of a feed: PCM is handed to the Mimi stream in pieces of at most MAX_FRAMES frames
  * (the encoder batches frames within a piece); each code frame then costs one LM step. Steps
  * are taken round-robin across the streams of a call, so a stream with more audio simply runs
- * alone for its extra steps.
+ * alone for its extra steps. When several streams of a call run out of codes together (the
+ * usual case: live streams get a frame each), their pieces go through one batched Mimi call
+ * (kstt__mimi_streams_encode), whose weight-heavy back runs once over the frames of all of
+ * them instead of once per stream; the codes are the same as separate calls give.
  *
  * Pad mode (default) reproduces the file-level driver of the golden README 7.1:
  *   - ceil(prefix * 12.5) zero frames go through Mimi and the LM before the first sample of
@@ -27,13 +30,15 @@
  *
  * Memory: everything is allocated in kstt_stream_new, except the batch scratch that
  * kstt_streams_feed keeps in the first stream of its call (sized on first use for that many
- * streams, then reused) and the geometric growth of the event queue.
+ * streams, then reused; it holds the LM batch work and the Mimi batch scratch, ~20 MB at full
+ * size) and the geometric growth of the event queue.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "asr/asr.h"
 #include "asr/model.h"
+#include "codec/mimi_internal.h"
 #include "core/alloc.h"
 #include "core/status.h"
 
@@ -47,6 +52,15 @@ typedef struct {
     kstt__lm_cache **caches; /* [cap] */
     struct feed_item *items; /* [cap] */
     struct feed_item **act;  /* [cap] */
+    /* one batched Mimi call (mimi: NULL for a batch of one, which calls the stream's own
+     * encoder) */
+    kstt__mimi_batch *mimi;
+    struct feed_item **enc; /* [cap] the items being encoded */
+    kstt_mimi_stream **ms;  /* [cap] their encoders */
+    const float **pcm;      /* [cap] */
+    size_t *n, *max_frames; /* [cap] */
+    int32_t **codes;        /* [cap] */
+    int *frames;            /* [cap] codes out */
 } batch_ws;
 
 typedef struct feed_item {
@@ -55,6 +69,7 @@ typedef struct feed_item {
     size_t n, off;
     int user_audio; /* counts toward the caller's samples (0 for flush padding) */
     int64_t steps;
+    int prefix_k; /* zero frames of the pad prefix in the encode under way (0: audio) */
 } feed_item;
 
 struct kstt_stream {
@@ -67,7 +82,7 @@ struct kstt_stream {
     batch_ws *big;  /* kstt_streams_feed scratch, grown on demand */
     int32_t *codes; /* [MAX_FRAMES, n_q] codes not yet stepped */
     int n_codes, codes_pos;
-    float *zeros;        /* [frame_size] */
+    float *zeros;        /* [MAX_FRAMES * frame_size] */
     int64_t prefix_left; /* pad mode: zero frames still to insert before the audio */
     int64_t samples;     /* caller samples since reset */
     int flushed;
@@ -84,6 +99,14 @@ static void batch_free(batch_ws *b) {
     kstt__free(b->caches);
     kstt__free(b->items);
     kstt__free(b->act);
+    kstt__mimi_batch_free(b->mimi);
+    kstt__free(b->enc);
+    kstt__free(b->ms);
+    kstt__free(b->pcm);
+    kstt__free(b->n);
+    kstt__free(b->max_frames);
+    kstt__free(b->codes);
+    kstt__free(b->frames);
     kstt__free(b);
 }
 
@@ -101,6 +124,22 @@ static int batch_new(batch_ws **out, const kstt_model *m, int cap) {
     if (rc || !b->tokens || !b->caches || !b->items || !b->act) {
         batch_free(b);
         return KSTT_ENOMEM;
+    }
+    {
+        const size_t n = (size_t)cap;
+        rc = cap > 1 ? kstt__mimi_batch_new(&b->mimi, m->mimi, cap) : KSTT_OK;
+        b->enc = kstt__calloc(n, sizeof *b->enc);
+        b->ms = kstt__calloc(n, sizeof *b->ms);
+        b->pcm = kstt__calloc(n, sizeof *b->pcm);
+        b->n = kstt__calloc(n, sizeof *b->n);
+        b->max_frames = kstt__calloc(n, sizeof *b->max_frames);
+        b->codes = kstt__calloc(n, sizeof *b->codes);
+        b->frames = kstt__calloc(n, sizeof *b->frames);
+        if (rc || !b->enc || !b->ms || !b->pcm || !b->n || !b->max_frames || !b->codes ||
+            !b->frames) {
+            batch_free(b);
+            return KSTT_ENOMEM;
+        }
     }
     *out = b;
     return KSTT_OK;
@@ -174,7 +213,7 @@ int kstt_stream_new(kstt_stream **out, kstt_model *model, const kstt_stream_para
     if ((rc = batch_new(&s->own, model, 1)))
         goto fail;
     s->codes = kstt__calloc((size_t)MAX_FRAMES * (size_t)model->cfg.n_q, sizeof(int32_t));
-    s->zeros = kstt__calloc((size_t)model->frame_size, sizeof(float));
+    s->zeros = kstt__calloc((size_t)MAX_FRAMES * (size_t)model->frame_size, sizeof(float));
     if (!s->codes || !s->zeros) {
         rc = KSTT_ENOMEM;
         goto fail;
@@ -216,48 +255,74 @@ static int fail_msg(kstt_stream *s, int rc, const char *what) {
 
 /* ---- the feed loop -------------------------------------------------------------------- */
 
-/* Makes sure the stream has a code frame ready if its input allows: the pad-mode prefix
- * first (once audio is coming), then the caller's samples, MAX_FRAMES frames at a time. */
-static int refill(feed_item *it) {
-    kstt_stream *s = it->s;
-    const kstt_model *m = s->model;
-    const int nq = m->cfg.n_q;
-    while (s->codes_pos == s->n_codes) {
-        s->codes_pos = s->n_codes = 0;
-        const int have_audio = s->samples > 0 || it->off < it->n;
-        if (s->prefix_left > 0 && have_audio) {
-            /* Mimi holds no partial frame yet: each zero frame yields exactly one code frame. */
-            int k = s->prefix_left < MAX_FRAMES ? (int)s->prefix_left : MAX_FRAMES;
-            for (int j = 0; j < k; j++) {
-                int r = kstt_mimi_stream_encode(s->mimi, s->zeros, (size_t)m->frame_size,
-                                                s->codes + (size_t)s->n_codes * nq,
-                                                (size_t)(MAX_FRAMES - s->n_codes));
-                if (r < 0) {
-                    snprintf(s->errmsg, sizeof s->errmsg, "%s", kstt_mimi_stream_errmsg(s->mimi));
-                    return r;
-                }
-                s->n_codes += r;
+/* Makes sure every item's stream has a code frame ready if its input allows: the pad-mode
+ * prefix first (once audio is coming), then the caller's samples, MAX_FRAMES frames at a time.
+ * All streams that need codes are encoded in one batched Mimi call (b->mimi; one stream: its
+ * own encoder), so the weight-heavy back of Mimi runs once for all of them. */
+static int refill(feed_item *items, int count, batch_ws *b) {
+    const kstt_model *m = items[0].s->model;
+    const size_t fs = (size_t)m->frame_size;
+    for (;;) {
+        int ne = 0;
+        for (int i = 0; i < count; i++) {
+            feed_item *it = &items[i];
+            kstt_stream *s = it->s;
+            if (s->codes_pos < s->n_codes)
+                continue;
+            s->codes_pos = s->n_codes = 0;
+            const int have_audio = s->samples > 0 || it->off < it->n;
+            const float *pcm;
+            size_t n;
+            if (s->prefix_left > 0 && have_audio) {
+                /* Mimi holds no partial frame yet: k zero frames yield exactly k code frames. */
+                it->prefix_k = s->prefix_left < MAX_FRAMES ? (int)s->prefix_left : MAX_FRAMES;
+                pcm = s->zeros;
+                n = (size_t)it->prefix_k * fs;
+            } else if (it->off < it->n) {
+                it->prefix_k = 0;
+                pcm = it->pcm + it->off;
+                n = it->n - it->off < MAX_FRAMES * fs ? it->n - it->off : MAX_FRAMES * fs;
+            } else {
+                continue;
             }
-            s->prefix_left -= k;
-        } else if (it->off < it->n) {
-            size_t chunk = it->n - it->off, lim = (size_t)MAX_FRAMES * (size_t)m->frame_size;
-            if (chunk > lim)
-                chunk = lim;
-            int r =
-                kstt_mimi_stream_encode(s->mimi, it->pcm + it->off, chunk, s->codes, MAX_FRAMES);
-            if (r < 0) {
-                snprintf(s->errmsg, sizeof s->errmsg, "%s", kstt_mimi_stream_errmsg(s->mimi));
-                return r;
-            }
-            it->off += chunk;
-            if (it->user_audio)
-                s->samples += (int64_t)chunk;
-            s->n_codes = r;
+            b->enc[ne] = it;
+            b->ms[ne] = s->mimi;
+            b->pcm[ne] = pcm;
+            b->n[ne] = n;
+            b->max_frames[ne] = MAX_FRAMES;
+            b->codes[ne] = s->codes;
+            ne++;
+        }
+        if (ne == 0)
+            return KSTT_OK;
+        int rc;
+        if (ne == 1) {
+            rc = kstt_mimi_stream_encode(b->ms[0], b->pcm[0], b->n[0], b->codes[0], MAX_FRAMES);
+            b->frames[0] = rc;
         } else {
-            break;
+            rc = kstt__mimi_streams_encode(b->mimi, b->ms, ne, b->pcm, b->n, b->codes,
+                                           b->max_frames, b->frames);
+        }
+        if (rc < 0) {
+            for (int j = 0; j < ne; j++) {
+                kstt_stream *s = b->enc[j]->s;
+                snprintf(s->errmsg, sizeof s->errmsg, "%s", kstt_mimi_stream_errmsg(s->mimi));
+            }
+            return rc;
+        }
+        for (int j = 0; j < ne; j++) {
+            feed_item *it = b->enc[j];
+            kstt_stream *s = it->s;
+            if (it->prefix_k) {
+                s->prefix_left -= it->prefix_k;
+            } else {
+                it->off += b->n[j];
+                if (it->user_audio)
+                    s->samples += (int64_t)b->n[j];
+            }
+            s->n_codes = b->frames[j];
         }
     }
-    return KSTT_OK;
 }
 
 /* Steps every item's stream until all of their input is consumed. */
@@ -268,9 +333,9 @@ static int run(feed_item *items, int count, batch_ws *b) {
     int rc;
     for (;;) {
         int nb = 0;
+        if ((rc = refill(items, count, b)))
+            return rc;
         for (int i = 0; i < count; i++) {
-            if ((rc = refill(&items[i])))
-                return rc;
             kstt_stream *s = items[i].s;
             if (s->codes_pos < s->n_codes)
                 b->act[nb++] = &items[i];

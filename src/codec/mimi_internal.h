@@ -10,6 +10,7 @@
 #ifndef KSTT_CODEC_MIMI_INTERNAL_H
 #define KSTT_CODEC_MIMI_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "codec/mimi_config.h"
@@ -50,8 +51,13 @@ typedef struct {
 } kstt__mimi_layer;
 
 typedef struct {
-    kstt__wmat cb;      /* [bins, q_dim]: embedding_sum / max(cluster_usage, 1e-5) */
+    kstt__wmat cb;      /* [bins, q_dim] f32 row-major: embedding_sum / max(cluster_usage, 1e-5) */
     const float *norm2; /* [bins]: squared norms of the rows */
+    /* The screening copy (mimi_rvq.c, kstt__mimi_vq_prepare): cb as int8 with a scale per row,
+     * and per row the error-bound coefficients of its distances: |exact - screened| <= c1 ||x||
+     * + c0. */
+    kstt__wmat cb_lo;         /* [bins, q_dim] KSTT_WT_I8S */
+    const float *c1, *c0;     /* [bins] */
 } kstt__mimi_vq;
 
 struct kstt_mimi {
@@ -79,6 +85,49 @@ typedef void (*kstt__mimi_tap_fn)(void *user, const char *name, const float *dat
                                   int cols);
 void kstt__mimi_stream_set_tap(kstt_mimi_stream *s, kstt__mimi_tap_fn fn, void *user);
 
+/* ---- residual vector quantizer (mimi_rvq.c) ---- */
+
+/* Scratch of kstt__mimi_rvq_encode, owned by the caller: buf holds
+ * kstt__mimi_rvq_ws_floats(m, n_max) floats, 64-byte aligned. One encode at a time per ws. */
+typedef struct {
+    float *buf;
+    int n_max; /* rows per pass (>= 1); longer inputs are taken in passes of n_max rows */
+} kstt__mimi_rvq_ws;
+
+size_t kstt__mimi_rvq_ws_floats(const kstt_mimi *m, int n_max);
+
+/* Fills vq's screening copy from vq->cb and vq->norm2: lo (kstt__mimi_vq_lo_bytes(bins, q_dim)
+ * bytes) and c1, c0 [bins], caller-owned (64-byte aligned), become vq->cb_lo, vq->c1, vq->c0. */
+size_t kstt__mimi_vq_lo_bytes(long bins, long q_dim);
+void kstt__mimi_vq_prepare(kstt__mimi_vq *vq, void *lo, float *c1, float *c0);
+
+/* codes [n, num_codebooks] for latent [n, d_model] (n rows, any mix of frames and streams:
+ * every row is quantized independently, bitwise the same whatever n). tap (NULL: none) gets
+ * "proj_semantic" and "proj_acoustic" [rows, q_dim] once per pass. Allocates nothing; uses
+ * m->pool. */
+void kstt__mimi_rvq_encode(const kstt_mimi *m, const float *latent, int n, int32_t *codes,
+                           const kstt__mimi_rvq_ws *ws, kstt__mimi_tap_fn tap, void *user);
+
+/* ---- several streams at once (mimi_stream.c) ---- */
+
+/* Scratch of kstt__mimi_streams_encode for up to max_streams streams of model m (~20 MB at
+ * full size: one back pass of KSTT_MIMI_BACK frames over all streams). One call at a time. */
+typedef struct kstt__mimi_batch kstt__mimi_batch;
+int kstt__mimi_batch_new(kstt__mimi_batch **out, const kstt_mimi *m, int max_streams);
+void kstt__mimi_batch_free(kstt__mimi_batch *b); /* NULL ok */
+
+/* kstt_mimi_stream_encode(s[i], pcm[i], n[i], codes[i], max_frames[i]) for count distinct
+ * streams of b's model (count <= max_streams), with frames[i] the codes written; each stream
+ * gets bit for bit the codes of its own call. Each stream's front runs alone; the back (last
+ * SEANet stages, transformer linears, downsample, quantizer) runs once over the frames of all
+ * streams that have some (at most KSTT_MIMI_BACK frames per pass), so its weights are read
+ * once per pass, not once per stream. Streams with a tap or profiling hook are encoded one by
+ * one. Returns KSTT_OK, or the first failing stream's error (argument checks run before any
+ * work; its message in kstt_mimi_stream_errmsg). Allocates nothing. */
+int kstt__mimi_streams_encode(kstt__mimi_batch *b, kstt_mimi_stream *const *s, int count,
+                              const float *const *pcm, const size_t *n, int32_t *const *codes,
+                              const size_t *max_frames, int *frames);
+
 /* Bench hook: when set, each encode call adds the wall seconds of its parts to *p (front:
  * input conv and the first SEANet stages; seanet: the rest of the SEANet; transformer;
  * quant: downsample and quantizer). NULL removes it. */
@@ -86,5 +135,7 @@ typedef struct {
     double front, seanet, transformer, quant;
 } kstt__mimi_prof;
 void kstt__mimi_stream_set_prof(kstt_mimi_stream *s, kstt__mimi_prof *p);
+/* The same for kstt__mimi_streams_encode calls on b: the parts of all streams together. */
+void kstt__mimi_batch_set_prof(kstt__mimi_batch *b, kstt__mimi_prof *p);
 
 #endif

@@ -8,7 +8,11 @@
  * and repacks it:
  *   - convolutions [C_out, C_in, K] -> [C_out, K, C_in] (a row is one receptive field over
  *     time-major input), folding weight_g / weight_v (w = g v / ||v||) when a file has them;
- *   - codebooks: E = embedding_sum / max(cluster_usage, 1e-5) row-wise, plus ||E_j||^2.
+ *   - every product matrix (convolutions, transformer, projections) then into the GEMMs'
+ *     panel layout (KSTT_WT_F32_PANEL, or KSTT_WT_BF16_PANEL with KSTT_MIMI_WEIGHTS_BF16), so
+ *     a streaming frame reads each weight once, sequentially, with no per-call packing;
+ *   - codebooks (row-major f32 in every mode): E = embedding_sum / max(cluster_usage, 1e-5)
+ *     row-wise, plus ||E_j||^2 and the int8 screening copy of the quantizer (mimi_rvq.c).
  * The attention projections are accepted under their checkpoint names (in_proj_weight,
  * out_proj.weight) or the module names (in_projs.0.weight, out_projs.0.weight).
  */
@@ -25,10 +29,12 @@
 typedef struct {
     const kstt__st_file *f;
     int counting; /* pass 1: sizes only */
+    int bf16;     /* product matrices stored as bf16 panels (KSTT_MIMI_WEIGHTS_BF16) */
     float *arena;
     size_t used;     /* floats taken */
     float *tmp;      /* a tensor in PyTorch layout before repacking */
-    size_t tmp_need; /* floats */
+    float *tmp2;     /* a matrix in row-major [rows, cols] layout before packing (tmp_need) */
+    size_t tmp_need; /* floats of each */
     char *err;
     size_t errlen;
 } loader;
@@ -63,6 +69,23 @@ static int load_vec(loader *L, const float **out, const char *name, int n) {
     return read_tensor(L, name, 1, shape, p);
 }
 
+/* Arena floats of a packed [rows, cols] product matrix. */
+static size_t mat_floats(const loader *L, long rows, long cols) {
+    const size_t n = kstt__f32_panel_floats(rows, cols);
+    return L->bf16 ? (n + 1) / 2 : n;
+}
+
+/* The row-major src [rows, cols] packed into dst (mat_floats of them) for the products: the
+ * GEMMs' panel layout, so a streaming call reads each weight once, in order (kernels.h); f32,
+ * or rounded to bf16. */
+static void pack_mat(const loader *L, kstt__wmat *w, const float *src, long rows, long cols,
+                     float *dst) {
+    if (L->bf16)
+        kstt__bf16_panel_pack(w, src, rows, cols, cols, (uint16_t *)(void *)dst);
+    else
+        kstt__f32_panel_pack(w, src, rows, cols, cols, dst);
+}
+
 static void set_wmat(kstt__wmat *w, float *data, long rows, long cols) {
     w->type = KSTT_WT_F32;
     w->rows = rows;
@@ -75,14 +98,17 @@ static void set_wmat(kstt__wmat *w, float *data, long rows, long cols) {
  * k1 set, a 1x1 convolution [rows, cols, 1]. */
 static int load_mat(loader *L, kstt__wmat *w, const char *name, const char *alt, long rows,
                     long cols, int k1) {
-    float *p = take(L, (size_t)rows * (size_t)cols);
+    float *p = take(L, mat_floats(L, rows, cols));
     set_wmat(w, p, rows, cols);
+    need_tmp(L, (size_t)rows * (size_t)cols);
     if (L->counting)
         return KSTT_OK;
     const int64_t shape[3] = {rows, cols, 1};
     if (alt && !kstt__st_find(L->f, name) && kstt__st_find(L->f, alt))
         name = alt;
-    return read_tensor(L, name, k1 ? 3 : 2, shape, p);
+    TRY(read_tensor(L, name, k1 ? 3 : 2, shape, L->tmp));
+    pack_mat(L, w, L->tmp, rows, cols, p);
+    return KSTT_OK;
 }
 
 /* A convolution `prefix`.weight [c_out, c_in, k] (+ `prefix`.bias [c_out]), repacked. */
@@ -94,7 +120,7 @@ static int load_conv(loader *L, kstt__mimi_conv *c, const char *prefix, int c_in
     c->stride = stride;
     c->state = k - stride;
     const size_t n = (size_t)c_out * (size_t)c_in * (size_t)k;
-    float *w = take(L, n);
+    float *w = take(L, mat_floats(L, c_out, (long)k * c_in));
     float *b = has_bias ? take(L, (size_t)c_out) : NULL;
     set_wmat(&c->w, w, c_out, (long)k * c_in);
     c->bias = b;
@@ -114,26 +140,27 @@ static int load_conv(loader *L, kstt__mimi_conv *c, const char *prefix, int c_in
         snprintf(vname, sizeof vname, "%s.weight_v", prefix);
         const int64_t gshape[3] = {c_out, 1, 1};
         TRY(read_tensor(L, vname, 3, shape, L->tmp));
-        TRY(read_tensor(L, gname, 3, gshape, w)); /* g parked in w until the repack */
+        TRY(read_tensor(L, gname, 3, gshape, L->tmp2)); /* g parked until the repack */
         const size_t per = (size_t)c_in * (size_t)k;
         for (int o = 0; o < c_out; o++) {
             float *v = L->tmp + (size_t)o * per;
             double ss = 0.0;
             for (size_t i = 0; i < per; i++)
                 ss += (double)v[i] * v[i];
-            const float scale = ss > 0.0 ? (float)(w[o] / sqrt(ss)) : 0.0f;
+            const float scale = ss > 0.0 ? (float)(L->tmp2[o] / sqrt(ss)) : 0.0f;
             for (size_t i = 0; i < per; i++)
                 v[i] *= scale;
         }
     }
-    /* [c_out][c_in][k] -> [c_out][k][c_in] */
+    /* [c_out][c_in][k] -> [c_out][k][c_in], then packed */
     for (int o = 0; o < c_out; o++) {
         const float *src = L->tmp + (size_t)o * c_in * k;
-        float *dst = w + (size_t)o * c_in * k;
+        float *dst = L->tmp2 + (size_t)o * c_in * k;
         for (int i = 0; i < c_in; i++)
             for (int j = 0; j < k; j++)
                 dst[(size_t)j * c_in + i] = src[(size_t)i * k + j];
     }
+    pack_mat(L, &c->w, L->tmp2, c_out, (long)k * c_in, w);
     if (has_bias) {
         snprintf(name, sizeof name, "%s.bias", prefix);
         const int64_t bshape[1] = {c_out};
@@ -142,10 +169,13 @@ static int load_conv(loader *L, kstt__mimi_conv *c, const char *prefix, int c_in
     return KSTT_OK;
 }
 
-/* One VQ layer `prefix`._codebook.{embedding_sum, cluster_usage}. */
+/* One VQ layer `prefix`._codebook.{embedding_sum, cluster_usage}, and its int8 screening copy
+ * (mimi_rvq.c). */
 static int load_codebook(loader *L, kstt__mimi_vq *vq, const char *prefix, int bins, int dim) {
     float *e = take(L, (size_t)bins * dim);
     float *n2 = take(L, (size_t)bins);
+    float *lo = take(L, (kstt__mimi_vq_lo_bytes(bins, dim) + 3) / 4); /* int8 rows + scales */
+    float *c1 = take(L, (size_t)bins), *c0 = take(L, (size_t)bins);
     set_wmat(&vq->cb, e, bins, dim);
     vq->norm2 = n2;
     need_tmp(L, (size_t)bins);
@@ -167,6 +197,7 @@ static int load_codebook(loader *L, kstt__mimi_vq *vq, const char *prefix, int b
         }
         n2[j] = s;
     }
+    kstt__mimi_vq_prepare(vq, lo, c1, c0);
     return KSTT_OK;
 }
 
@@ -257,6 +288,7 @@ kstt_mimi_params kstt_mimi_params_default(void) {
     p.num_codebooks = 0;
     p.pool = NULL;
     p.kernels = KSTT_KERNELS_AUTO;
+    p.weights = KSTT_MIMI_WEIGHTS_AUTO;
     return p;
 }
 
@@ -282,6 +314,9 @@ int kstt_mimi_load(kstt_mimi **out, const char *path, const kstt_mimi_params *pa
     if (p.kernels < KSTT_KERNELS_AUTO || p.kernels > KSTT_KERNELS_AVX512)
         return kstt__errf(err, errlen, KSTT_EINVAL, "kstt_mimi_load: kernels %d out of range",
                           (int)p.kernels);
+    if (p.weights < KSTT_MIMI_WEIGHTS_AUTO || p.weights > KSTT_MIMI_WEIGHTS_BF16)
+        return kstt__errf(err, errlen, KSTT_EINVAL, "kstt_mimi_load: weights %d out of range",
+                          (int)p.weights);
 
     kstt__mimi_config cfg;
     kstt__mimi_config_default(&cfg);
@@ -316,6 +351,7 @@ int kstt_mimi_load(kstt_mimi **out, const char *path, const kstt_mimi_params *pa
     if (rc != KSTT_OK)
         goto fail;
     L.f = f;
+    L.bf16 = p.weights == KSTT_MIMI_WEIGHTS_BF16;
     L.err = err;
     L.errlen = errlen;
     L.counting = 1;
@@ -324,7 +360,8 @@ int kstt_mimi_load(kstt_mimi **out, const char *path, const kstt_mimi_params *pa
         goto fail;
     m->arena = kstt__calloc(L.used, sizeof(float));
     L.tmp = kstt__calloc(L.tmp_need ? L.tmp_need : 1, sizeof(float));
-    if (!m->arena || !L.tmp) {
+    L.tmp2 = kstt__calloc(L.tmp_need ? L.tmp_need : 1, sizeof(float));
+    if (!m->arena || !L.tmp || !L.tmp2) {
         rc = kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory (%zu MB of weights)", path,
                         L.used * sizeof(float) >> 20);
         goto fail;
@@ -336,12 +373,14 @@ int kstt_mimi_load(kstt_mimi **out, const char *path, const kstt_mimi_params *pa
     if (rc != KSTT_OK)
         goto fail;
     kstt__free(L.tmp);
+    kstt__free(L.tmp2);
     kstt__st_close(f);
     *out = m;
     return KSTT_OK;
 
 fail:
     kstt__free(L.tmp);
+    kstt__free(L.tmp2);
     kstt__st_close(f);
     kstt_mimi_free(m);
     return rc;

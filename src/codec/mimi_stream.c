@@ -22,7 +22,11 @@
  * holds context + KSTT_MIMI_BACK * ds entries, so a whole back pass is written first and every
  * query then reads exactly that window (in parallel, in increasing position order).
  *
- * Memory: everything is sized in kstt_mimi_stream_new; encode allocates nothing.
+ * Several streams of one model can be encoded together (kstt__mimi_streams_encode, at the end
+ * of this file): each front alone, the back once over the frames of all of them.
+ *
+ * Memory: everything is sized in kstt_mimi_stream_new (a batch's shared scratch in
+ * kstt__mimi_batch_new); encode allocates nothing.
  */
 #include <limits.h>
 #include <math.h>
@@ -56,8 +60,7 @@ struct kstt_mimi_stream {
     float *scores; /* [n_threads][context] */
     int n_threads;
     float *latent;  /* [BACK, D] */
-    float *zs, *zr; /* [BACK, q_dim] semantic and acoustic projections / residual */
-    float *sc;      /* [BACK, bins] codebook products */
+    kstt__mimi_rvq_ws rvq; /* quantizer scratch, BACK rows */
     float *arena;
     kstt__mimi_prof *prof; /* bench only */
     kstt__mimi_tap_fn tap; /* tests only */
@@ -163,7 +166,7 @@ static void conv_task(void *arg, int ith, int nth) {
         return;
     const kstt__mimi_conv *c = j->c;
     const long ldx = (long)c->stride * c->c_in;
-    j->m->k->matmul[KSTT_WT_F32](&c->w, j->in + t0 * ldx, ldx, j->out + t0 * c->c_out, c->c_out,
+    j->m->k->matmul[c->w.type](&c->w, j->in + t0 * ldx, ldx, j->out + t0 * c->c_out, c->c_out,
                                  (int)(t1 - t0), 0, c->c_out, &no_ws);
     post_rows(j, (int)t0, (int)t1);
 }
@@ -247,37 +250,62 @@ static void run_front(kstt_mimi_stream *s, int nf) {
     }
 }
 
-/* ---- transformer ------------------------------------------------------------------------- */
+/* ---- transformer ------------------------------------------------------------------------- *
+ *
+ * One implementation for one stream and for several (kstt__mimi_streams_encode): the rows of
+ * x are the 25 Hz steps of the streams one after another (segments); the linears, norms and
+ * element-wise ops run over all rows, RoPE, the key/value ring and attention per stream. */
 
+/* One stream's share of a pass over several streams' rows (one segment for a stream alone). */
 typedef struct {
     kstt_mimi_stream *s;
-    const float *kc, *vc; /* this layer's ring */
-    int t;                /* rows of this pass */
+    int nf;         /* frames (nf * ds transformer rows) */
+    int f0;         /* first frame (row of the latent) in the pass */
+    int32_t *codes; /* [nf, K] destination (batched back only) */
+} bseg;
+
+/* Transformer scratch for T rows: [T, D], [T, 3D], [T, D], [T, D], [T, FF]; scores
+ * [n_threads, context]. */
+typedef struct {
+    float *h, *qkv, *att, *o, *ff, *scores;
+} tr_work;
+
+typedef struct {
+    const kstt_mimi *m;
+    const tr_work *w;
+    const bseg *sg;
+    int l, T; /* layer, rows */
 } attn_job;
 
+/* Items (row, head) split between threads; a row belongs to its stream's segment and attends
+ * over that stream's ring. */
 static void attn_task(void *arg, int ith, int nth) {
     const attn_job *j = arg;
-    kstt_mimi_stream *s = j->s;
-    const kstt_mimi *m = s->m;
+    const kstt_mimi *m = j->m;
     const int D = m->cfg.d_model, H = m->cfg.num_heads, hd = m->cfg.head_dim;
-    const int ds = m->cfg.ds_stride, ctx = m->cfg.context, cap = s->cap_kv;
+    const int ds = m->cfg.ds_stride, ctx = m->cfg.context;
     const float scale = 1.0f / sqrtf((float)hd);
-    float *sc = s->scores + (size_t)ith * ctx;
+    float *sc = j->w->scores + (size_t)ith * ctx;
     long i0, i1;
-    kstt__split_range((long)j->t * H, 1, ith, nth, &i0, &i1);
+    kstt__split_range((long)j->T * H, 1, ith, nth, &i0, &i1);
+    int seg = 0, r0 = 0; /* segment of the current row and its first row */
     for (long it = i0; it < i1; it++) {
-        const int t = (int)(it / H), h = (int)(it % H);
-        const int64_t q = s->pos + t;
-        const int64_t f = q / ds;
-        int64_t lo = (f + 1) * ds - ctx;
+        const int row = (int)(it / H), h = (int)(it % H);
+        while (row >= r0 + j->sg[seg].nf * ds) {
+            r0 += j->sg[seg].nf * ds;
+            seg++;
+        }
+        const kstt_mimi_stream *s = j->sg[seg].s;
+        const int cap = s->cap_kv;
+        const float *kc = s->kc + (size_t)j->l * cap * D, *vc = s->vc + (size_t)j->l * cap * D;
+        const int64_t q = s->pos + (row - r0);
+        int64_t lo = (q / ds + 1) * ds - ctx;
         if (lo < 0)
             lo = 0;
-        const float *qv = s->qkv + (size_t)t * 3 * D + (size_t)h * hd;
-        const int n = (int)(q - lo + 1);
-        float *out = s->att + (size_t)t * D + (size_t)h * hd;
-        const long s0 = (long)(lo % cap);
-        m->k->attn_ring_f32(qv, j->kc + (size_t)h * hd, j->vc + (size_t)h * hd, D, s0, n, cap,
-                            hd, scale, sc, out);
+        const float *qv = j->w->qkv + (size_t)row * 3 * D + (size_t)h * hd;
+        float *o = j->w->att + (size_t)row * D + (size_t)h * hd;
+        m->k->attn_ring_f32(qv, kc + (size_t)h * hd, vc + (size_t)h * hd, D, (long)(lo % cap),
+                            (long)(q - lo + 1), cap, hd, scale, sc, o);
     }
 }
 
@@ -295,95 +323,62 @@ static void add_scaled(float *x, const float *ls, const float *u, int t, int D) 
     }
 }
 
-static void transformer(kstt_mimi_stream *s, float *x, int t) {
-    const kstt_mimi *m = s->m;
+/* The transformer over x [T, D] in place, T = the rows of the n segments; each stream's
+ * position advances by its rows. Taps (one segment only) get every layer's output. */
+static void transformer_rows(const kstt_mimi *m, const tr_work *w, const bseg *sg, int n,
+                             float *x, int T) {
     const kstt__mimi_config *c = &m->cfg;
-    const int D = c->d_model, FF = c->dim_feedforward;
+    const int D = c->d_model, FF = c->dim_feedforward, ds = c->ds_stride;
+    kstt_mimi_stream *tap_s = n == 1 && sg[0].s->tap ? sg[0].s : NULL;
     for (int l = 0; l < c->num_layers; l++) {
         const kstt__mimi_layer *ly = &m->layers[l];
-        float *kc = s->kc + (size_t)l * s->cap_kv * D, *vc = s->vc + (size_t)l * s->cap_kv * D;
-        for (int r = 0; r < t; r++)
+        for (int r = 0; r < T; r++)
             kstt__layernorm(x + (size_t)r * D, ly->norm1_w, ly->norm1_b, 1e-5f,
-                            s->h + (size_t)r * D, D);
-        kstt__matmul(m->pool, m->k, &ly->in_proj, s->h, D, s->qkv, 3L * D, t, &no_ws);
-        for (int r = 0; r < t; r++) {
-            float *q = s->qkv + (size_t)r * 3 * D;
-            const int64_t pos = s->pos + r;
-            kstt__rope_interleaved(q, c->num_heads, c->head_dim, pos, c->max_period);
-            kstt__rope_interleaved(q + D, c->num_heads, c->head_dim, pos, c->max_period);
-            const size_t slot = (size_t)(pos % s->cap_kv);
-            memcpy(kc + slot * D, q + D, (size_t)D * sizeof(float));
-            memcpy(vc + slot * D, q + 2 * D, (size_t)D * sizeof(float));
+                            w->h + (size_t)r * D, D);
+        kstt__matmul(m->pool, m->k, &ly->in_proj, w->h, D, w->qkv, 3L * D, T, &no_ws);
+        for (int i = 0, row = 0; i < n; i++) {
+            kstt_mimi_stream *s = sg[i].s;
+            float *kc = s->kc + (size_t)l * s->cap_kv * D;
+            float *vc = s->vc + (size_t)l * s->cap_kv * D;
+            for (int r = 0; r < sg[i].nf * ds; r++, row++) {
+                float *q = w->qkv + (size_t)row * 3 * D;
+                const int64_t pos = s->pos + r;
+                kstt__rope_interleaved(q, c->num_heads, c->head_dim, pos, c->max_period);
+                kstt__rope_interleaved(q + D, c->num_heads, c->head_dim, pos, c->max_period);
+                const size_t slot = (size_t)(pos % s->cap_kv);
+                memcpy(kc + slot * D, q + D, (size_t)D * sizeof(float));
+                memcpy(vc + slot * D, q + 2 * D, (size_t)D * sizeof(float));
+            }
         }
-        attn_job job = {s, kc, vc, t};
-        if ((long)t * c->num_heads * (c->context < 64 ? c->context : 64) < 4096)
+        attn_job job = {m, w, sg, l, T};
+        if ((long)T * c->num_heads * (c->context < 64 ? c->context : 64) < 4096)
             attn_task(&job, 0, 1);
         else
             kstt__pool_run(m->pool, attn_task, &job);
-        kstt__matmul(m->pool, m->k, &ly->out_proj, s->att, D, s->o, D, t, &no_ws);
-        add_scaled(x, ly->ls1, s->o, t, D);
-        for (int r = 0; r < t; r++)
+        kstt__matmul(m->pool, m->k, &ly->out_proj, w->att, D, w->o, D, T, &no_ws);
+        add_scaled(x, ly->ls1, w->o, T, D);
+        for (int r = 0; r < T; r++)
             kstt__layernorm(x + (size_t)r * D, ly->norm2_w, ly->norm2_b, 1e-5f,
-                            s->h + (size_t)r * D, D);
-        kstt__matmul(m->pool, m->k, &ly->lin1, s->h, D, s->ff, FF, t, &no_ws);
-        m->k->gelu_f32(s->ff, (long)t * FF);
-        kstt__matmul(m->pool, m->k, &ly->lin2, s->ff, FF, s->o, D, t, &no_ws);
-        add_scaled(x, ly->ls2, s->o, t, D);
-        if (s->tap) {
+                            w->h + (size_t)r * D, D);
+        kstt__matmul(m->pool, m->k, &ly->lin1, w->h, D, w->ff, FF, T, &no_ws);
+        m->k->gelu_f32(w->ff, (long)T * FF);
+        kstt__matmul(m->pool, m->k, &ly->lin2, w->ff, FF, w->o, D, T, &no_ws);
+        add_scaled(x, ly->ls2, w->o, T, D);
+        if (tap_s) {
             char name[32];
             snprintf(name, sizeof name, "tr_layer%d_out", l);
-            tap(s, name, x, t, D);
+            tap(tap_s, name, x, T, D);
         }
     }
-    s->pos += t;
+    for (int i = 0; i < n; i++)
+        sg[i].s->pos += (int64_t)sg[i].nf * ds;
 }
 
-/* ---- quantizer --------------------------------------------------------------------------- */
-
-/* argmin_j ||E_j||^2 - 2 x.E_j given sc[j] = x.E_j; ties go to the lowest j. */
-static int nearest(const float *norm2, const float *sc, int bins) {
-    float best = norm2[0] - 2.0f * sc[0];
-    int bi = 0;
-    for (int j = 1; j < bins; j++) {
-        const float d = norm2[j] - 2.0f * sc[j];
-        if (d < best) {
-            best = d;
-            bi = j;
-        }
-    }
-    return bi;
-}
-
-static void project(const kstt_mimi *m, const kstt__wmat *p, const float *x, int nf, float *z) {
-    const int D = m->cfg.d_model, dq = m->cfg.q_dim;
-    if (p->data)
-        kstt__matmul(m->pool, m->k, p, x, D, z, dq, nf, &no_ws);
-    else
-        memcpy(z, x, (size_t)nf * D * sizeof(float));
-}
-
-static void quantize(kstt_mimi_stream *s, int nf, int32_t *codes) {
-    const kstt_mimi *m = s->m;
-    const int K = m->num_codebooks, dq = m->cfg.q_dim, bins = m->cfg.bins;
-    project(m, &m->proj_first, s->latent, nf, s->zs);
-    tap(s, "proj_semantic", s->zs, nf, m->cfg.q_dim);
-    kstt__matmul(m->pool, m->k, &m->vq[0].cb, s->zs, dq, s->sc, bins, nf, &no_ws);
-    for (int b = 0; b < nf; b++)
-        codes[(size_t)b * K] = nearest(m->vq[0].norm2, s->sc + (size_t)b * bins, bins);
-    if (K == 1)
-        return;
-    project(m, &m->proj_rest, s->latent, nf, s->zr);
-    tap(s, "proj_acoustic", s->zr, nf, m->cfg.q_dim);
-    for (int l = 1; l < K; l++) {
-        const kstt__mimi_vq *vq = &m->vq[l];
-        kstt__matmul(m->pool, m->k, &vq->cb, s->zr, dq, s->sc, bins, nf, &no_ws);
-        for (int b = 0; b < nf; b++) {
-            const int code = nearest(vq->norm2, s->sc + (size_t)b * bins, bins);
-            codes[(size_t)b * K + l] = code;
-            m->k->axpy_f32(-1.0f, (const float *)vq->cb.data + (size_t)code * dq,
-                           s->zr + (size_t)b * dq, dq);
-        }
-    }
+/* One stream's t = nf * ds rows. */
+static void transformer(kstt_mimi_stream *s, float *x, int t) {
+    const tr_work w = {s->h, s->qkv, s->att, s->o, s->ff, s->scores};
+    const bseg one = {s, t / s->m->cfg.ds_stride, 0, NULL};
+    transformer_rows(s->m, &w, &one, 1, x, t);
 }
 
 /* ---- back ------------------------------------------------------------------------------- */
@@ -435,7 +430,7 @@ static void run_back(kstt_mimi_stream *s, int nf, int32_t *codes) {
     conv(s, &m->downsample, s->tx, t2, s->latent, POST_BIAS, NULL); /* (it has no bias) */
     conv_roll(&m->downsample, s->tx, t2);
     tap(s, "latent", s->latent, nf, D);
-    quantize(s, nf, codes);
+    kstt__mimi_rvq_encode(m, s->latent, nf, codes, &s->rvq, s->tap, s->tap_user);
     if (s->prof)
         lap(s, &s->prof->quant, &t0);
 }
@@ -487,9 +482,8 @@ static size_t layout(kstt_mimi_stream *s, float *base) {
     PLACE(s->vc, (size_t)c->num_layers * s->cap_kv * D);
     PLACE(s->scores, (size_t)s->n_threads * c->context);
     PLACE(s->latent, (size_t)KSTT_MIMI_BACK * D);
-    PLACE(s->zs, (size_t)KSTT_MIMI_BACK * c->q_dim);
-    PLACE(s->zr, (size_t)KSTT_MIMI_BACK * c->q_dim);
-    PLACE(s->sc, (size_t)KSTT_MIMI_BACK * c->bins);
+    PLACE(s->rvq.buf, kstt__mimi_rvq_ws_floats(m, KSTT_MIMI_BACK));
+    s->rvq.n_max = KSTT_MIMI_BACK;
 #undef PLACE
     return off;
 }
@@ -608,4 +602,402 @@ int kstt_mimi_stream_encode(kstt_mimi_stream *s, const float *pcm, size_t n, int
 
 const char *kstt_mimi_stream_errmsg(const kstt_mimi_stream *s) {
     return s ? s->err : "";
+}
+
+/* ---- batched encoding across streams ------------------------------------------------------
+ *
+ * kstt__mimi_streams_encode runs several streams of one model together: each stream's front
+ * (small weights, many rows) runs on its own, then the back of all streams that have frames
+ * waiting runs as one pass whose products take the rows of every stream at once, so the
+ * back's weights (SEANet back, transformer, codebooks: ~220 MB at full size) are read once
+ * per pass instead of once per stream. Per-stream state stays in each stream: the conv carry
+ * rows (first rows of its buffers), the key/value ring, the position.
+ *
+ * A convolution reads each output's receptive field in place in its own stream's buffer; for
+ * several buffers the receptive fields are first copied one after another into b->g, which is
+ * then the input of the same convolution with stride K (ldx = K * C_in): few rows per frame at
+ * the back, so the copy is small next to the weights. Element-wise ops run on the
+ * concatenated rows, attention per stream over its own ring. The products are bitwise
+ * independent of the batch rows and of ldx (kernels.h), the element-wise ops per element, so
+ * every stream's codes are exactly those of its own kstt_mimi_stream_encode.
+ */
+
+struct kstt__mimi_batch {
+    const kstt_mimi *m;
+    int cap;        /* streams per call */
+    int cap_frames; /* frames per back pass, all streams together (KSTT_MIMI_BACK) */
+    float *g;       /* gathered receptive fields */
+    float *y, *aux; /* conv outputs [rows, c_out] and their second output (the ELU copy / x) */
+    float *tmp;     /* res_b output */
+    float *x, *h, *qkv, *att, *o, *ff; /* transformer [T, D], [T, D], [T, 3D], [T, D], [T, D],
+                                          [T, FF] with T = cap_frames * ds */
+    float *latent;                     /* [cap_frames, D] */
+    float *scores;                     /* [n_threads, context] */
+    kstt__mimi_rvq_ws rvq;             /* cap_frames rows */
+    int32_t *codes;                    /* [cap_frames, K] */
+    bseg *segs;                        /* [cap] */
+    float **in;                        /* [cap] conv inputs of one batched conv */
+    int *tin;                          /* [cap] their new rows */
+    const float **cur;                 /* [cap] next sample of each stream's call */
+    size_t *left;                      /* [cap] samples left of each stream's call */
+    kstt__mimi_prof *prof;             /* bench only */
+    float *arena;
+};
+
+void kstt__mimi_batch_set_prof(kstt__mimi_batch *b, kstt__mimi_prof *p) {
+    b->prof = p;
+}
+
+/* lap() for a batch's profile. */
+static void blap(double *acc, double *t0) {
+    const double t = now_s();
+    *acc += t - *t0;
+    *t0 = t;
+}
+
+/* Largest per-frame sizes over the back's convolutions: receptive-field floats (gathered
+ * input), output floats, and the rows of a residual block's x (second output). */
+static void back_sizes(const kstt_mimi *m, size_t *g, size_t *y, size_t *aux) {
+    *g = *y = *aux = 0;
+#define MAXTO(v, n)                                                                                \
+    do {                                                                                           \
+        if ((size_t)(n) > (v))                                                                     \
+            (v) = (size_t)(n);                                                                     \
+    } while (0)
+    for (int st = m->split; st < m->n_stages; st++) {
+        const kstt__mimi_stage *g0 = &m->stages[st];
+        const size_t t = (size_t)g0->t_frame, t2 = t / (size_t)g0->ratio;
+        MAXTO(*g, t2 * g0->down.k * g0->down.c_in);
+        MAXTO(*y, t2 * g0->down.c_out);
+        MAXTO(*aux, t2 * g0->down.c_out);
+        if (st > m->split) {
+            MAXTO(*g, t * g0->res_a.k * g0->res_a.c_in);
+            MAXTO(*y, t * g0->res_a.c_out);
+            MAXTO(*aux, t * g0->channels);
+        }
+    }
+    const size_t ds = (size_t)m->cfg.ds_stride;
+    MAXTO(*g, ds * m->conv_out.k * m->conv_out.c_in);
+    MAXTO(*y, ds * m->conv_out.c_out);
+    MAXTO(*g, (size_t)m->downsample.k * m->downsample.c_in);
+#undef MAXTO
+}
+
+static size_t batch_layout(kstt__mimi_batch *b, float *base) {
+    const kstt_mimi *m = b->m;
+    const kstt__mimi_config *c = &m->cfg;
+    const size_t F = (size_t)b->cap_frames, T = F * c->ds_stride, D = (size_t)c->d_model;
+    size_t g, y, aux, off = 0;
+    back_sizes(m, &g, &y, &aux);
+#define PLACE(ptr, n)                                                                              \
+    do {                                                                                           \
+        if (base)                                                                                  \
+            (ptr) = base + off;                                                                    \
+        off += ((size_t)(n) + 15) & ~(size_t)15;                                                   \
+    } while (0)
+    PLACE(b->g, F * g);
+    PLACE(b->y, F * y);
+    PLACE(b->aux, F * aux);
+    PLACE(b->tmp, F * aux);
+    PLACE(b->x, T * D);
+    PLACE(b->h, T * D);
+    PLACE(b->qkv, T * 3 * D);
+    PLACE(b->att, T * D);
+    PLACE(b->o, T * D);
+    PLACE(b->ff, T * (size_t)c->dim_feedforward);
+    PLACE(b->latent, F * D);
+    PLACE(b->scores, (size_t)kstt__pool_size(m->pool) * c->context);
+    PLACE(b->rvq.buf, kstt__mimi_rvq_ws_floats(m, b->cap_frames));
+#undef PLACE
+    return off;
+}
+
+void kstt__mimi_batch_free(kstt__mimi_batch *b) {
+    if (!b)
+        return;
+    kstt__free(b->arena);
+    kstt__free(b->codes);
+    kstt__free(b->segs);
+    kstt__free(b->in);
+    kstt__free(b->tin);
+    kstt__free(b->cur);
+    kstt__free(b->left);
+    kstt__free(b);
+}
+
+int kstt__mimi_batch_new(kstt__mimi_batch **out, const kstt_mimi *m, int max_streams) {
+    if (!out)
+        return KSTT_EINVAL;
+    *out = NULL;
+    if (!m || max_streams < 1)
+        return KSTT_EINVAL;
+    kstt__mimi_batch *b = kstt__calloc(1, sizeof *b);
+    if (!b)
+        return KSTT_ENOMEM;
+    b->m = m;
+    b->cap = max_streams;
+    b->cap_frames = KSTT_MIMI_BACK;
+    b->rvq.n_max = b->cap_frames;
+    const size_t cap = (size_t)max_streams;
+    b->arena = kstt__calloc(batch_layout(b, NULL), sizeof(float));
+    b->codes = kstt__calloc((size_t)b->cap_frames * m->num_codebooks, sizeof(int32_t));
+    b->segs = kstt__calloc(cap, sizeof *b->segs);
+    b->in = kstt__calloc(cap, sizeof *b->in);
+    b->tin = kstt__calloc(cap, sizeof *b->tin);
+    b->cur = kstt__calloc(cap, sizeof *b->cur);
+    b->left = kstt__calloc(cap, sizeof *b->left);
+    if (!b->arena || !b->codes || !b->segs || !b->in || !b->tin || !b->cur || !b->left) {
+        kstt__mimi_batch_free(b);
+        return KSTT_ENOMEM;
+    }
+    batch_layout(b, b->arena);
+    *out = b;
+    return KSTT_OK;
+}
+
+/* Copies the receptive fields of conv c's outputs over `in` (state rows, then t_in new rows)
+ * one after another to dst; returns the end of what it wrote. */
+static float *gather_rf(const kstt__mimi_conv *c, const float *in, int t_in, float *dst) {
+    const size_t rf = (size_t)c->k * c->c_in, step = (size_t)c->stride * c->c_in;
+    const int t_out = t_in / c->stride;
+    if (c->k == c->stride) { /* the receptive fields are already contiguous */
+        memcpy(dst, in, (size_t)t_out * rf * sizeof(float));
+        return dst + (size_t)t_out * rf;
+    }
+    for (int t = 0; t < t_out; t++)
+        memcpy(dst + (size_t)t * rf, in + (size_t)t * step, rf * sizeof(float));
+    return dst + (size_t)t_out * rf;
+}
+
+/* Conv c over the buffers b->in[i] (state, then b->tin[i] new rows) of n streams: one product
+ * over their gathered receptive fields into out [sum t_out, c_out] (rows of stream 0, then
+ * stream 1, ...), post-op (and aux) over those concatenated rows. Returns the output rows. */
+static int bconv(kstt__mimi_batch *b, kstt_mimi_stream *s0, const kstt__mimi_conv *c, int n,
+                 float *out, post_op post, float *aux) {
+    float *g = b->g;
+    int T = 0;
+    for (int i = 0; i < n; i++) {
+        g = gather_rf(c, b->in[i], b->tin[i], g);
+        T += b->tin[i] / c->stride;
+    }
+    kstt__mimi_conv ck = *c; /* the same weights read with stride K over the gathered rows */
+    ck.stride = c->k;
+    ck.state = 0;
+    conv(s0, &ck, b->g, T * c->k, out, post, aux);
+    return T;
+}
+
+/* Copies rows [r0, r0 + rows) of src [*, C] to dst. */
+static void rows_to(float *dst, const float *src, int r0, int rows, int C) {
+    memcpy(dst, src + (size_t)r0 * C, (size_t)rows * C * sizeof(float));
+}
+
+/* run_back for n >= 2 streams at once (their back_fill frames; no tap). */
+static void back_batch(kstt__mimi_batch *b, bseg *sg, int n) {
+    const kstt_mimi *m = b->m;
+    const kstt__mimi_config *c = &m->cfg;
+    const int last = m->n_stages - 1, D = c->d_model, ds = c->ds_stride;
+    const int K = m->num_codebooks;
+    kstt_mimi_stream *s0 = sg[0].s;
+    double t0 = b->prof ? now_s() : 0.0;
+    for (int st = m->split; st <= last; st++) {
+        const kstt__mimi_stage *g = &m->stages[st];
+        const int C = g->channels;
+        if (st > m->split) { /* res_block over all streams */
+            for (int i = 0; i < n; i++) {
+                b->in[i] = sg[i].s->ain[st];
+                b->tin[i] = sg[i].nf * g->t_frame;
+            }
+            const int T = bconv(b, s0, &g->res_a, n, b->y, POST_BIAS_ELU, NULL);
+            for (int i = 0, r = 0; i < n; r += b->tin[i], i++) {
+                conv_roll(&g->res_a, sg[i].s->ain[st], b->tin[i]);
+                memcpy(b->aux + (size_t)r * C, stage_x(sg[i].s, st),
+                       (size_t)b->tin[i] * C * sizeof(float));
+            }
+            conv(s0, &g->res_b, b->y, T, b->tmp, POST_RES_ELU, b->aux);
+            for (int i = 0, r = 0; i < n; r += b->tin[i], i++)
+                rows_to(stage_x(sg[i].s, st), b->aux, r, b->tin[i], C);
+        }
+        for (int i = 0; i < n; i++) {
+            b->in[i] = sg[i].s->xin[st];
+            b->tin[i] = sg[i].nf * g->t_frame;
+        }
+        const int c2 = g->down.c_out;
+        bconv(b, s0, &g->down, n, b->y, st < last ? POST_BIAS_COPY : POST_BIAS_ELU, b->aux);
+        for (int i = 0, r = 0; i < n; i++) {
+            kstt_mimi_stream *s = sg[i].s;
+            const int t2 = b->tin[i] / g->ratio;
+            if (st < last) {
+                rows_to(stage_x(s, st + 1), b->y, r, t2, c2);
+                rows_to(stage_a(s, st + 1), b->aux, r, t2, c2);
+            } else {
+                rows_to(s->oin + (size_t)m->conv_out.state * m->conv_out.c_in, b->y, r, t2, c2);
+            }
+            conv_roll(&g->down, s->xin[st], b->tin[i]);
+            r += t2;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        b->in[i] = sg[i].s->oin;
+        b->tin[i] = sg[i].nf * ds;
+    }
+    const int T = bconv(b, s0, &m->conv_out, n, b->x, POST_BIAS, NULL);
+    for (int i = 0; i < n; i++)
+        conv_roll(&m->conv_out, sg[i].s->oin, b->tin[i]);
+    if (b->prof)
+        blap(&b->prof->seanet, &t0);
+    const tr_work w = {b->h, b->qkv, b->att, b->o, b->ff, b->scores};
+    transformer_rows(m, &w, sg, n, b->x, T);
+    if (b->prof)
+        blap(&b->prof->transformer, &t0);
+    for (int i = 0, r = 0; i < n; r += b->tin[i], i++) {
+        kstt_mimi_stream *s = sg[i].s;
+        const float *x = b->x + (size_t)r * D;
+        rows_to(s->tx + (size_t)m->downsample.state * D, b->x, r, b->tin[i], D);
+        if (!s->ds_primed) { /* replicate padding, as in run_back */
+            for (int k = 0; k < m->downsample.state; k++)
+                memcpy(s->tx + (size_t)k * D, x, (size_t)D * sizeof(float));
+            s->ds_primed = 1;
+        }
+        b->in[i] = s->tx;
+    }
+    const int NF = bconv(b, s0, &m->downsample, n, b->latent, POST_BIAS, NULL);
+    for (int i = 0; i < n; i++)
+        conv_roll(&m->downsample, sg[i].s->tx, b->tin[i]);
+    kstt__mimi_rvq_encode(m, b->latent, NF, b->codes, &b->rvq, NULL, NULL);
+    if (b->prof)
+        blap(&b->prof->quant, &t0);
+    for (int i = 0; i < n; i++) {
+        memcpy(sg[i].codes, b->codes + (size_t)sg[i].f0 * K,
+               (size_t)sg[i].nf * K * sizeof(int32_t));
+        sg[i].s->back_fill = 0;
+    }
+}
+
+/* The back of the ns streams in b->segs: alone, the single-stream path (no copies). */
+static void run_pass(kstt__mimi_batch *b, int ns) {
+    if (ns == 1) {
+        kstt_mimi_stream *s = b->segs[0].s;
+        s->prof = b->prof; /* (NULL before: a stream with a profile is encoded alone) */
+        run_back(s, b->segs[0].nf, b->segs[0].codes);
+        s->prof = NULL;
+        s->back_fill = 0;
+    } else if (ns > 1) {
+        back_batch(b, b->segs, ns);
+    }
+}
+
+/* Takes samples of one stream's call and runs its front over every complete frame, until the
+ * call has no complete frame left or the back buffer is full. */
+static void front_fill(kstt_mimi_stream *s, const float **pcm, size_t *n) {
+    const kstt_mimi *m = s->m;
+    const size_t frame = (size_t)m->cfg.frame_size, P = (size_t)m->conv_in.state;
+    const size_t cap = (size_t)KSTT_MIMI_FRONT * frame;
+    while (s->back_fill + KSTT_MIMI_FRONT <= KSTT_MIMI_BACK) {
+        const size_t take = cap - s->fill < *n ? cap - s->fill : *n;
+        if (take) {
+            memcpy(s->pcm + P + s->fill, *pcm, take * sizeof(float));
+            s->fill += take;
+            *pcm += take;
+            *n -= take;
+        }
+        const int nf = (int)(s->fill / frame);
+        if (nf == 0)
+            break;
+        run_front(s, nf);
+        const size_t used = (size_t)nf * frame;
+        memmove(s->pcm, s->pcm + used, (P + s->fill - used) * sizeof(float));
+        s->fill -= used;
+        s->back_fill += nf;
+    }
+}
+
+/* The argument checks of kstt_mimi_stream_encode, for stream s of a batch. */
+static int check_call(kstt_mimi_stream *s, const float *pcm, size_t n, const int32_t *codes,
+                      size_t max_frames) {
+    s->err[0] = '\0';
+    if (n > 0 && !pcm)
+        return kstt__errf(s->err, sizeof s->err, KSTT_EINVAL,
+                          "kstt__mimi_streams_encode: pcm is NULL with n = %zu", n);
+    const size_t need = kstt_mimi_stream_frames_after(s, n);
+    if (need > (size_t)INT_MAX)
+        return kstt__errf(s->err, sizeof s->err, KSTT_ERANGE,
+                          "kstt__mimi_streams_encode: %zu samples in one call is too many", n);
+    if (need > max_frames)
+        return kstt__errf(s->err, sizeof s->err, KSTT_ERANGE,
+                          "kstt__mimi_streams_encode: %zu frames complete but codes has room "
+                          "for %zu",
+                          need, max_frames);
+    if (need > 0 && !codes)
+        return kstt__errf(s->err, sizeof s->err, KSTT_EINVAL,
+                          "kstt__mimi_streams_encode: codes is NULL");
+    return KSTT_OK;
+}
+
+int kstt__mimi_streams_encode(kstt__mimi_batch *b, kstt_mimi_stream *const *s, int count,
+                              const float *const *pcm, const size_t *n, int32_t *const *codes,
+                              const size_t *max_frames, int *frames) {
+    if (!b || count < 0 || count > b->cap)
+        return KSTT_EINVAL;
+    if (count == 0)
+        return KSTT_OK;
+    if (!s || !pcm || !n || !codes || !max_frames || !frames)
+        return KSTT_EINVAL;
+    int single = count == 1;
+    for (int i = 0; i < count; i++) {
+        if (!s[i] || s[i]->m != b->m)
+            return KSTT_EINVAL;
+        for (int j = 0; j < i; j++)
+            if (s[j] == s[i])
+                return KSTT_EINVAL;
+        if (s[i]->tap || s[i]->prof) /* test and bench hooks see one stream's rows */
+            single = 1;
+    }
+    for (int i = 0; i < count; i++) {
+        const int rc = check_call(s[i], pcm[i], n[i], codes[i], max_frames[i]);
+        if (rc)
+            return rc;
+        frames[i] = 0;
+    }
+    if (single) {
+        for (int i = 0; i < count; i++) {
+            kstt__mimi_prof *own = s[i]->prof;
+            if (!own)
+                s[i]->prof = b->prof;
+            const int r = kstt_mimi_stream_encode(s[i], pcm[i], n[i], codes[i], max_frames[i]);
+            s[i]->prof = own;
+            if (r < 0)
+                return r;
+            frames[i] = r;
+        }
+        return KSTT_OK;
+    }
+    const int K = b->m->num_codebooks;
+    for (int i = 0; i < count; i++) {
+        b->cur[i] = pcm[i];
+        b->left[i] = n[i];
+    }
+    for (;;) {
+        int ns = 0, nf = 0, any = 0;
+        for (int i = 0; i < count; i++) {
+            kstt_mimi_stream *si = s[i];
+            double t0 = b->prof ? now_s() : 0.0;
+            front_fill(si, &b->cur[i], &b->left[i]);
+            if (b->prof)
+                blap(&b->prof->front, &t0);
+            if (si->back_fill == 0)
+                continue;
+            any = 1;
+            if (nf + si->back_fill > b->cap_frames) { /* pass full: run it, start another */
+                run_pass(b, ns);
+                ns = nf = 0;
+            }
+            b->segs[ns++] = (bseg){si, si->back_fill, nf, codes[i] + (size_t)frames[i] * K};
+            nf += si->back_fill;
+            frames[i] += si->back_fill;
+        }
+        run_pass(b, ns);
+        if (!any)
+            return KSTT_OK;
+    }
 }

@@ -5,18 +5,28 @@
  */
 #include "io/weights.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
-#include <fcntl.h>
 
 #include "core/alloc.h"
 #include "core/status.h"
 #include "quant/quant.h"
+#include "quant/repack.h"
+
+/* The packed copies made by kstt__weights_mat_packed: a cache owned by the weights object,
+ * reached through a pointer so that loaders holding a const kstt__weights * can fill it. */
+typedef struct {
+    void **blob;
+    size_t n, cap;
+} packs;
 
 struct kstt__weights {
     kstt__st_file *st;
     kstt__gguf *gg;
+    packs *packs;
 };
 
 int kstt__weights_open(kstt__weights **out, const char *path, char *err, size_t errlen) {
@@ -29,10 +39,15 @@ int kstt__weights_open(kstt__weights **out, const char *path, char *err, size_t 
         close(fd);
     }
     kstt__weights *w = kstt__calloc(1, sizeof *w);
+    if (w && !(w->packs = kstt__calloc(1, sizeof *w->packs))) {
+        kstt__free(w);
+        w = NULL;
+    }
     if (!w) return kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory", path);
     int rc = memcmp(magic, "GGUF", 4) == 0 ? kstt__gguf_open(&w->gg, path, err, errlen)
                                            : kstt__st_open(&w->st, path, err, errlen);
     if (rc) {
+        kstt__free(w->packs);
         kstt__free(w);
         return rc;
     }
@@ -44,6 +59,9 @@ void kstt__weights_close(kstt__weights *w) {
     if (!w) return;
     kstt__st_close(w->st);
     kstt__gguf_close(w->gg);
+    for (size_t i = 0; i < w->packs->n; i++) kstt__free(w->packs->blob[i]);
+    kstt__free(w->packs->blob);
+    kstt__free(w->packs);
     kstt__free(w);
 }
 
@@ -163,5 +181,53 @@ int kstt__weights_f32(const kstt__weights *w, const char *name, int64_t n, float
         return kstt__st_to_f32(w->st, t, dst, err, errlen);
     }
     kstt__dequantize_row((kstt__wtype)v.wtype, v.data, dst, n);
+    return KSTT_OK;
+}
+
+/* Drops the resident pages wholly inside [p, p + n) of the read-only file mapping: they are
+ * clean, so a later touch would read them again from the file (nothing does: the packed copy
+ * replaces them). Only a hint; failure is harmless. */
+static void release_pages(const void *p, size_t n) {
+    const long pg = sysconf(_SC_PAGESIZE);
+    if (pg <= 0) return;
+    const uintptr_t a = ((uintptr_t)p + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+    const uintptr_t e = ((uintptr_t)p + n) & ~((uintptr_t)pg - 1);
+    if (e > a) (void)madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
+int kstt__weights_mat_packed(const kstt__weights *w, const char *name, int64_t rows,
+                             int64_t cols, kstt__wmat *out, char *err, size_t errlen) {
+    kstt__wmat src;
+    int rc = kstt__weights_mat(w, name, rows, cols, &src, err, errlen);
+    if (rc) return rc;
+    const size_t bytes = kstt__repack_bytes(&src);
+    if (!bytes || !w->gg) { /* no packed layout for this type (packed types only come in GGUF) */
+        *out = src;
+        return KSTT_OK;
+    }
+    packs *pk = w->packs;
+    if (pk->n == pk->cap) {
+        const size_t cap = pk->cap ? 2 * pk->cap : 64;
+        void **b = kstt__realloc(pk->blob, pk->cap * sizeof *b, cap * sizeof *b);
+        if (!b) return kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory packing '%s'",
+                                  kstt__weights_path(w), name);
+        pk->blob = b;
+        pk->cap = cap;
+    }
+    void *dst = kstt__alloc(bytes);
+    if (!dst)
+        return kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory packing '%s' (%zu bytes)",
+                          kstt__weights_path(w), name, bytes);
+    pk->blob[pk->n++] = dst;
+    /* in slices of rows, each slice's source pages released once packed: the file's pages
+     * and the copy are never both resident for more than a slice */
+    const int64_t slice = 256;
+    for (int64_t r0 = 0; r0 < src.rows; r0 += slice) {
+        const int64_t r1 = r0 + slice < src.rows ? r0 + slice : src.rows;
+        kstt__repack_rows(&src, dst, r0, r1);
+        release_pages((const char *)src.data + (size_t)r0 * src.row_bytes,
+                      (size_t)(r1 - r0) * src.row_bytes);
+    }
+    kstt__repack_view(&src, dst, out);
     return KSTT_OK;
 }

@@ -6,8 +6,9 @@
  *     kstt__weights *w;  kstt__weights_open(&w, path, err, errlen);
  *     kstt__wmat m;      kstt__weights_mat(w, "text_linear.weight", 8000, 2048, &m, err, errlen);
  *     float alpha[2048]; kstt__weights_f32(w, "out_norm.alpha", 2048, alpha, err, errlen);
- * Matrices point into the mapping (borrowed until kstt__weights_close); embedding rows of any
- * type come out with kstt__wmat_row_f32 (quant/quant.h).
+ * Matrices point into the mapping or into packed copies owned by w (borrowed until
+ * kstt__weights_close); embedding rows of any file type come out with kstt__wmat_row_f32
+ * (quant/quant.h).
  */
 #ifndef KSTT_IO_WEIGHTS_H
 #define KSTT_IO_WEIGHTS_H
@@ -39,6 +40,14 @@ int kstt__weights_shape(const kstt__weights *w, const char *name, int *ndim, int
  * file, tensor and expected/actual shape or the unsupported dtype. */
 int kstt__weights_mat(const kstt__weights *w, const char *name, int64_t rows, int64_t cols,
                       kstt__wmat *out, char *err, size_t errlen);
+/* kstt__weights_mat for a matrix used only in products (kstt__matmul, never
+ * kstt__wmat_row_f32): a q8_0 / q4_0 matrix is repacked into its load-time layout
+ * (quant/repack.h: the same quants and scales, dequantised values identical, faster products),
+ * a copy owned by w until kstt__weights_close; the mapped pages it came from are released as
+ * it is made, so resident memory stays near the file size. Other types are returned as
+ * kstt__weights_mat returns them. Not thread-safe with other calls on w (a loader's call). */
+int kstt__weights_mat_packed(const kstt__weights *w, const char *name, int64_t rows,
+                             int64_t cols, kstt__wmat *out, char *err, size_t errlen);
 /* A tensor of exactly n elements (any shape, e.g. [D] or [1, 1, D]) converted to f32. */
 int kstt__weights_f32(const kstt__weights *w, const char *name, int64_t n, float *dst, char *err,
                       size_t errlen);

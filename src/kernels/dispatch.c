@@ -16,6 +16,10 @@
 #include "kernels/qx.h"
 #include "kernels/ref/ref.h"
 #include "kernels/ref/ref_q.h"
+#include "kernels/ref/attn_ref.h" /* LM attention */
+#ifdef KSTT_HAVE_X86
+#include "kernels/x86/attn_x86.h" /* LM attention */
+#endif
 
 static kstt__kernels g_tables[4]; /* indexed by kstt_kernels level */
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -35,6 +39,7 @@ static void apply_bf16_mode(kstt__kernels *k) {
 static void fill_ref(kstt__kernels *k) {
     kstt__kernels_fill_ref(k);
     kstt__kernels_fill_q_ref(k);
+    kstt__attn_fill_ref(k); /* LM attention */
 }
 
 static void init_tables(void) {
@@ -45,6 +50,7 @@ static void init_tables(void) {
     if (f->avx2 && f->fma && f->f16c) {
         fill_ref(&g_tables[KSTT_KERNELS_AVX2]);
         kstt__kernels_fill_avx2(&g_tables[KSTT_KERNELS_AVX2]);
+        kstt__attn_fill_avx2(&g_tables[KSTT_KERNELS_AVX2]); /* LM attention */
         apply_bf16_mode(&g_tables[KSTT_KERNELS_AVX2]);
         g_best = KSTT_KERNELS_AVX2;
     }
@@ -52,6 +58,8 @@ static void init_tables(void) {
         fill_ref(&g_tables[KSTT_KERNELS_AVX512]);
         kstt__kernels_fill_avx2(&g_tables[KSTT_KERNELS_AVX512]);
         kstt__kernels_fill_avx512(&g_tables[KSTT_KERNELS_AVX512], f);
+        kstt__attn_fill_avx2(&g_tables[KSTT_KERNELS_AVX512]); /* LM attention */
+        kstt__attn_fill_avx512(&g_tables[KSTT_KERNELS_AVX512]);
         apply_bf16_mode(&g_tables[KSTT_KERNELS_AVX512]);
         g_best = KSTT_KERNELS_AVX512;
     }
@@ -90,6 +98,11 @@ const char *kstt_system_info(void) {
 
 size_t kstt__matmul_ws_size(kstt__wtype type, long cols, int batch) {
     switch (type) {
+    case KSTT_WT_Q8_0R:
+    case KSTT_WT_Q4_0R:
+    case KSTT_WT_Q4_KR:
+        /* the same quantisation, transposed per group of 16 blocks (kernels/qx.h, kstt__qxt) */
+        return (size_t)batch * kstt__qxt_row_bytes(cols) + 64;
     case KSTT_WT_Q8_0:
     case KSTT_WT_Q4_0:
     case KSTT_WT_Q4_K:

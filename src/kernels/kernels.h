@@ -28,7 +28,28 @@ typedef enum {
     KSTT_WT_Q8_0, /* ggml block layouts (src/quant/) */
     KSTT_WT_Q4_0,
     KSTT_WT_Q4_K,
-    KSTT_WT_COUNT
+    KSTT_WT_COUNT, /* the types of files (quant/quant.h); the packed types follow */
+    /* Load-time repacks of q8_0 / q4_0 (and q4_K: KSTT_WT_Q4_KR below; quant/repack.h), never
+     * found in files: the same quants and scales (identical dequantised values), rearranged so
+     * that the products stream one 64-byte-aligned sequence per two rows. row_bytes is then
+     * the bytes of a tile of two rows, and rows are not addressable one by one (no
+     * kstt__wmat_row_f32). */
+    KSTT_WT_Q8_0R = KSTT_WT_COUNT,
+    KSTT_WT_Q4_0R,
+    /* f32 pre-packed at load for the register-blocked GEMMs (kstt__f32_panel_pack): panels of
+     * KSTT_F32_PANEL_ROWS rows, panel p holding W[32p + i, c] at float c * 32 + i (rows past
+     * `rows` zero), panels row_bytes apart. Products give the same bits as KSTT_WT_F32 at every
+     * level (the same FMA sequence per element); rows are not addressable one by one. */
+    KSTT_WT_F32_PANEL,
+    /* The same panels holding bf16 weights (row_bytes: 32 * cols * 2), widened exactly to f32
+     * in the products: the bits of KSTT_WT_F32_PANEL over the widened weights. */
+    KSTT_WT_BF16_PANEL,
+    /* int8 rows with one f32 scale each (made at load, e.g. a screening copy; not a file type):
+     * row r = {float s; int8_t q[cols]} at data + r * row_bytes (row_bytes >= 4 + cols, a
+     * multiple of 4), W[r, c] = s * q[c]; y = s * (sum_c q[c] x[c] in f32, any order). */
+    KSTT_WT_I8S,
+    KSTT_WT_Q4_KR, /* load-time repack of q4_K, as Q8_0R / Q4_0R above (quant/repack.h) */
+    KSTT_WT_NTYPES /* table size: file types + packed types */
 } kstt__wtype;
 
 /* A weight matrix [rows, cols]. data is borrowed (mmapped file or model-owned repack). For the
@@ -54,10 +75,10 @@ typedef void (*kstt__matmul_fn)(const kstt__wmat *w, const float *x, long ldx, f
 typedef struct kstt__kernels {
     kstt_kernels level; /* the level this table implements */
     const char *name;   /* "ref", "avx2", "avx512" */
-    kstt__matmul_fn matmul[KSTT_WT_COUNT]; /* NULL: type not supported at this level */
+    kstt__matmul_fn matmul[KSTT_WT_NTYPES]; /* NULL: type not supported at this level */
     /* Optional preparation of x for a weight type, run once per product before the rows are
      * split (e.g. quantizing activations). NULL: none needed. */
-    void (*prepare_x[KSTT_WT_COUNT])(const float *x, long ldx, int batch, long cols,
+    void (*prepare_x[KSTT_WT_NTYPES])(const float *x, long ldx, int batch, long cols,
                                      const kstt__ws *ws);
     float (*dot_f32)(const float *a, const float *b, long n);
     /* y += a * x */
@@ -94,6 +115,23 @@ typedef struct kstt__kernels {
      * holding the unnormalised weights). n >= 1, s0 >= 0. out overlaps none of the inputs. */
     void (*attn_ring_f32)(const float *q, const float *k, const float *v, long ld, long s0,
                           long n, long cap, int hd, float scale, float *scores, float *out);
+
+    /* ---- LM attention (src/lm: head-major KV ring, kernels/ref/attn_ref.c, x86/attn_*.c) ----
+     * One query head over n keys held in a ring of cap rows of hd contiguous elements (the KV
+     * ring of one (layer, head): k and v [cap, hd], row r at k + r * hd): key/value i
+     * (0 <= i < n) is row (s0 + i) mod cap. out[hd] = sum_i softmax_i(scale * q.k_i) v_i, the
+     * keys and values widened to f32 and every sum in f32. scores: scratch for n floats (left
+     * holding the unnormalised weights). 1 <= n <= cap, s0 >= 0; out overlaps no input. The
+     * vector levels agree with the reference to f32 rounding (sums in another order, exp within
+     * 2 ulp). */
+    void (*attn_kv_f32)(const float *q, const float *k, const float *v, long s0, long n,
+                        long cap, int hd, float scale, float *scores, float *out);
+    /* The same over IEEE half K and V (f16 KV ring: half the bytes per step). */
+    void (*attn_kv_f16)(const float *q, const uint16_t *k, const uint16_t *v, long s0, long n,
+                        long cap, int hd, float scale, float *scores, float *out);
+    /* y[n] = x[n] rounded to IEEE half, to nearest even (kstt__f32_to_f16 for every finite x:
+     * the same bits at every level); y does not overlap x. Writes a step's keys and values. */
+    void (*f32_to_f16)(const float *x, uint16_t *y, long n);
 } kstt__kernels;
 
 /* The table for this CPU, capped by `cap` and by the KSTT_KERNELS environment variable
@@ -101,6 +139,17 @@ typedef struct kstt__kernels {
 const kstt__kernels *kstt__kernels_get(kstt_kernels cap);
 /* The reference (scalar) table: the oracle of every kernel test. */
 const kstt__kernels *kstt__kernels_ref(void);
+
+/* KSTT_WT_F32_PANEL: floats of the packed copy of a [rows, cols] matrix, and the packing of W
+ * (row r at w + r * ldw) into dst (that many floats, 64-byte aligned) described by *out. */
+#define KSTT_F32_PANEL_ROWS 32
+size_t kstt__f32_panel_floats(long rows, long cols);
+void kstt__f32_panel_pack(kstt__wmat *out, const float *w, long rows, long cols, long ldw,
+                          float *dst);
+/* KSTT_WT_BF16_PANEL: the same with W rounded to bf16 (nearest even) into dst
+ * (kstt__f32_panel_floats(rows, cols) bf16 elements). */
+void kstt__bf16_panel_pack(kstt__wmat *out, const float *w, long rows, long cols, long ldw,
+                           uint16_t *dst);
 
 /* Workspace bytes kstt__matmul needs for a product with this weight type and batch. The
  * workspace must be 64-byte aligned (kstt__alloc is) and at least this large. */

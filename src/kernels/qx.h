@@ -49,4 +49,43 @@ static inline kstt__qx kstt__qx_at(void *buf, long cols, int b) {
 /* bf16 activations for the vdpbf16ps product: batch rows of KSTT__A64(cols * 2) bytes. */
 static inline size_t kstt__bx_row_bytes(long cols) { return KSTT__A64((size_t)cols * 2); }
 
+/* The transposed activation layout of the packed weight types (quant/repack.h), written by
+ * their prepare_x: the same quantisation as above (same q and d, bit for bit), arranged per
+ * group of 16 blocks so that one 512-bit register holds 4 consecutive elements of each of the
+ * 16 blocks: a vpdpbusd then sums one block per int32 lane, the 8 registers of a group add up
+ * in the same lanes, and the per-block f32 scaling is done once per 16 blocks, not per pair.
+ * Per batch row b, at ws->buf + b * kstt__qxt_row_bytes(cols), G = ceil(cols / 512) groups of
+ * 768 bytes each:
+ *   int8_t  q[8][16][4]   q[m][l][i] = q of element 4m + i of block 16g + l (signed)
+ *   float   d[16]         block scales
+ *   int32_t c8[16]        -8 * sum(q) of each block (start of the q4_0 products: nibble - 8)
+ *   int32_t c128[16]      -128 * sum(q) (start of q8_0 products with the weights biased +128)
+ *   float   sx[16]        d * sum(q): the block's sum of dequantised x (q4_K mins)
+ * blocks past the end of the row are zero in every array. */
+#define KSTT__QXT_GROUP_BYTES 768
+
+static inline size_t kstt__qxt_row_bytes(long cols) {
+    return (size_t)((cols / 32 + 15) / 16) * KSTT__QXT_GROUP_BYTES;
+}
+
+typedef struct {
+    int8_t *q;
+    float *d;
+    int32_t *c8, *c128;
+    float *sx;
+} kstt__qxt;
+
+/* group g of batch row b */
+static inline kstt__qxt kstt__qxt_at(void *buf, long cols, int b, long g) {
+    unsigned char *p = (unsigned char *)buf + (size_t)b * kstt__qxt_row_bytes(cols) +
+                       (size_t)g * KSTT__QXT_GROUP_BYTES;
+    kstt__qxt q;
+    q.q = (int8_t *)p;
+    q.d = (float *)(p + 512);
+    q.c8 = (int32_t *)(p + 576);
+    q.c128 = (int32_t *)(p + 640);
+    q.sx = (float *)(p + 704);
+    return q;
+}
+
 #endif

@@ -2,11 +2,13 @@
  * STT LM: loading (name lookup, shape and dtype checks) and the batched step. See lm.h for the
  * computation. The step is a loop over layers of kstt__matmul calls (batch = streams, rows
  * split across the pool) plus O(D) element-wise work per stream; the attention over each
- * stream's own KV ring is split across the pool by (stream, head) pairs.
+ * stream's own KV ring is split across the pool by (stream, head) pairs, one fused kernel call
+ * (attn_kv_f32 or attn_kv_f16) per pair.
  *
- * KV ring: position p of a stream is stored in slot p % context. At position n the query sees
- * positions max(0, n - context + 1) .. n, itself included, visited in increasing position order
- * (the order of the reference's sequence), so older entries are simply overwritten.
+ * KV ring: position p of a stream is stored in slot p % context of every (layer, head) block
+ * ([n_layers][n_heads][context][head_dim], f32 or f16). At position n the query sees positions
+ * max(0, n - context + 1) .. n, itself included, visited in increasing position order (the
+ * order of the reference's sequence), so older entries are simply overwritten.
  */
 #include "lm/lm.h"
 
@@ -37,6 +39,13 @@ static int get_mat(const kstt__weights *f, const char *name, const char *alt, in
     return kstt__weights_mat(f, pick(f, name, alt), rows, cols, m, err, errlen);
 }
 
+/* The same for a matrix used only in products: q8_0 / q4_0 / q4_K are repacked at load into
+ * the kernels' layouts (io/weights.h, quant/repack.h). */
+static int get_pmat(const kstt__weights *f, const char *name, const char *alt, int64_t rows,
+                    int64_t cols, kstt__wmat *m, char *err, size_t errlen) {
+    return kstt__weights_mat_packed(f, pick(f, name, alt), rows, cols, m, err, errlen);
+}
+
 /* A norm weight of D elements, converted to f32 into dst: stored [D] (MLX) or [1, 1, D]
  * (PyTorch/candle); the reader checks the element count, not the rank. */
 static int get_norm(const kstt__weights *f, const char *name, const char *alt, int64_t dim,
@@ -44,10 +53,42 @@ static int get_norm(const kstt__weights *f, const char *name, const char *alt, i
     return kstt__weights_f32(f, pick(f, name, alt), dim, dst, err, errlen);
 }
 
+static int is_quantized(const kstt__wmat *m) {
+    return m->type == KSTT_WT_Q8_0 || m->type == KSTT_WT_Q4_0 || m->type == KSTT_WT_Q4_K ||
+           m->type == KSTT_WT_Q8_0R || m->type == KSTT_WT_Q4_0R || m->type == KSTT_WT_Q4_KR;
+}
+
+/* KSTT_KV_AUTO: f16 when any matrix is block-quantized. Such a model's logits already carry a
+ * percent-level error, which half keys and values (11 significant bits) hardly add to, while
+ * the exact float models keep the f32 ring the golden tolerance needs. */
+static kstt_kv_type resolve_kv(const kstt__lm *lm, kstt_kv_type kv) {
+    if (kv != KSTT_KV_AUTO)
+        return kv;
+    int q = is_quantized(&lm->text_emb) || is_quantized(&lm->text_linear);
+    for (int i = 0; i < lm->n_q; i++)
+        q |= is_quantized(&lm->emb[i]);
+    for (int l = 0; l < lm->n_layers; l++) {
+        const kstt__lm_layer *L = &lm->layers[l];
+        q |= is_quantized(&L->in_proj) || is_quantized(&L->out_proj) ||
+             is_quantized(&L->linear_in) || is_quantized(&L->linear_out);
+    }
+    for (int h = 0; h < lm->n_vad; h++)
+        q |= is_quantized(&lm->vad[h]);
+    return q ? KSTT_KV_F16 : KSTT_KV_F32;
+}
+
 int kstt__lm_load(kstt__lm **out, const kstt__weights *f, const kstt__stt_config *cfg,
                   kstt_pool *pool, kstt_kernels kernels, char *err, size_t errlen) {
+    return kstt__lm_load_kv(out, f, cfg, pool, kernels, KSTT_KV_AUTO, err, errlen);
+}
+
+int kstt__lm_load_kv(kstt__lm **out, const kstt__weights *f, const kstt__stt_config *cfg,
+                     kstt_pool *pool, kstt_kernels kernels, kstt_kv_type kv, char *err,
+                     size_t errlen) {
     *out = NULL;
     const char *path = kstt__weights_path(f);
+    if (kv != KSTT_KV_AUTO && kv != KSTT_KV_F32 && kv != KSTT_KV_F16)
+        return kstt__errf(err, errlen, KSTT_EINVAL, "%s: KV type %d out of range", path, (int)kv);
     kstt__lm *lm = kstt__calloc(1, sizeof *lm);
     if (!lm)
         return kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory", path);
@@ -99,17 +140,17 @@ int kstt__lm_load(kstt__lm **out, const kstt__weights *f, const kstt__stt_config
             goto fail;
         L->norm1 = a1;
         L->norm2 = a2;
-        if ((rc = get_mat(f, NAME(n1, "self_attn.in_proj_weight"),
-                          NAME(n2, "self_attn.in_proj.weight"), 3 * D, D, &L->in_proj, err,
-                          errlen)) != KSTT_OK)
+        if ((rc = get_pmat(f, NAME(n1, "self_attn.in_proj_weight"),
+                           NAME(n2, "self_attn.in_proj.weight"), 3 * D, D, &L->in_proj, err,
+                           errlen)) != KSTT_OK)
             goto fail;
-        if ((rc = get_mat(f, NAME(n1, "self_attn.out_proj.weight"), NULL, D, D, &L->out_proj, err,
-                          errlen)) != KSTT_OK)
+        if ((rc = get_pmat(f, NAME(n1, "self_attn.out_proj.weight"), NULL, D, D, &L->out_proj, err,
+                           errlen)) != KSTT_OK)
             goto fail;
         /* H comes from the weights (the config's hidden_scale rule differs between the
          * reference implementations; the shapes do not). */
-        if ((rc = get_mat(f, NAME(n1, "gating.linear_out.weight"), NULL, D, -1, &L->linear_out, err,
-                          errlen)) != KSTT_OK)
+        if ((rc = get_pmat(f, NAME(n1, "gating.linear_out.weight"), NULL, D, -1, &L->linear_out,
+                           err, errlen)) != KSTT_OK)
             goto fail;
         int64_t H = L->linear_out.cols;
         if (l == 0) {
@@ -125,8 +166,8 @@ int kstt__lm_load(kstt__lm **out, const kstt__weights *f, const kstt__stt_config
                             (long long)D, (long long)H, (long long)D, lm->hidden);
             goto fail;
         }
-        if ((rc = get_mat(f, NAME(n1, "gating.linear_in.weight"), NULL, 2 * H, D, &L->linear_in,
-                          err, errlen)) != KSTT_OK)
+        if ((rc = get_pmat(f, NAME(n1, "gating.linear_in.weight"), NULL, 2 * H, D, &L->linear_in,
+                           err, errlen)) != KSTT_OK)
             goto fail;
 #undef NAME
     }
@@ -134,8 +175,8 @@ int kstt__lm_load(kstt__lm **out, const kstt__weights *f, const kstt__stt_config
     if ((rc = get_norm(f, "out_norm.alpha", "out_norm.weight", D, ao, err, errlen)) != KSTT_OK)
         goto fail;
     lm->out_norm = ao;
-    if ((rc = get_mat(f, "text_linear.weight", NULL, cfg->text_card, D, &lm->text_linear, err,
-                      errlen)) != KSTT_OK)
+    if ((rc = get_pmat(f, "text_linear.weight", NULL, cfg->text_card, D, &lm->text_linear, err,
+                       errlen)) != KSTT_OK)
         goto fail;
 
     /* Extra (VAD) heads: used when the file has them. A config that declares N heads while the
@@ -170,6 +211,7 @@ int kstt__lm_load(kstt__lm **out, const kstt__weights *f, const kstt__stt_config
         lm->n_vad = nv;
         lm->vad_dim = (int)vd;
     }
+    lm->kv_type = resolve_kv(lm, kv);
     *out = lm;
     return KSTT_OK;
 fail:
@@ -189,11 +231,19 @@ void kstt__lm_free(kstt__lm *lm) {
 
 /* ---- per-stream cache and work area --------------------------------------------------- */
 
+static size_t kv_elem(const kstt__lm *lm) {
+    return lm->kv_type == KSTT_KV_F16 ? sizeof(uint16_t) : sizeof(float);
+}
+
+size_t kstt__lm_kv_bytes(const kstt__lm *lm) {
+    return 2 * (size_t)lm->n_layers * (size_t)lm->context * (size_t)lm->dim * kv_elem(lm);
+}
+
 int kstt__lm_cache_init(kstt__lm_cache *c, const kstt__lm *lm) {
     memset(c, 0, sizeof *c);
     size_t n = (size_t)lm->n_layers * (size_t)lm->context * (size_t)lm->dim;
-    c->k = kstt__calloc(n, sizeof(float));
-    c->v = kstt__calloc(n, sizeof(float));
+    c->k = kstt__calloc(n, kv_elem(lm));
+    c->v = kstt__calloc(n, kv_elem(lm));
     if (!c->k || !c->v) {
         kstt__lm_cache_free(c);
         return KSTT_ENOMEM;
@@ -316,20 +366,37 @@ static void attn_task(void *arg, int ith, int nth) {
         const int b = (int)(it / lm->n_heads), h = (int)(it % lm->n_heads);
         const kstt__lm_cache *c = j->caches[b];
         const float *q = j->w->qkv + (size_t)b * 3 * D + (size_t)h * hd;
-        const size_t base = (size_t)j->layer * (size_t)ctx * (size_t)D + (size_t)h * hd;
+        /* first element of this (layer, head)'s [context, head_dim] block */
+        const size_t base =
+            ((size_t)j->layer * (size_t)lm->n_heads + (size_t)h) * (size_t)ctx * (size_t)hd;
         const int64_t pos = c->pos;
-        const int n = pos + 1 < ctx ? (int)(pos + 1) : ctx;
-        const int64_t p0 = pos - n + 1;
-        for (int t = 0; t < n; t++) {
-            const size_t slot = (size_t)((p0 + t) % ctx);
-            s[t] = lm->k->dot_f32(q, c->k + base + slot * D, hd) * scale;
-        }
-        kstt__softmax(s, n);
+        const long n = pos + 1 < ctx ? (long)(pos + 1) : ctx;
+        const long s0 = (long)((pos - n + 1) % ctx); /* slot of the oldest position seen */
         float *o = j->w->att + (size_t)b * D + (size_t)h * hd;
-        memset(o, 0, (size_t)hd * sizeof(float));
-        for (int t = 0; t < n; t++) {
-            const size_t slot = (size_t)((p0 + t) % ctx);
-            lm->k->axpy_f32(s[t], c->v + base + slot * D, o, hd);
+        if (lm->kv_type == KSTT_KV_F16)
+            lm->k->attn_kv_f16(q, (const uint16_t *)c->k + base, (const uint16_t *)c->v + base, s0,
+                               n, ctx, hd, scale, s, o);
+        else
+            lm->k->attn_kv_f32(q, (const float *)c->k + base, (const float *)c->v + base, s0, n,
+                               ctx, hd, scale, s, o);
+    }
+}
+
+/* Stores a step's rotated keys and values ([D] each, heads concatenated) at `slot` of every
+ * head's block of layer l, converted to the ring's type. */
+static void kv_store(const kstt__lm *lm, kstt__lm_cache *c, int l, long slot, const float *kk,
+                     const float *v) {
+    const int hd = lm->head_dim;
+    for (int h = 0; h < lm->n_heads; h++) {
+        const size_t off =
+            (((size_t)l * (size_t)lm->n_heads + (size_t)h) * (size_t)lm->context + (size_t)slot) *
+            (size_t)hd;
+        if (lm->kv_type == KSTT_KV_F16) {
+            lm->k->f32_to_f16(kk + (size_t)h * hd, (uint16_t *)c->k + off, hd);
+            lm->k->f32_to_f16(v + (size_t)h * hd, (uint16_t *)c->v + off, hd);
+        } else {
+            memcpy((float *)c->k + off, kk + (size_t)h * hd, (size_t)hd * sizeof(float));
+            memcpy((float *)c->v + off, v + (size_t)h * hd, (size_t)hd * sizeof(float));
         }
     }
 }
@@ -378,9 +445,7 @@ int kstt__lm_step(const kstt__lm *lm, kstt__lm_work *w, kstt__lm_cache *const *c
             float *q = w->qkv + (size_t)b * 3 * D, *kk = q + D, *v = q + 2 * D;
             kstt__rope_interleaved(q, lm->n_heads, lm->head_dim, c->pos, lm->max_period);
             kstt__rope_interleaved(kk, lm->n_heads, lm->head_dim, c->pos, lm->max_period);
-            const size_t off = ((size_t)l * (size_t)ctx + (size_t)(c->pos % ctx)) * (size_t)D;
-            memcpy(c->k + off, kk, (size_t)D * sizeof(float));
-            memcpy(c->v + off, v, (size_t)D * sizeof(float));
+            kv_store(lm, c, l, (long)(c->pos % ctx), kk, v);
         }
         attn_job aj = {lm, w, caches, batch, l};
         long work = 0;

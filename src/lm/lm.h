@@ -14,8 +14,15 @@
  * from the file). Weight matrices stay in the mmapped file in their stored type (BF16, F16,
  * F32, or the block types Q8_0/Q4_0/Q4_K of a GGUF) and are used through kstt__matmul with
  * batch = streams; embeddings are row lookups converted to f32 per step (any of those types);
- * only the RMSNorm alphas are converted to f32 at load (they are small). Activations,
- * attention and the KV ring are f32.
+ * only the RMSNorm alphas are converted to f32 at load (they are small). Activations and
+ * attention are f32; the KV ring is f32 or IEEE half (kv_type, chosen at load: see
+ * kstt_kv_type in kstt.h), widened to f32 as the attention reads it.
+ *
+ * KV ring memory per stream: 2 (K, V) x n_layers x context x dim elements of 4 (f32) or 2
+ * (f16) bytes; the 1B model (16 x 750 x 2048): 196.6 MB f32, 98.3 MB f16. The layout is
+ * head-major, [n_layers][n_heads][context][head_dim], so that the attention of one (layer,
+ * head) streams one contiguous block of context x head_dim elements (two runs when the ring
+ * has wrapped).
  *
  * Invariants: a kstt__lm is immutable after load and may be shared by threads; a cache belongs
  * to one stream; a work area belongs to one caller at a time and is sized for a maximum batch.
@@ -43,7 +50,8 @@ typedef struct kstt__lm {
     int dim, n_heads, head_dim, n_layers, hidden; /* hidden = H, from the weight shapes */
     int n_q, card, text_card, context;
     float max_period;
-    int n_vad, vad_dim; /* extra heads (0 when the file has none) */
+    int n_vad, vad_dim;   /* extra heads (0 when the file has none) */
+    kstt_kv_type kv_type; /* KSTT_KV_F32 or KSTT_KV_F16 (never AUTO: resolved at load) */
 
     kstt__wmat text_emb;    /* [text_card + 1, D], any weight type, in the mapping */
     kstt__wmat *emb;        /* n_q x [card + 1, D] */
@@ -61,8 +69,8 @@ typedef struct kstt__lm {
 /* Per-stream state: the KV ring of every layer and the stream position. */
 typedef struct {
     int64_t pos; /* steps run since reset = RoPE position of the next step */
-    float *k;    /* [n_layers, context, D] rotated keys, owned */
-    float *v;    /* [n_layers, context, D] values, owned */
+    void *k;     /* [n_layers, n_heads, context, head_dim] rotated keys, f32 or f16, owned */
+    void *v;     /* [n_layers, n_heads, context, head_dim] values, f32 or f16, owned */
 } kstt__lm_cache;
 
 /* Scratch for one batched step, sized for up to `cap` streams. The outputs of the last step
@@ -95,6 +103,14 @@ typedef void (*kstt__lm_trace_fn)(void *user, const char *what, int layer, const
  * Errors name the file and the tensor. */
 int kstt__lm_load(kstt__lm **out, const kstt__weights *file, const kstt__stt_config *cfg,
                   kstt_pool *pool, kstt_kernels kernels, char *err, size_t errlen);
+/* The same with a KV ring storage type; kstt__lm_load is this with KSTT_KV_AUTO. AUTO gives
+ * f16 when any matrix of the LM is stored in a block-quantized type, else f32. KSTT_EINVAL for
+ * a value outside kstt_kv_type. */
+int kstt__lm_load_kv(kstt__lm **out, const kstt__weights *file, const kstt__stt_config *cfg,
+                     kstt_pool *pool, kstt_kernels kernels, kstt_kv_type kv, char *err,
+                     size_t errlen);
+/* Bytes of one stream's KV ring (both K and V) for this model. */
+size_t kstt__lm_kv_bytes(const kstt__lm *lm);
 void kstt__lm_free(kstt__lm *lm);
 
 int kstt__lm_cache_init(kstt__lm_cache *c, const kstt__lm *lm);

@@ -56,9 +56,15 @@ size_t kstt__wtype_row_bytes(kstt__wtype t, int64_t cols);
 const char *kstt__wtype_name(kstt__wtype t);
 int kstt__wtype_from_name(const char *s);
 
-/* Quantise n floats (n a multiple of the block size) into blocks at dst. */
+/* Quantise n floats (n a multiple of the block size) into blocks at dst. q8_0 and q4_0 pick
+ * each block's scale by a search for the lowest squared error (stored scale rounded to f16
+ * included), which is never worse than the max-based scale of the _maxscale variants: the
+ * published ggml reference rounding (q8_0 d = max|x| / 127; q4_0 d = extreme / -8), kept for
+ * tests and for measuring what the search buys. */
 void kstt__quantize_q8_0(const float *x, void *dst, int64_t n);
 void kstt__quantize_q4_0(const float *x, void *dst, int64_t n);
+void kstt__quantize_q8_0_maxscale(const float *x, void *dst, int64_t n);
+void kstt__quantize_q4_0_maxscale(const float *x, void *dst, int64_t n);
 void kstt__quantize_q4_K(const float *x, void *dst, int64_t n);
 /* Quantise a row of n floats to any weight type (F32/BF16/F16 convert). */
 void kstt__quantize_row(kstt__wtype t, const float *x, void *dst, int64_t n);

@@ -6,7 +6,8 @@
  *     leaves pending and its EndWord;
  *   - raw mode fed exactly the golden stream (zeros, clip, zeros): the golden events and times;
  *   - random chunk sizes, callback delivery, reset and re-run: identical events;
- *   - bria and fr batched in one kstt_streams_feed (random chunks): identical to separate runs.
+ *   - bria and fr batched in one kstt_streams_feed (random chunks): identical to separate runs;
+ *     five streams at different positions, piece sizes and modes: the same.
  * Words whose text is empty are not reported (kstt's rule); Step probabilities within 1e-5 of
  * the reference, everything else exact. Near-ties: the Mimi codes of the golden stream are
  * compared first with the README's rule; a legitimate flip limits the event comparison to the
@@ -297,6 +298,106 @@ static void test_batched(void) {
     free(fr);
 }
 
+/* Five streams in one batch at different positions (one starts late, the audio of two starts
+ * at an offset into the clip), with different piece sizes (up to 2.5 s, up to 1/8 s, always
+ * less than a frame) and one in raw mode: the Mimi of all streams that have frames runs as one
+ * batched pass, and every stream's events equal its own separate run. */
+#define NMANY 5
+static void test_batched_many(void) {
+    size_t nb, nf;
+    float *bria = load_clip("bria_10s_24k.f32", &nb), *fr = load_clip("fr_6s_24k.f32", &nf);
+    const struct {
+        const float *pcm;
+        size_t n;
+        int max_chunk, late, pad;
+        const event_log *want; /* NULL: a separate run gives it */
+    } sp[NMANY] = {
+        {bria, nb, 60000, 0, 1, ev_pad[0]},          {fr, nf, 3000, 0, 1, ev_pad[1]},
+        {bria + 7000, nb - 7000, 30000, 3, 1, NULL}, {fr + 12345, nf - 12345, 20000, 1, 0, NULL},
+        {bria, nb, 1919, 0, 1, ev_pad[0]},
+    };
+    kstt_stream *s[NMANY];
+    event_log *got[NMANY], *want[NMANY];
+    size_t off[NMANY] = {0};
+    for (int i = 0; i < NMANY; i++) {
+        kstt_stream_params p = kstt_stream_params_default();
+        p.pad = sp[i].pad;
+        ASSERT_INT_EQ(kstt_stream_new(&s[i], model, &p), KSTT_OK);
+        got[i] = calloc(1, sizeof *got[i]);
+        want[i] = NULL;
+        if (!sp[i].want) { /* its separate run, in one feed */
+            want[i] = calloc(1, sizeof *want[i]);
+            ASSERT_INT_EQ(run(s[i], sp[i].pcm, sp[i].n, 0, want[i], 1), 0);
+            kstt_stream_reset(s[i]);
+        }
+    }
+    int calls = 0, left = NMANY;
+    while (left > 0) {
+        const float *p[NMANY];
+        size_t k[NMANY];
+        for (int i = 0; i < NMANY; i++) {
+            k[i] = calls < sp[i].late ? 0 : (size_t)test_rand_int(0, sp[i].max_chunk);
+            if (k[i] > sp[i].n - off[i])
+                k[i] = sp[i].n - off[i];
+            p[i] = sp[i].pcm + off[i];
+        }
+        ASSERT_INT_EQ(kstt_streams_feed(s, p, k, NMANY), KSTT_OK);
+        left = 0;
+        for (int i = 0; i < NMANY; i++) {
+            off[i] += k[i];
+            left += off[i] < sp[i].n;
+            event_log_drain(s[i], got[i]);
+        }
+        calls++;
+    }
+    printf("  %d batched calls\n", calls);
+    for (int i = 0; i < NMANY; i++) {
+        ASSERT_TRUE(kstt_stream_flush(s[i]) >= 0);
+        event_log_drain(s[i], got[i]);
+        const event_log *w = sp[i].want ? sp[i].want : want[i];
+        ASSERT_TRUE(w->n > 0);
+        if (!same_events(w, got[i], 1e-6)) {
+            TEST_FAIL_("stream %d: batched events differ from its separate run", i);
+            break;
+        }
+    }
+    for (int i = 0; i < NMANY; i++) {
+        kstt_stream_free(s[i]);
+        free(got[i]);
+        free(want[i]);
+    }
+    free(bria);
+    free(fr);
+}
+
+/* The batch scratch of kstt_streams_feed (LM work and Mimi batch) is allocated on the first
+ * call with several streams: every allocation failure there is reported as KSTT_ENOMEM with
+ * nothing leaked, and a later call succeeds. */
+static void test_batched_alloc_fail(void) {
+    kstt_stream *s[3];
+    for (int i = 0; i < 3; i++)
+        ASSERT_INT_EQ(kstt_stream_new(&s[i], model, NULL), KSTT_OK);
+    const float *p[3] = {NULL, NULL, NULL};
+    size_t k[3] = {0, 0, 0};
+    int rc = KSTT_ENOMEM, fails = 0;
+    for (long n = 0; rc == KSTT_ENOMEM && n < 1000; n++) {
+        const long long live = kstt__alloc_live_bytes();
+        kstt__alloc_fail_after(n);
+        rc = kstt_streams_feed(s, p, k, 3);
+        kstt__alloc_fail_after(-1);
+        if (rc == KSTT_ENOMEM) {
+            fails++;
+            ASSERT_TRUE(kstt__alloc_live_bytes() == live);
+            ASSERT_STR_CONTAINS(kstt_stream_errmsg(s[2]), "batch scratch");
+        }
+    }
+    ASSERT_INT_EQ(rc, KSTT_OK);
+    printf("  %d failing allocations checked\n", fails);
+    ASSERT_TRUE(fails >= 8); /* the LM work, the Mimi batch and their arrays */
+    for (int i = 0; i < 3; i++)
+        kstt_stream_free(s[i]);
+}
+
 int main(void) {
     char err[512];
     kstt_pool *pool;
@@ -323,6 +424,8 @@ int main(void) {
     RUN(test_bria);
     RUN(test_fr);
     RUN(test_batched);
+    RUN(test_batched_many);
+    RUN(test_batched_alloc_fail);
     free(ev_a);
     free(ev_b);
     free(ev_c);

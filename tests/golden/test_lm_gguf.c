@@ -2,12 +2,13 @@
  * The golden tiny model stored as GGUF, loaded through the same loaders as safetensors (the
  * format is told by the file's magic):
  *   - `kstt quantize --type q8_0|q4_0|q4_k` ($KSTT_BIN) on stt_tiny: the matmul weights whose
- *     row length is a multiple of the block (in_proj, out_proj, linear_in, text_linear: 64
- *     columns) are quantised by q8_0/q4_0; linear_out (176 columns), the embeddings, norms and
- *     the [6, 64] VAD heads keep bf16; q4_k (blocks of 256) cannot apply at dim 64, so its
- *     file holds every tensor unquantised. Teacher-forced on tf.input_tokens (126 steps, past
- *     the context), the text logits are compared with the golden f32 ones: relative RMS error
- *     over all steps and argmax agreement, against bounds measured on this model (below);
+ *     row length is a multiple of the block (in_proj, out_proj, linear_in: 64 columns) are
+ *     quantised by q8_0/q4_0, and the text head text_linear is q8_0 under every type (kstt
+ *     quantize's default); linear_out (176 columns), the embeddings, norms and the [6, 64] VAD
+ *     heads keep bf16; q4_k (blocks of 256) cannot apply at dim 64, so its file quantises the
+ *     head alone (to q8_0). Teacher-forced on tf.input_tokens (126 steps, past the context),
+ *     the text logits are compared with the golden f32 ones: relative RMS error over all steps
+ *     and argmax agreement, against bounds measured on this model (below);
  *   - GGUF files holding the unquantised bf16 tensors, and f32 conversions of them, reproduce
  *     the golden logits within the golden tolerance (1e-4, argmax equal);
  *   - the whole pipeline through kstt_model_load of the q8_0 directory: the golden bria stream
@@ -20,15 +21,22 @@
  * The golden tiny model has random (untrained) weights, whose 2-layer network amplifies the
  * per-product error of the block formats about 4x on the way to the logits (as the random 1B
  * model of `kstt bench` does): the errors below are larger than a trained checkpoint's would
- * be. Measured (avx512 and ref kernels agree to the digits shown):
- *   q8_0: logits rel RMS 2.03 %, argmax 124/126; with the same weights dequantised to f32
- *         1.52 % (the weights' share); quantised kernels vs those f32 products 1.34 % (the
- *         8-bit activations' share);
- *   q4_0: 23.6 %, argmax 106/126 (dequantised f32 weights: 23.5 %: the 4-bit weights);
- *   q4_k: nothing quantised, max abs 6.7e-6 (bf16 GGUF and f32 GGUF: 6.7e-6 and 8.6e-6);
+ * be (the trained demo model's errors are checked in test_quant_error.c). Measured (avx512
+ * and ref kernels agree to the digits shown), with the scale search of quant.c (max-based
+ * scales, the ggml reference rounding, in brackets):
+ *   q8_0: logits rel RMS 2.11 % (2.03 %), argmax 125/126; with the same weights dequantised
+ *         to f32 1.56 % (1.52 %: the weights' share); quantised kernels vs those f32 products
+ *         ~1.4 % (the 8-bit activations' share);
+ *   q4_0: 22.7 % (22.3 %), argmax 106/126; dequantised f32 weights 22.6 %: the 4-bit weights.
+ *         With the head in q4_0 as well: 24.2 % (23.6 %). The random network amplifies each
+ *         product's error ~4x and its realisation moves by a few % either way: the search's
+ *         lower per-product error (8.6 % -> 8.1 % on Gaussian weights) does not show here,
+ *         while on the trained demo model q4_0 drops from 5.5 % to 4.9 %;
+ *   q4_k: the q8_0 head alone: 0.80 %, argmax 124/126 (bf16 GGUF and f32 GGUF: max abs
+ *         6.7e-6 and 8.6e-6);
  *   q8_0 pipeline: 153/157 tokens equal to asr.bria.tokens (first difference at step 26).
- * The bounds (below) are about 1.5x these: a kernel or loader change that keeps the formats'
- * accuracy passes, a broken one does not.
+ * The bounds (below) are about 1.3-1.5x these: a kernel or loader change that keeps the
+ * formats' accuracy passes, a broken one does not.
  */
 #include <math.h>
 #include <sys/stat.h>
@@ -49,8 +57,10 @@
 /* Bounds on the measured errors (see the header). */
 #define Q8_0_MAX_REL_RMS 0.03
 #define Q4_0_MAX_REL_RMS 0.30
+#define Q4_K_MAX_REL_RMS 0.012 /* the q8_0 head alone */
 #define Q8_0_MIN_ARGMAX 0.95
 #define Q4_0_MIN_ARGMAX 0.75
+#define Q4_K_MIN_ARGMAX 0.95
 #define MAX_KERNEL_VS_DEQUANT 0.02
 #define Q8_0_MIN_PIPELINE 0.90
 
@@ -80,8 +90,8 @@ static int argmax(const float *x, int n) {
 
 typedef enum { G_KEEP, G_F32, G_DROP, G_SHRINK_ROWS, G_ROUNDTRIP } gaction;
 
-/* G_ROUNDTRIP: f32 of dequantize(quantize(w)) to this type */
-static kstt__wtype roundtrip_type;
+/* G_ROUNDTRIP: f32 of the tensor as this quantised file holds it */
+static kstt__gguf *roundtrip_src;
 
 /* Writes `path`: the golden tensors as GGUF, each transformed by pick(name). */
 static int write_gguf(const char *path, gaction (*pick)(const char *name)) {
@@ -104,13 +114,8 @@ static int write_gguf(const char *path, gaction (*pick)(const char *name)) {
             bufs[i] = malloc((size_t)t->numel * sizeof(float));
             rc = kstt__st_to_f32(golden, t, bufs[i], err, sizeof err);
             if (a == G_ROUNDTRIP) {
-                const int64_t cols = t->shape[t->ndim - 1];
-                void *q = malloc(kstt__wtype_row_bytes(roundtrip_type, cols));
-                for (int64_t r = 0; r < t->numel / cols; r++) {
-                    kstt__quantize_row(roundtrip_type, bufs[i] + r * cols, q, cols);
-                    kstt__dequantize_row(roundtrip_type, q, bufs[i] + r * cols, cols);
-                }
-                free(q);
+                const kstt__gguf_tensor *q = kstt__gguf_find(roundtrip_src, t->name);
+                kstt__dequantize_row(q->type, q->data, bufs[i], t->numel);
             }
             rc = rc || kstt__gguf_writer_add(w, t->name, KSTT_WT_F32, t->ndim, shape, bufs[i]);
         } else {
@@ -137,13 +142,10 @@ static gaction all_f32(const char *n) {
     (void)n;
     return G_F32;
 }
-/* the tensors `kstt quantize` quantises (see check_types) */
-static int quantised(const kstt__tensor *t, kstt__wtype qt) {
-    const int blk = kstt__wtype_block_elems(qt);
-    return t->ndim == 2 && t->shape[0] >= 64 && t->shape[1] % blk == 0 && !strstr(t->name, "emb");
-}
+/* the tensors the quantised file holds in a block type */
 static gaction roundtrip(const char *n) {
-    return quantised(kstt__st_find(golden, n), roundtrip_type) ? G_ROUNDTRIP : G_KEEP;
+    const kstt__gguf_tensor *t = kstt__gguf_find(roundtrip_src, n);
+    return t && kstt__wtype_block_elems(t->type) > 1 ? G_ROUNDTRIP : G_KEEP;
 }
 static gaction drop_linear_in(const char *n) {
     return strcmp(n, "transformer.layers.1.gating.linear_in.weight") ? G_KEEP : G_DROP;
@@ -231,7 +233,8 @@ static int quantize_with_cli(const char *type) {
     return system(cmd) == 0 ? 0 : -1;
 }
 
-/* Which tensors a quantised file stores in which type. */
+/* Which tensors a quantised file stores in which type: the text head q8_0 (kstt quantize's
+ * default head type), the other matmul weights in the file's type where the block fits. */
 static void check_types(const char *type) {
     const kstt__wtype qt = (kstt__wtype)kstt__wtype_from_name(type);
     kstt__gguf *g;
@@ -241,9 +244,11 @@ static void check_types(const char *type) {
     for (size_t i = 0; i < kstt__gguf_count(g); i++) {
         const kstt__gguf_tensor *t = kstt__gguf_at(g, i);
         const int64_t cols = t->shape[t->ndim - 1];
-        const int want_q = qt != KSTT_WT_Q4_K && t->ndim == 2 && t->shape[0] >= 64 &&
+        const int head = !strcmp(t->name, "text_linear.weight");
+        const int want_q = (head || qt != KSTT_WT_Q4_K) && t->ndim == 2 && t->shape[0] >= 64 &&
                            cols % 32 == 0 && !strstr(t->name, "emb");
-        if ((int)t->type != (int)(want_q ? qt : KSTT_WT_BF16)) {
+        const kstt__wtype want = want_q ? (head ? KSTT_WT_Q8_0 : qt) : KSTT_WT_BF16;
+        if (t->type != want) {
             TEST_FAIL_("%s: tensor %s has type %s", type, t->name, kstt__wtype_name(t->type));
             break;
         }
@@ -251,7 +256,7 @@ static void check_types(const char *type) {
     }
     kstt__gguf_close(g);
     /* in_proj, out_proj, linear_in per layer (2 layers) and text_linear */
-    ASSERT_INT_EQ(nq, qt == KSTT_WT_Q4_K ? 0 : 7);
+    ASSERT_INT_EQ(nq, qt == KSTT_WT_Q4_K ? 1 : 7);
 }
 
 static double rel_rms(const float *a, const float *b, long n) {
@@ -278,8 +283,10 @@ static void run_quantized(const char *type, double max_rel, double min_argmax) {
      * quantised kernels (8-bit activations) are from the f32 product on them */
     char p[512];
     snprintf(p, sizeof p, "%s/roundtrip.gguf", tmp);
-    roundtrip_type = (kstt__wtype)kstt__wtype_from_name(type);
-    ASSERT_INT_EQ(write_gguf(p, roundtrip), 0);
+    ASSERT_INT_EQ(kstt__gguf_open(&roundtrip_src, qfile(type), err, sizeof err), KSTT_OK);
+    const int wrc = write_gguf(p, roundtrip);
+    kstt__gguf_close(roundtrip_src);
+    ASSERT_INT_EQ(wrc, 0);
     ASSERT_INT_EQ(teacher_force(p, KSTT_KERNELS_AUTO, rt), 0);
     unlink(p);
     const double kern = rel_rms(r->logits, rt->logits, 126 * 128);
@@ -299,9 +306,8 @@ static void test_q8_0(void) {
 static void test_q4_0(void) {
     run_quantized("q4_0", Q4_0_MAX_REL_RMS, Q4_0_MIN_ARGMAX);
 }
-static void test_q4_k_stays_unquantized(void) {
-    run_quantized("q4_k", 1e-5, 1.0);
-    ASSERT_TRUE(r_auto.max_abs <= 1e-4); /* unquantised: the golden tolerance */
+static void test_q4_k_head_only(void) {
+    run_quantized("q4_k", Q4_K_MAX_REL_RMS, Q4_K_MIN_ARGMAX);
 }
 
 /* GGUF holding the bf16 tensors as stored, and converted to f32: the golden logits. */
@@ -333,7 +339,8 @@ static void test_pipeline_q8_0(void) {
     kstt_model *m;
     ASSERT_INT_EQ(kstt_model_load(&m, qdir("q8_0"), NULL, err, sizeof err), KSTT_OK);
     ASSERT_TRUE(kstt__weights_gguf(m->weights) != NULL);
-    ASSERT_INT_EQ((int)m->lm->layers[0].in_proj.type, (int)KSTT_WT_Q8_0);
+    /* q8_0 in the file, packed at load for the kernels */
+    ASSERT_INT_EQ((int)m->lm->layers[0].in_proj.type, (int)KSTT_WT_Q8_0R);
     size_t bytes;
     float *clip = test_read_file(test_golden("bria_10s_24k.f32"), &bytes);
     ASSERT_TRUE(clip != NULL);
@@ -503,7 +510,7 @@ int main(void) {
     }
     RUN(test_q8_0);
     RUN(test_q4_0);
-    RUN(test_q4_k_stays_unquantized);
+    RUN(test_q4_k_head_only);
     RUN(test_unquantized_gguf);
     RUN(test_pipeline_q8_0);
     RUN(test_bad_gguf);

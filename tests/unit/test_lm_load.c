@@ -142,7 +142,9 @@ static void test_storage_types(void) {
     ASSERT_INT_EQ(rewrite(all_f32_norm1d), 0);
     ASSERT_INT_EQ(logits_of(path, &cfg, got, &nv), 0);
     printf("  f32 (norms [D]) vs bf16: %.3g\n", max_diff());
-    ASSERT_TRUE(max_diff() <= 1e-5); /* the same values, only the kernels' sum order differs */
+    /* the same values, only the kernels' sum order differs (f32 vs bf16 products, and the fused
+     * attention's exp); measured 0 at ref, ~1e-5 at avx2/avx512 */
+    ASSERT_TRUE(max_diff() <= 3e-5);
     ASSERT_INT_EQ(rewrite(all_f16), 0);
     ASSERT_INT_EQ(logits_of(path, &cfg, got, &nv), 0);
     printf("  f16 vs bf16: %.3g\n", max_diff());

@@ -8,10 +8,12 @@
  * Optimised kernels differ only in the order of the f32 sums; their tests compare to these.
  */
 #include <math.h>
+#include <string.h>
 
 #include "kernels/qx.h"
 #include "kernels/ref/ref_q.h"
 #include "quant/quant.h"
+#include "quant/repack.h"
 
 void kstt__prepare_x_q8_ref(const float *x, long ldx, int batch, long cols, const kstt__ws *ws) {
     const long nb = cols / 32;
@@ -108,7 +110,111 @@ static void matmul_q4_K_ref(const kstt__wmat *w, const float *x, long ldx, float
     }
 }
 
+/* Activations for the packed types: the quantisation of kstt__prepare_x_q8_ref (the same q
+ * and d), written in the transposed layout kstt__qxt (qx.h). */
+static void prepare_x_qt_ref(const float *x, long ldx, int batch, long cols, const kstt__ws *ws) {
+    const long nb = cols / 32, G = (nb + 15) / 16;
+    for (int b = 0; b < batch; b++) {
+        const float *xb = x + (long)b * ldx;
+        for (long g = 0; g < G; g++) {
+            kstt__qxt q = kstt__qxt_at(ws->buf, cols, b, g);
+            memset(q.q, 0, KSTT__QXT_GROUP_BYTES);
+            for (int l = 0; l < 16 && 16 * g + l < nb; l++) {
+                const float *xk = xb + 32 * (16 * g + l);
+                float amax = 0.0f;
+                for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xk[j]));
+                const float d = amax / 127.0f, id = amax > 0.0f ? 127.0f / amax : 0.0f;
+                int sum = 0;
+                for (int j = 0; j < 32; j++) {
+                    const int v = (int)lrintf(xk[j] * id);
+                    q.q[64 * (j / 4) + 4 * l + j % 4] = (int8_t)v;
+                    sum += v;
+                }
+                q.d[l] = d;
+                q.c8[l] = -8 * sum;
+                q.c128[l] = -128 * sum;
+                q.sx[l] = d * (float)sum;
+            }
+        }
+    }
+}
+
+/* The packed layouts (quant/repack.h): the same sums in the same order as the two products
+ * above (same q, same d), so a packed matrix gives bit-identical results to its source at this
+ * level. */
+static void matmul_qr_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                          int batch, long r0, long r1, const kstt__ws *ws) {
+    (void)x, (void)ldx;
+    const long cols = (long)w->cols, nb = cols / 32;
+    for (long r = r0; r < r1; r++) {
+        const int slot = (int)(r & 1);
+        for (int b = 0; b < batch; b++) {
+            float acc = 0.0f;
+            for (long k = 0; k < nb; k++) {
+                const unsigned char *grp = kstt__rp_group(w, r, k / KSTT_RP_GROUP);
+                const int j = (int)(k % KSTT_RP_GROUP);
+                const kstt__qxt q = kstt__qxt_at(ws->buf, cols, b, k / KSTT_RP_GROUP);
+                uint16_t h;
+                memcpy(&h, grp + 32 * slot + 2 * j, 2);
+                int dot = 0;
+                for (int e = 0; e < 32; e++) {
+                    int high;
+                    const unsigned char v = grp[kstt__rp_q_offset(w->type, slot, j, e, &high)];
+                    const int qw =
+                        w->type == KSTT_WT_Q8_0R ? (int8_t)v : (high ? v >> 4 : v & 0xF) - 8;
+                    dot += qw * q.q[64 * (e / 4) + 4 * j + e % 4];
+                }
+                acc += kstt__f16_to_f32(h) * q.d[j] * (float)dot;
+            }
+            y[(long)b * ldy + r] = acc;
+        }
+    }
+}
+
+/* q4_KR: the sums of matmul_q4_K_ref in its order, from the packed layout. */
+static void matmul_q4kr_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                            int batch, long r0, long r1, const kstt__ws *ws) {
+    (void)x, (void)ldx;
+    const long cols = (long)w->cols, nsb = cols / KSTT_QK_K;
+    for (long r = r0; r < r1; r++) {
+        const int slot = (int)(r & 1);
+        for (int b = 0; b < batch; b++) {
+            float acc = 0.0f, mins = 0.0f;
+            for (long i = 0; i < nsb; i++) {
+                const long g = i / 2;
+                const unsigned char *grp = kstt__rp_group(w, r, g);
+                const unsigned char *hd = grp + 32 * slot + 16 * (i % 2);
+                const kstt__qxt q = kstt__qxt_at(ws->buf, cols, b, g);
+                uint16_t h, hmin;
+                memcpy(&h, hd, 2);
+                memcpy(&hmin, hd + 2, 2);
+                const float d = kstt__f16_to_f32(h), dmin = kstt__f16_to_f32(hmin);
+                for (int j = 0; j < 8; j++) {
+                    uint8_t sc, m;
+                    kstt__q4k_scale_min(j, hd + 4, &sc, &m);
+                    const int l = 8 * (int)(i % 2) + j; /* block within the group */
+                    int dot = 0;
+                    for (int e = 0; e < 32; e++) {
+                        int high;
+                        const unsigned char v = grp[kstt__rp_q_offset(w->type, slot, l, e, &high)];
+                        dot += (high ? v >> 4 : v & 0xF) * q.q[64 * (e / 4) + 4 * l + e % 4];
+                    }
+                    acc += d * (float)sc * q.d[l] * (float)dot;
+                    mins += dmin * (float)m * q.sx[l];
+                }
+            }
+            y[(long)b * ldy + r] = acc - mins;
+        }
+    }
+}
+
 void kstt__kernels_fill_q_ref(kstt__kernels *k) {
+    k->matmul[KSTT_WT_Q4_KR] = matmul_q4kr_ref;
+    k->prepare_x[KSTT_WT_Q4_KR] = prepare_x_qt_ref;
+    k->matmul[KSTT_WT_Q8_0R] = matmul_qr_ref;
+    k->matmul[KSTT_WT_Q4_0R] = matmul_qr_ref;
+    k->prepare_x[KSTT_WT_Q8_0R] = prepare_x_qt_ref;
+    k->prepare_x[KSTT_WT_Q4_0R] = prepare_x_qt_ref;
     k->matmul[KSTT_WT_Q8_0] = matmul_q8_0_ref;
     k->matmul[KSTT_WT_Q4_0] = matmul_q4_0_ref;
     k->matmul[KSTT_WT_Q4_K] = matmul_q4_K_ref;

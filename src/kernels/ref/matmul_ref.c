@@ -4,6 +4,8 @@
  * these with a tolerance.
  */
 #include "kernels/ref/ref.h"
+#include "kernels/ref/f32_panel_ref.h"
+#include "kernels/ref/i8s_ref.h"
 
 static void matmul_f32_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
                            int batch, long r0, long r1, const kstt__ws *ws) {
@@ -68,6 +70,8 @@ void kstt__kernels_fill_ref(kstt__kernels *k) {
     k->matmul[KSTT_WT_F32] = matmul_f32_ref;
     k->matmul[KSTT_WT_BF16] = matmul_bf16_ref;
     k->matmul[KSTT_WT_F16] = matmul_f16_ref;
+    kstt__kernels_fill_f32_panel_ref(k);
+    kstt__kernels_fill_i8s_ref(k);
     k->dot_f32 = dot_f32_ref;
     k->axpy_f32 = axpy_f32_ref;
     kstt__kernels_fill_vops_ref(k);

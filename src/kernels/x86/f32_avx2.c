@@ -79,8 +79,20 @@ static void pack_panel(const kstt__wmat *w, long r, int mr, long k0, int kc, flo
     }
 }
 
-static ALWAYS_INLINE void ukr(const float *P, int kc, const float *x, long ldx, float *y, long ldy,
-                              const int nr, const int halves, int load_y, __m256i m0, __m256i m1) {
+/* 8 weights of a panel at element i: f32, or bf16 (bf) widened exactly to f32. */
+static ALWAYS_INLINE __m256 ld8(const void *P, size_t i, const int bf) {
+    if (bf)
+        return _mm256_castsi256_ps(_mm256_slli_epi32(
+            _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)P + i))),
+            16));
+    return _mm256_load_ps((const float *)P + i);
+}
+
+/* ps: elements from one column of the panel to the next (MR here, 32 for the pre-packed
+ * panels below); bf: bf16 weights. */
+static ALWAYS_INLINE void ukr(const void *P, int kc, const float *x, long ldx, float *y, long ldy,
+                              const int nr, const int halves, int load_y, __m256i m0, __m256i m1,
+                              const int ps, const int bf) {
     __m256 c0[NR], c1[NR];
 #pragma GCC unroll 6
     for (int j = 0; j < NR; j++) {
@@ -98,8 +110,8 @@ static ALWAYS_INLINE void ukr(const float *P, int kc, const float *x, long ldx, 
     }
     const float *x0 = x, *x1 = x + 3 * ldx;
     for (int k = 0; k < kc; k++) {
-        const __m256 a0 = _mm256_load_ps(P + (long)k * MR);
-        const __m256 a1 = halves == 2 ? _mm256_load_ps(P + (long)k * MR + 8) : a0;
+        const __m256 a0 = ld8(P, (size_t)k * ps, bf);
+        const __m256 a1 = halves == 2 ? ld8(P, (size_t)k * ps + 8, bf) : a0;
 #pragma GCC unroll 6
         for (int j = 0; j < NR; j++) {
             if (j < nr) {
@@ -121,18 +133,21 @@ static ALWAYS_INLINE void ukr(const float *P, int kc, const float *x, long ldx, 
     }
 }
 
-typedef void (*ukr_fn)(const float *P, int kc, const float *x, long ldx, float *y, long ldy,
+typedef void (*ukr_fn)(const void *P, int kc, const float *x, long ldx, float *y, long ldy,
                        int load_y, __m256i m0, __m256i m1);
 
-#define UKR_DEF(N)                                                                                 \
-    static void ukr2_##N(const float *P, int kc, const float *x, long ldx, float *y, long ldy,     \
-                         int load_y, __m256i m0, __m256i m1) {                                     \
-        ukr(P, kc, x, ldx, y, ldy, N, 2, load_y, m0, m1);                                          \
-    }                                                                                              \
-    static void ukr1_##N(const float *P, int kc, const float *x, long ldx, float *y, long ldy,     \
-                         int load_y, __m256i m0, __m256i m1) {                                     \
-        ukr(P, kc, x, ldx, y, ldy, N, 1, load_y, m0, m1);                                          \
+#define UKR_ONE(NAME, N, H, PS, BF)                                                                \
+    static void NAME##_##N(const void *P, int kc, const float *x, long ldx, float *y, long ldy,   \
+                           int load_y, __m256i m0, __m256i m1) {                                   \
+        ukr(P, kc, x, ldx, y, ldy, N, H, load_y, m0, m1, PS, BF);                                  \
     }
+#define UKR_DEF(N)                                                                                 \
+    UKR_ONE(ukr2, N, 2, MR, 0)                                                                     \
+    UKR_ONE(ukr1, N, 1, MR, 0)                                                                     \
+    UKR_ONE(ukr2p, N, 2, KSTT_F32_PANEL_ROWS, 0)                                                   \
+    UKR_ONE(ukr1p, N, 1, KSTT_F32_PANEL_ROWS, 0)                                                   \
+    UKR_ONE(ukr2b, N, 2, KSTT_F32_PANEL_ROWS, 1)                                                   \
+    UKR_ONE(ukr1b, N, 1, KSTT_F32_PANEL_ROWS, 1)
 UKR_DEF(1)
 UKR_DEF(2)
 UKR_DEF(3)
@@ -142,6 +157,14 @@ UKR_DEF(6)
 
 static const ukr_fn ukr2_tab[NR + 1] = {NULL, ukr2_1, ukr2_2, ukr2_3, ukr2_4, ukr2_5, ukr2_6};
 static const ukr_fn ukr1_tab[NR + 1] = {NULL, ukr1_1, ukr1_2, ukr1_3, ukr1_4, ukr1_5, ukr1_6};
+static const ukr_fn ukr2p_tab[NR + 1] = {NULL,    ukr2p_1, ukr2p_2, ukr2p_3,
+                                         ukr2p_4, ukr2p_5, ukr2p_6};
+static const ukr_fn ukr1p_tab[NR + 1] = {NULL,    ukr1p_1, ukr1p_2, ukr1p_3,
+                                         ukr1p_4, ukr1p_5, ukr1p_6};
+static const ukr_fn ukr2b_tab[NR + 1] = {NULL,    ukr2b_1, ukr2b_2, ukr2b_3,
+                                         ukr2b_4, ukr2b_5, ukr2b_6};
+static const ukr_fn ukr1b_tab[NR + 1] = {NULL,    ukr1b_1, ukr1b_2, ukr1b_3,
+                                         ukr1b_4, ukr1b_5, ukr1b_6};
 
 /* Small batches (streaming): 8 x 8 blocks of W transposed in registers and fed straight to the
  * FMAs, the same per-lane FMA sequence as the micro-kernel (see f32_avx512.c). */
@@ -247,6 +270,218 @@ static void matmul_f32_avx2(const kstt__wmat *w, const float *x, long ldx, float
     }
 }
 
+/* ---- pre-packed panels (KSTT_WT_F32_PANEL, KSTT_WT_BF16_PANEL) ------------------------- *
+ * 32-row panels (kernels.h) read as two 16-row tiles of this level's micro-kernel (column
+ * stride 32 instead of MR), with no packing; the small-batch path streams the panel without
+ * transposes. Same FMA sequence per element, so f32 panels give the same bits as
+ * KSTT_WT_F32, bf16 panels (widened exactly) those of f32 panels of the widened weights. */
+
+#define PR KSTT_F32_PANEL_ROWS
+
+/* Lanes i (0 <= i < 8) with lo <= i < hi. */
+static ALWAYS_INLINE __m256i mask8_range(long lo, long hi) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    lo = lo < -1 ? -1 : lo > 8 ? 8 : lo;
+    hi = hi < 0 ? 0 : hi > 8 ? 8 : hi;
+    return _mm256_and_si256(_mm256_cmpgt_epi32(idx, _mm256_set1_epi32((int)lo - 1)),
+                            _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), idx));
+}
+
+/* nq 8-row quarters of one panel, starting at element P (f32, or bf16 when bf), for nb <= 4
+ * batch rows (at most 8 accumulators: half the 16 ymm registers). */
+static ALWAYS_INLINE void psmall(const void *P, const int bf, long cols, const float *x, long ldx,
+                                 float *y, long ldy, const int nq, const int nb, const __m256i *m) {
+    __m256 acc[4][4];
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++)
+            if (q < nq && j < nb)
+                acc[q][j] = _mm256_setzero_ps();
+    for (long c = 0; c < cols; c++) {
+        const size_t e = (size_t)c * PR;
+        if ((c & 1) == 0)
+            _mm_prefetch((const char *)P + e * (bf ? 2 : 4) + 1024, _MM_HINT_T0);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            if (j < nb) {
+                const __m256 b = _mm256_broadcast_ss(x + (long)j * ldx + c);
+#pragma GCC unroll 4
+                for (int q = 0; q < 4; q++)
+                    if (q < nq)
+                        acc[q][j] = _mm256_fmadd_ps(ld8(P, e + 8 * q, bf), b, acc[q][j]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++)
+            if (q < nq && j < nb)
+                _mm256_maskstore_ps(y + (long)j * ldy + 8 * q, m[q], acc[q][j]);
+}
+
+typedef void (*psmall_fn)(const void *P, long cols, const float *x, long ldx, float *y,
+                          long ldy, const __m256i *m);
+#define PSMALL_DEF(NQ, NB)                                                                         \
+    static void psmall_##NQ##_##NB(const void *P, long cols, const float *x, long ldx, float *y,  \
+                                   long ldy, const __m256i *m) {                                   \
+        psmall(P, 0, cols, x, ldx, y, ldy, NQ, NB, m);                                             \
+    }                                                                                              \
+    static void psmallb_##NQ##_##NB(const void *P, long cols, const float *x, long ldx, float *y, \
+                                    long ldy, const __m256i *m) {                                  \
+        psmall(P, 1, cols, x, ldx, y, ldy, NQ, NB, m);                                             \
+    }
+PSMALL_DEF(4, 1)
+PSMALL_DEF(4, 2)
+PSMALL_DEF(2, 3)
+PSMALL_DEF(2, 4)
+/* quarters per pass by batch: 4 x nb <= 8 accumulators for nb <= 2, else 2 */
+static const psmall_fn psmall_tab[2][5] = {
+    {NULL, psmall_4_1, psmall_4_2, psmall_2_3, psmall_2_4},
+    {NULL, psmallb_4_1, psmallb_4_2, psmallb_2_3, psmallb_2_4},
+};
+
+static void matmul_panel(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                         int batch, long r0, long r1, const int bf) {
+    const long cols = (long)w->cols;
+    if (batch <= 0 || r1 <= r0)
+        return;
+    if (cols == 0) {
+        for (int b = 0; b < batch; b++)
+            for (long r = r0; r < r1; r++)
+                y[(long)b * ldy + r] = 0.0f;
+        return;
+    }
+    const char *base = (const char *)w->data;
+    const size_t esz = bf ? 2 : 4;
+    if (batch <= 4) {
+        const int nq = batch <= 2 ? 4 : 2;
+        /* passes of nq quarters (8 rows each) aligned to nq quarters inside a panel */
+        for (long rb = r0 / (8 * nq) * (8 * nq); rb < r1; rb += 8 * nq) {
+            __m256i m[4];
+            for (int q = 0; q < nq; q++)
+                m[q] = mask8_range(r0 - rb - 8 * q, r1 - rb - 8 * q);
+            const char *P = base + (size_t)(rb / PR) * w->row_bytes + (size_t)(rb % PR) * esz;
+            psmall_tab[bf][batch](P, cols, x, ldx, y + rb, ldy, m);
+        }
+        return;
+    }
+    for (long rb = r0 / MR * MR; rb < r1; rb += MR) { /* 16-row tiles: halves of panels */
+        const __m256i m0 = mask8_range(r0 - rb, r1 - rb);
+        const __m256i m1 = mask8_range(r0 - rb - 8, r1 - rb - 8);
+        const ukr_fn *tab =
+            r1 - rb > 8 ? (bf ? ukr2b_tab : ukr2p_tab) : (bf ? ukr1b_tab : ukr1p_tab);
+        const char *P = base + (size_t)(rb / PR) * w->row_bytes + (size_t)(rb % PR) * esz;
+        for (long k0 = 0; k0 < cols; k0 += KC) {
+            const int kc = cols - k0 < KC ? (int)(cols - k0) : KC;
+            const char *Pk = P + (size_t)k0 * PR * esz;
+            const int load_y = k0 > 0;
+            int b = 0;
+            for (; b + NR <= batch; b += NR)
+                tab[NR](Pk, kc, x + (long)b * ldx + k0, ldx, y + (long)b * ldy + rb, ldy, load_y,
+                        m0, m1);
+            if (b < batch)
+                tab[batch - b](Pk, kc, x + (long)b * ldx + k0, ldx, y + (long)b * ldy + rb, ldy,
+                               load_y, m0, m1);
+        }
+    }
+}
+
+static void matmul_f32_panel_avx2(const kstt__wmat *w, const float *x, long ldx, float *y,
+                                  long ldy, int batch, long r0, long r1, const kstt__ws *ws) {
+    (void)ws;
+    matmul_panel(w, x, ldx, y, ldy, batch, r0, r1, 0);
+}
+
+static void matmul_bf16_panel_avx2(const kstt__wmat *w, const float *x, long ldx, float *y,
+                                   long ldy, int batch, long r0, long r1, const kstt__ws *ws) {
+    (void)ws;
+    matmul_panel(w, x, ldx, y, ldy, batch, r0, r1, 1);
+}
+
+/* ---- int8 rows with a scale (KSTT_WT_I8S) ----------------------------------------------- *
+ * As f32_avx512.c: 4 rows at a time, 8 int8 weights widened exactly per row and step, nb <= 2
+ * batch rows per pass (8 accumulators), lane sums reduced at the end and scaled once. */
+static ALWAYS_INLINE float hsum8(__m256 v) {
+    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    a = _mm_add_ss(a, _mm_movehdup_ps(a));
+    return _mm_cvtss_f32(a);
+}
+
+static ALWAYS_INLINE void i8s_tile(const kstt__wmat *w, const float *x, long ldx, float *y,
+                                   long ldy, long r, int nrow, const int nb) {
+    const long cols = (long)w->cols;
+    const size_t rb = w->row_bytes;
+    const char *row[4];
+    for (int i = 0; i < 4; i++)
+        row[i] = (const char *)w->data + (size_t)(r + (i < nrow ? i : 0)) * rb;
+    __m256 acc[4][2];
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++)
+#pragma GCC unroll 2
+        for (int j = 0; j < 2; j++)
+            if (j < nb)
+                acc[i][j] = _mm256_setzero_ps();
+    for (long c = 0; c < cols; c += 8) {
+        const int n = (int)(cols - c < 8 ? cols - c : 8);
+        const __m256i m = mask8(n);
+        __m256 wv[4];
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) {
+            const int8_t *q = (const int8_t *)(row[i] + sizeof(float)) + c;
+            if (!(c & 63))
+                _mm_prefetch((const char *)q + 4 * rb, _MM_HINT_T0);
+            int64_t b8 = 0;
+            if (n == 8)
+                __builtin_memcpy(&b8, q, 8);
+            else /* no byte-masked load in AVX2: the tail is copied */
+                __builtin_memcpy(&b8, q, (size_t)n);
+            wv[i] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(b8)));
+        }
+#pragma GCC unroll 2
+        for (int j = 0; j < 2; j++) {
+            if (j < nb) {
+                const __m256 xv = _mm256_maskload_ps(x + (long)j * ldx + c, m);
+#pragma GCC unroll 4
+                for (int i = 0; i < 4; i++)
+                    acc[i][j] = _mm256_fmadd_ps(wv[i], xv, acc[i][j]);
+            }
+        }
+    }
+    for (int i = 0; i < nrow; i++) {
+        float sc;
+        __builtin_memcpy(&sc, row[i], sizeof sc);
+#pragma GCC unroll 2
+        for (int j = 0; j < 2; j++)
+            if (j < nb)
+                y[(long)j * ldy + r + i] = sc * hsum8(acc[i][j]);
+    }
+}
+
+static void i8s_rows(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy, long r0,
+                     long r1, int nb) {
+    for (long r = r0; r < r1; r += 4) {
+        const int nrow = r1 - r < 4 ? (int)(r1 - r) : 4;
+        if (nb == 1)
+            i8s_tile(w, x, ldx, y, ldy, r, nrow, 1);
+        else
+            i8s_tile(w, x, ldx, y, ldy, r, nrow, 2);
+    }
+}
+
+static void matmul_i8s_avx2(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                            int batch, long r0, long r1, const kstt__ws *ws) {
+    (void)ws;
+    for (int b = 0; b < batch; b += 2)
+        i8s_rows(w, x + (long)b * ldx, ldx, y + (long)b * ldy, ldy, r0, r1,
+                 batch - b < 2 ? batch - b : 2);
+}
+
 void kstt__x86_fill_f32_avx2(kstt__kernels *k) {
+    k->matmul[KSTT_WT_I8S] = matmul_i8s_avx2;
     k->matmul[KSTT_WT_F32] = matmul_f32_avx2;
+    k->matmul[KSTT_WT_F32_PANEL] = matmul_f32_panel_avx2;
+    k->matmul[KSTT_WT_BF16_PANEL] = matmul_bf16_panel_avx2;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kernels/qx.h"
+#include "kernels/x86/qr.h"
 #include "kernels/x86/x86.h"
 #include "quant/quant.h"
 
@@ -227,4 +228,5 @@ void kstt__x86_fill_q_avx2(kstt__kernels *k) {
     k->prepare_x[KSTT_WT_Q8_0] = prepare_x_q8_avx2;
     k->prepare_x[KSTT_WT_Q4_0] = prepare_x_q8_avx2;
     k->prepare_x[KSTT_WT_Q4_K] = prepare_x_q8_avx2;
+    kstt__x86_fill_qr_avx2(k);
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "kernels/qx.h"
+#include "kernels/x86/qr.h"
 #include "kernels/x86/x86.h"
 #include "quant/quant.h"
 
@@ -323,4 +324,5 @@ void kstt__x86_fill_q_avx512(kstt__kernels *k, const kstt__cpu_features *f) {
     k->matmul[KSTT_WT_Q8_0] = matmul_q8_0_avx512;
     k->matmul[KSTT_WT_Q4_0] = matmul_q4_0_avx512;
     k->matmul[KSTT_WT_Q4_K] = matmul_q4_K_avx512;
+    kstt__x86_fill_qr_avx512(k);
 }

@@ -1,0 +1,89 @@
+/*
+ * Scalar references of the LM attention entries (kernels.h, "LM attention"): one query head
+ * over a head-major KV ring, f32 or IEEE half, and the f32 -> half row conversion. They are
+ * the oracle of the x86 versions (tests/unit/test_attn.c) and the portable path.
+ *
+ * The attention is the plain composition: scores q.k_i * scale in position order, their max,
+ * exp(s - max) and its sum in position order, then sum_i e_i v_i scaled by 1 / sum at the end
+ * (one rounding per output instead of one per weight). Half elements are widened exactly
+ * (kstt__f16_to_f32), so the f16 entry computes in f32 on the values the ring holds.
+ */
+#include <math.h>
+
+#include "kernels/ref/attn_ref.h"
+
+/* The ring as one or two runs of contiguous rows: rows r0 .. r0 + n1 - 1, then 0 .. n - n1 - 1
+ * (the caller asserts n <= cap). */
+static void ring_runs(long s0, long n, long cap, long *r0, long *n1) {
+    *r0 = s0 % cap;
+    *n1 = n < cap - *r0 ? n : cap - *r0;
+}
+
+static float softmax_num(float *s, long n) {
+    float mx = -INFINITY;
+    for (long i = 0; i < n; i++)
+        mx = s[i] > mx ? s[i] : mx;
+    float sum = 0.0f;
+    for (long i = 0; i < n; i++) {
+        s[i] = expf(s[i] - mx);
+        sum += s[i];
+    }
+    return sum;
+}
+
+static void attn_kv_f32_ref(const float *q, const float *k, const float *v, long s0, long n,
+                            long cap, int hd, float scale, float *scores, float *out) {
+    long r0, n1;
+    ring_runs(s0, n, cap, &r0, &n1);
+    for (long i = 0; i < n; i++) {
+        const float *kr = k + (i < n1 ? r0 + i : i - n1) * (long)hd;
+        float acc = 0.0f;
+        for (int d = 0; d < hd; d++)
+            acc += q[d] * kr[d];
+        scores[i] = acc * scale;
+    }
+    const float inv = 1.0f / softmax_num(scores, n);
+    for (int d = 0; d < hd; d++)
+        out[d] = 0.0f;
+    for (long i = 0; i < n; i++) {
+        const float *vr = v + (i < n1 ? r0 + i : i - n1) * (long)hd;
+        for (int d = 0; d < hd; d++)
+            out[d] += scores[i] * vr[d];
+    }
+    for (int d = 0; d < hd; d++)
+        out[d] *= inv;
+}
+
+static void attn_kv_f16_ref(const float *q, const uint16_t *k, const uint16_t *v, long s0, long n,
+                            long cap, int hd, float scale, float *scores, float *out) {
+    long r0, n1;
+    ring_runs(s0, n, cap, &r0, &n1);
+    for (long i = 0; i < n; i++) {
+        const uint16_t *kr = k + (i < n1 ? r0 + i : i - n1) * (long)hd;
+        float acc = 0.0f;
+        for (int d = 0; d < hd; d++)
+            acc += q[d] * kstt__f16_to_f32(kr[d]);
+        scores[i] = acc * scale;
+    }
+    const float inv = 1.0f / softmax_num(scores, n);
+    for (int d = 0; d < hd; d++)
+        out[d] = 0.0f;
+    for (long i = 0; i < n; i++) {
+        const uint16_t *vr = v + (i < n1 ? r0 + i : i - n1) * (long)hd;
+        for (int d = 0; d < hd; d++)
+            out[d] += scores[i] * kstt__f16_to_f32(vr[d]);
+    }
+    for (int d = 0; d < hd; d++)
+        out[d] *= inv;
+}
+
+static void f32_to_f16_ref(const float *x, uint16_t *y, long n) {
+    for (long i = 0; i < n; i++)
+        y[i] = kstt__f32_to_f16(x[i]);
+}
+
+void kstt__attn_fill_ref(kstt__kernels *k) {
+    k->attn_kv_f32 = attn_kv_f32_ref;
+    k->attn_kv_f16 = attn_kv_f16_ref;
+    k->f32_to_f16 = f32_to_f16_ref;
+}

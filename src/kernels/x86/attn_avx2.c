@@ -1,0 +1,166 @@
+/*
+ * AVX2+FMA+F16C LM attention over a head-major KV ring (kernels.h, "LM attention"), f32 or
+ * IEEE half K/V (vcvtph2ps widens 8 halves per instruction), and the f32 -> half conversion.
+ *
+ * Same shape as attn_avx512.c, at 8 lanes: scores 8 keys per iteration (one accumulator per
+ * key, reduced together by a horizontal-add tree into a vector of 8 scores, keys prefetched
+ * 16 KB ahead), softmax numerators by the AVX2 exp, values 64 features per pass in 8
+ * accumulators. Feature tails are masked loads for f32; halves have no masked load at this
+ * level, so a tail chunk of fewer than 8 halves is copied into a zeroed 16-byte buffer.
+ */
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "kernels/x86/attn_x86.h"
+#include "kernels/x86/x86.h"
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+/* prefetch distance of the score pass, in 8-key blocks of f32 (bytes: the same for half) */
+#ifndef PF_BLOCKS
+#define PF_BLOCKS 4
+#endif
+/* prefetch distance of the value pass, in rows of f32 */
+#ifndef PF_ROWS
+#define PF_ROWS 8
+#endif
+
+static ALWAYS_INLINE __m256i mask8(long n) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const int c = n >= 8 ? 8 : n <= 0 ? 0 : (int)n;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), idx);
+}
+
+/* 8 elements at element index i (cnt of them valid, the rest read as 0), widened to f32. */
+static ALWAYS_INLINE __m256 load8(const void *p, long i, int cnt, __m256i m, int half) {
+    if (half) {
+        const uint16_t *h = (const uint16_t *)p + i;
+        if (cnt >= 8)
+            return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
+        uint16_t t[8] = {0};
+        memcpy(t, h, (size_t)(cnt > 0 ? cnt : 0) * sizeof *t);
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)t));
+    }
+    if (cnt >= 8)
+        return _mm256_loadu_ps((const float *)p + i);
+    return _mm256_maskload_ps((const float *)p + i, m);
+}
+
+/* r[p] = sum of the lanes of a[p], p < 8. */
+static ALWAYS_INLINE __m256 reduce8(const __m256 *a) {
+    const __m256 h01 = _mm256_hadd_ps(a[0], a[1]), h23 = _mm256_hadd_ps(a[2], a[3]);
+    const __m256 h45 = _mm256_hadd_ps(a[4], a[5]), h67 = _mm256_hadd_ps(a[6], a[7]);
+    const __m256 lo = _mm256_hadd_ps(h01, h23), hi = _mm256_hadd_ps(h45, h67);
+    return _mm256_add_ps(_mm256_permute2f128_ps(lo, hi, 0x20),
+                         _mm256_permute2f128_ps(lo, hi, 0x31));
+}
+
+static ALWAYS_INLINE float hmax8(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v, long s0, long n,
+                                    long cap, int hd, float scale, float *scores, float *out,
+                                    int half) {
+    const long esz = half ? 2 : 4;
+    const long r0 = s0 % cap, n1 = n < cap - r0 ? n : cap - r0; /* runs: r0.., then 0.. */
+    const int nc = (hd + 7) / 8;
+    /* bytes ahead: the same distance in bytes for both element types */
+    const long pf = PF_BLOCKS * 8L * hd * 4;
+    const long pfv = PF_ROWS * hd * 4;
+
+    __m256 mx = _mm256_set1_ps(-INFINITY);
+    for (long i0 = 0; i0 < n; i0 += 8) {
+        const int nk = n - i0 < 8 ? (int)(n - i0) : 8;
+        const char *kr[8];
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+            const long i = i0 + (j < nk ? j : 0); /* missing keys: a valid row, result masked */
+            kr[j] = (const char *)k + (i < n1 ? r0 + i : i - n1) * hd * esz;
+        }
+        __m256 acc[8];
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
+            acc[j] = _mm256_setzero_ps();
+        for (int c = 0; c < nc; c++) {
+            const int cnt = hd - 8 * c;
+            const __m256i m = mask8(cnt);
+            const __m256 qc =
+                cnt >= 8 ? _mm256_loadu_ps(q + 8 * c) : _mm256_maskload_ps(q + 8 * c, m);
+            /* one prefetch per 64-byte line */
+            const int do_pf = half ? !(c & 3) : !(c & 1);
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++) {
+                if (do_pf)
+                    _mm_prefetch(kr[j] + 8 * c * esz + pf, _MM_HINT_T0);
+                acc[j] = _mm256_fmadd_ps(qc, load8(kr[j], 8 * c, cnt, m, half), acc[j]);
+            }
+        }
+        const __m256 sc = _mm256_mul_ps(reduce8(acc), _mm256_set1_ps(scale));
+        const __m256i mk = mask8(nk);
+        _mm256_maskstore_ps(scores + i0, mk, sc);
+        mx = _mm256_max_ps(
+            mx, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), sc, _mm256_castsi256_ps(mk)));
+    }
+    const float inv = 1.0f / kstt__x86_exp_sum_avx2(scores, n, hmax8(mx));
+
+    for (int d0 = 0; d0 < hd; d0 += 64) {
+        const int nd = hd - d0 < 64 ? hd - d0 : 64, ns = (nd + 7) / 8;
+        __m256i m[8];
+        __m256 o[8];
+#pragma GCC unroll 8
+        for (int u = 0; u < 8; u++) {
+            m[u] = mask8(nd - 8 * u);
+            o[u] = _mm256_setzero_ps();
+        }
+        for (int run = 0; run < 2; run++) {
+            const long a = run ? n1 : 0, b = run ? n : n1; /* weights a..b-1 */
+            const char *vr = (const char *)v + ((run ? 0 : r0) * hd + d0) * esz;
+            for (long i = a; i < b; i++, vr += hd * esz) {
+                const __m256 p = _mm256_set1_ps(scores[i]);
+#pragma GCC unroll 8
+                for (int u = 0; u < 8; u++)
+                    if (u < ns) {
+                        if (half ? !(u & 3) : !(u & 1))
+                            _mm_prefetch(vr + pfv + 8 * u * esz, _MM_HINT_T0);
+                        o[u] = _mm256_fmadd_ps(p, load8(vr, 8 * u, nd - 8 * u, m[u], half), o[u]);
+                    }
+            }
+        }
+        const __m256 vi = _mm256_set1_ps(inv);
+#pragma GCC unroll 8
+        for (int u = 0; u < 8; u++)
+            if (u < ns)
+                _mm256_maskstore_ps(out + d0 + 8 * u, m[u], _mm256_mul_ps(o[u], vi));
+    }
+}
+
+static void attn_kv_f32_avx2(const float *q, const float *k, const float *v, long s0, long n,
+                             long cap, int hd, float scale, float *scores, float *out) {
+    attn_body(q, k, v, s0, n, cap, hd, scale, scores, out, 0);
+}
+
+static void attn_kv_f16_avx2(const float *q, const uint16_t *k, const uint16_t *v, long s0, long n,
+                             long cap, int hd, float scale, float *scores, float *out) {
+    attn_body(q, k, v, s0, n, cap, hd, scale, scores, out, 1);
+}
+
+/* vcvtps2ph rounds to nearest even (IEEE subnormals and overflow), as kstt__f32_to_f16 does
+ * for finite inputs; the tail goes through that function. */
+static void f32_to_f16_avx2(const float *x, uint16_t *y, long n) {
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++)
+        y[i] = kstt__f32_to_f16(x[i]);
+}
+
+void kstt__attn_fill_avx2(kstt__kernels *k) {
+    k->attn_kv_f32 = attn_kv_f32_avx2;
+    k->attn_kv_f16 = attn_kv_f16_avx2;
+    k->f32_to_f16 = f32_to_f16_avx2;
+}

@@ -1,0 +1,169 @@
+/*
+ * AVX-512 LM attention over a head-major KV ring (kernels.h, "LM attention"), f32 or IEEE
+ * half K/V (vcvtph2ps widens 16 halves per instruction), and the f32 -> half row conversion.
+ *
+ * The step is bound by memory bandwidth (at a full context of 750 the 1B model streams
+ * 2 x 750 x 128 elements per head per layer), so the shape is chosen for streaming:
+ *   - scores: 16 keys per iteration, one accumulator per key over hd/16 chunks, reduced
+ *     together by one transposing shuffle tree into a vector of 16 scores; the rows of a
+ *     block are contiguous (one or two runs of the ring), and the keys 16 KB ahead are
+ *     prefetched (without it the 16 interleaved rows defeat the hardware prefetcher and the
+ *     pass runs at half the bandwidth);
+ *   - softmax numerators by the AVX2 exp (2 ulp, shared with f32_vops_avx2.c);
+ *   - values: up to 128 features per pass held in 8 accumulators, so at hd <= 128 every value
+ *     row is read once, front to back.
+ * Tails (hd not a multiple of 16, a last block of fewer than 16 keys) are masked loads.
+ */
+#include <immintrin.h>
+#include <math.h>
+
+#include "kernels/x86/attn_x86.h"
+#include "kernels/x86/x86.h"
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+/* prefetch distance of the score pass, in 16-key blocks of f32 (bytes: the same for half) */
+#ifndef PF_BLOCKS
+#define PF_BLOCKS 2
+#endif
+/* prefetch distance of the value pass, in rows of f32 */
+#ifndef PF_ROWS
+#define PF_ROWS 8
+#endif
+
+static ALWAYS_INLINE __mmask16 mask_n(long n) {
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+/* 16 elements (masked) at element index i of an f32 or half array, widened to f32. */
+static ALWAYS_INLINE __m512 load16(const void *p, long i, __mmask16 m, int half) {
+    if (half)
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)p + i));
+    return _mm512_maskz_loadu_ps(m, (const float *)p + i);
+}
+
+/* r[p] = sum of the lanes of acc[p]: 4 shuffle-add stages. The stages leave the sums in the
+ * order 0 2 1 3 8 10 9 11 4 6 5 7 12 14 13 15, an involution, so the inputs are fed in that
+ * order to come out in order. */
+static ALWAYS_INLINE __m512 reduce16(const __m512 *acc) {
+    static const int perm[16] = {0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15};
+    __m512 v[16], w[8], x[4], y[2];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        v[i] = acc[perm[i]];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++)
+        w[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[i], v[i + 8], 0x44),
+                             _mm512_shuffle_f32x4(v[i], v[i + 8], 0xee));
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++)
+        x[i] = _mm512_add_ps(_mm512_shuffle_f32x4(w[i], w[i + 4], 0x88),
+                             _mm512_shuffle_f32x4(w[i], w[i + 4], 0xdd));
+#pragma GCC unroll 2
+    for (int i = 0; i < 2; i++)
+        y[i] = _mm512_add_ps(_mm512_shuffle_ps(x[i], x[i + 2], 0x44),
+                             _mm512_shuffle_ps(x[i], x[i + 2], 0xee));
+    return _mm512_add_ps(_mm512_shuffle_ps(y[0], y[1], 0x88), _mm512_shuffle_ps(y[0], y[1], 0xdd));
+}
+
+/* The whole kernel, for f32 (half = 0) or half (half = 1) K and V; inlined into two entries
+ * so that the element type is a constant. */
+static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v, long s0, long n,
+                                    long cap, int hd, float scale, float *scores, float *out,
+                                    int half) {
+    const long esz = half ? 2 : 4;
+    const long r0 = s0 % cap, n1 = n < cap - r0 ? n : cap - r0; /* runs: r0.., then 0.. */
+    const int nc = (hd + 15) / 16;
+    const __mmask16 mlast = mask_n(hd - 16 * (nc - 1));
+    /* bytes ahead: the same distance in bytes for both element types */
+    const long pf = PF_BLOCKS * 16L * hd * 4;
+    const long pfv = PF_ROWS * hd * 4;
+
+    __m512 mx = _mm512_set1_ps(-INFINITY);
+    for (long i0 = 0; i0 < n; i0 += 16) {
+        const int nk = n - i0 < 16 ? (int)(n - i0) : 16;
+        const char *kr[16];
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; j++) {
+            const long i = i0 + (j < nk ? j : 0); /* missing keys: a valid row, result masked */
+            kr[j] = (const char *)k + (i < n1 ? r0 + i : i - n1) * hd * esz;
+        }
+        __m512 acc[16];
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; j++)
+            acc[j] = _mm512_setzero_ps();
+        for (int c = 0; c < nc; c++) {
+            const __mmask16 m = c == nc - 1 ? mlast : (__mmask16)0xffff;
+            const __m512 qc = _mm512_maskz_loadu_ps(m, q + 16 * c);
+            /* one prefetch per 64-byte line: every chunk for f32, every other for half */
+            const int do_pf = !half || !(c & 1);
+#pragma GCC unroll 16
+            for (int j = 0; j < 16; j++) {
+                if (do_pf)
+                    _mm_prefetch(kr[j] + 16 * c * esz + pf, _MM_HINT_T0);
+                acc[j] = _mm512_fmadd_ps(qc, load16(kr[j], 16 * c, m, half), acc[j]);
+            }
+        }
+        const __mmask16 mk = mask_n(nk);
+        const __m512 sc = _mm512_mul_ps(reduce16(acc), _mm512_set1_ps(scale));
+        _mm512_mask_storeu_ps(scores + i0, mk, sc);
+        mx = _mm512_mask_max_ps(mx, mk, mx, sc);
+    }
+    const float inv = 1.0f / kstt__x86_exp_sum_avx2(scores, n, _mm512_reduce_max_ps(mx));
+
+    for (int d0 = 0; d0 < hd; d0 += 128) {
+        const int nd = hd - d0 < 128 ? hd - d0 : 128, ns = (nd + 15) / 16;
+        __mmask16 m[8];
+        __m512 o[8];
+#pragma GCC unroll 8
+        for (int u = 0; u < 8; u++) {
+            m[u] = mask_n(nd - 16 * u);
+            o[u] = _mm512_setzero_ps();
+        }
+        for (int run = 0; run < 2; run++) {
+            const long a = run ? n1 : 0, b = run ? n : n1; /* weights a..b-1 */
+            const char *vr = (const char *)v + ((run ? 0 : r0) * hd + d0) * esz;
+            for (long i = a; i < b; i++, vr += hd * esz) {
+                const __m512 p = _mm512_set1_ps(scores[i]);
+#pragma GCC unroll 8
+                for (int u = 0; u < 8; u++)
+                    if (u < ns) {
+                        if (!half || !(u & 1))
+                            _mm_prefetch(vr + pfv + 16 * u * esz, _MM_HINT_T0);
+                        o[u] = _mm512_fmadd_ps(p, load16(vr, 16 * u, m[u], half), o[u]);
+                    }
+            }
+        }
+        const __m512 vi = _mm512_set1_ps(inv);
+#pragma GCC unroll 8
+        for (int u = 0; u < 8; u++)
+            if (u < ns)
+                _mm512_mask_storeu_ps(out + d0 + 16 * u, m[u], _mm512_mul_ps(o[u], vi));
+    }
+}
+
+static void attn_kv_f32_avx512(const float *q, const float *k, const float *v, long s0, long n,
+                               long cap, int hd, float scale, float *scores, float *out) {
+    attn_body(q, k, v, s0, n, cap, hd, scale, scores, out, 0);
+}
+
+static void attn_kv_f16_avx512(const float *q, const uint16_t *k, const uint16_t *v, long s0,
+                               long n, long cap, int hd, float scale, float *scores, float *out) {
+    attn_body(q, k, v, s0, n, cap, hd, scale, scores, out, 1);
+}
+
+/* vcvtps2ph rounds to nearest even and handles subnormals and overflow as IEEE does, which is
+ * what kstt__f32_to_f16 computes for finite inputs. */
+static void f32_to_f16_avx512(const float *x, uint16_t *y, long n) {
+    for (long i = 0; i < n; i += 16) {
+        const __mmask16 m = mask_n(n - i);
+        const __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm256_mask_storeu_epi16(y + i, m, h);
+    }
+}
+
+void kstt__attn_fill_avx512(kstt__kernels *k) {
+    k->attn_kv_f32 = attn_kv_f32_avx512;
+    k->attn_kv_f16 = attn_kv_f16_avx512;
+    k->f32_to_f16 = f32_to_f16_avx512;
+}
