@@ -597,6 +597,20 @@ int kstt_bench_lm(int argc, char **argv) {
     fprintf(log, "threads %d, read bandwidth %.1f GB/s, pool job overhead %.2f us\n", threads,
             gbs, job_us);
 
+    /* The Mimi encoder's real-time factors (the full-size random Mimi, f32: exact codes). */
+    kstt_bench_mimi_speed mimi = {0, 0, 0, 0};
+    int have_mimi = 0;
+    if (!error_only) {
+        have_mimi = kstt_bench_mimi_speeds(threads, quick ? 4.0 : 10.0, quick ? 2 : 3, log,
+                                           &mimi) == 0;
+        if (have_mimi)
+            fprintf(log,
+                    "Mimi encoder (f32): offline %.1fx (1 thread) %.1fx (%d), streaming one "
+                    "frame per call %.1fx (1 thread) %.1fx (%d)\n",
+                    mimi.offline_1t, mimi.offline_all, threads, mimi.stream_1t, mimi.stream_all,
+                    threads);
+    }
+
     const double t_build = kstt_bench_now();
     model_w master;
     memset(&master, 0, sizeof master);
@@ -862,6 +876,11 @@ int kstt_bench_lm(int argc, char **argv) {
                            e2e[i].context, e2e[i].speed);
             }
         }
+        if (have_mimi)
+            printf("\n| Mimi encoder (f32, full size) | 1 thread | %d threads |\n|---|---|---|\n"
+                   "| offline (one call), x real time | %.1f | %.1f |\n"
+                   "| streaming (1920-sample calls), x real time | %.1f | %.1f |\n",
+                   threads, mimi.offline_1t, mimi.offline_all, mimi.stream_1t, mimi.stream_all);
         printf("\nread bandwidth %.1f GB/s (%d threads, best of the probes at start, between types "
                "and at the end), "
                "pool job overhead %.2f us, peak RSS %.0f MB, load average at start %.2f\n",
@@ -870,7 +889,13 @@ int kstt_bench_lm(int argc, char **argv) {
         printf("{\"machine\": {\"threads\": %d, \"read_gbs\": %.2f, \"pool_job_us\": %.3f, "
                "\"load_avg\": %.2f, \"system\": \"%s\"},\n",
                threads, gbs, job_us, load, kstt_system_info());
-        printf(" \"mimi\": null,\n \"lm\": [\n");
+        if (have_mimi)
+            printf(" \"mimi\": {\"speed_1t\": %.3f, \"speed_all\": %.3f, "
+                   "\"stream_speed_1t\": %.3f, \"stream_speed_all\": %.3f},\n",
+                   mimi.offline_1t, mimi.offline_all, mimi.stream_1t, mimi.stream_all);
+        else
+            printf(" \"mimi\": null,\n");
+        printf(" \"lm\": [\n");
         for (int i = 0; i < nrows; i++)
             printf("  {\"weights\": \"%s\", \"kv\": \"%s\", \"batch\": %d, \"context\": %d, "
                    "\"ms_per_step\": %.3f, "

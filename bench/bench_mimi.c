@@ -174,6 +174,64 @@ static void usage(FILE *f) {
                "                bf16: half the bytes, approximate codes)\n");
 }
 
+/* S seconds of synthetic audio: a wobbling tone plus a little noise (deterministic). */
+static float *synth_audio(size_t n) {
+    float *pcm = malloc((n ? n : 1) * sizeof *pcm);
+    if (!pcm)
+        return NULL;
+    uint64_t r = 1;
+    for (size_t i = 0; i < n; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        const double t = (double)i / 24000.0;
+        pcm[i] = (float)(0.3 * sin(2 * M_PI * (200.0 + 60.0 * sin(0.5 * t)) * t) +
+                         0.02 * ((double)(r >> 40) / 16777216.0 - 0.5));
+    }
+    return pcm;
+}
+
+/* The cached random full-size Mimi, written on first use; messages go to `log`. */
+static int cached_model(char *path, size_t cap, FILE *log) {
+    char err[512];
+    cache_path(path, cap);
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return 0;
+    fprintf(log, "generating a random full-size Mimi: %s\n", path);
+    fflush(log);
+    if (kstt_gen_mimi_write(path, 1, err, sizeof err) != KSTT_OK) {
+        fprintf(stderr, "kstt bench mimi: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+int kstt_bench_mimi_speeds(int threads, double seconds, int reps, FILE *log,
+                           kstt_bench_mimi_speed *out) {
+    char path[1024];
+    if (cached_model(path, sizeof path, log))
+        return 1;
+    const size_t n = (size_t)(seconds * 24000.0) / 1920 * 1920;
+    float *pcm = synth_audio(n);
+    if (!pcm || n == 0) {
+        free(pcm);
+        return 1;
+    }
+    const double audio_s = (double)n / 24000.0;
+    result r1, ra;
+    int rc = measure(path, 1, KSTT_MIMI_WEIGHTS_F32, pcm, n, reps, &r1);
+    if (!rc)
+        rc = threads > 1 ? measure(path, threads, KSTT_MIMI_WEIGHTS_F32, pcm, n, reps, &ra)
+                         : (ra = r1, 0);
+    free(pcm);
+    if (rc)
+        return 1;
+    out->offline_1t = audio_s / r1.offline_s;
+    out->offline_all = audio_s / ra.offline_s;
+    out->stream_1t = audio_s / r1.stream_s;
+    out->stream_all = audio_s / ra.stream_s;
+    return 0;
+}
+
 int kstt_bench_mimi(int argc, char **argv) {
     double seconds = 20;
     int threads = 0, reps = 2;
@@ -221,29 +279,14 @@ int kstt_bench_mimi(int argc, char **argv) {
     }
     char path[1024], err[512];
     if (!model) {
-        cache_path(path, sizeof path);
-        struct stat st;
-        if (stat(path, &st) != 0) {
-            printf("generating a random full-size Mimi: %s\n", path);
-            fflush(stdout);
-            if (kstt_gen_mimi_write(path, 1, err, sizeof err) != KSTT_OK) {
-                fprintf(stderr, "kstt bench mimi: %s\n", err);
-                return 1;
-            }
-        }
+        if (cached_model(path, sizeof path, stdout))
+            return 1;
         model = path;
     }
     const size_t n = (size_t)(seconds * 24000.0) / 1920 * 1920;
-    float *pcm = malloc(n * sizeof *pcm);
+    float *pcm = synth_audio(n);
     if (!pcm)
         return 1;
-    uint64_t r = 1;
-    for (size_t i = 0; i < n; i++) {
-        r = r * 6364136223846793005ull + 1442695040888963407ull;
-        const double t = (double)i / 24000.0;
-        pcm[i] = (float)(0.3 * sin(2 * M_PI * (200.0 + 60.0 * sin(0.5 * t)) * t) +
-                         0.02 * ((double)(r >> 40) / 16777216.0 - 0.5));
-    }
     const double audio_s = (double)n / 24000.0;
 
     kstt_mimi_params p = kstt_mimi_params_default();
