@@ -1,7 +1,7 @@
 /*
  * kstt transcribe [--model DIR|REPO_ID] [--format txt|json|srt|vtt] [--timestamps] [--vad]
- *                 [-o OUT] [--threads N] [--kv auto|f32|f16] [--mimi auto|f32|bf16] [--quiet]
- *                 AUDIO...
+ *                 [-o OUT] [--threads N] [--kv auto|f32|f16]
+ *                 [--mimi-weights auto|f32|bf16] [--quiet] AUDIO...
  *
  * Speech to text for whole files. Each file is decoded to 24 kHz mono (kstt_audio_load; "-" reads
  * standard input), fed in 2-second blocks to one stream in pad mode (the library adds the
@@ -45,7 +45,7 @@ typedef struct {
     int timestamps, vad, quiet;
     int threads;
     kstt_kv_type kv; /* --kv: the LM's KV cache storage */
-    kstt_mimi_weights mimi; /* --mimi: the Mimi encoder's matrix storage */
+    kstt_mimi_weights mimi; /* --mimi-weights: the Mimi encoder's matrix storage */
     char **inputs;
     int n_inputs;
 } options;
@@ -64,7 +64,8 @@ static void usage(FILE *f) {
             "  --kv auto|f32|f16     LM key/value cache storage: f16 halves its memory and\n"
             "                        read traffic; auto (default) is f16 for quantized\n"
             "                        (GGUF q8_0/q4_0/q4_k) weights, f32 otherwise\n"
-            "  --mimi auto|f32|bf16  Mimi encoder matrices: f32 gives the reference's codes;\n"
+            "  --mimi-weights auto|f32|bf16\n"
+            "                        Mimi encoder matrices: f32 gives the reference's codes;\n"
             "                        bf16 halves the encoder's weight traffic (approximate\n"
             "                        codes); auto (default) is bf16 for 4-bit LMs, else f32\n"
             "  -q, --quiet           no progress bar or download messages\n"
@@ -110,7 +111,7 @@ static int parse_args(int argc, char **argv, options *o) {
                 continue;
             }
             static const char *const valued[] = {"--model", "--format", "--output", "-o",
-                                                  "--threads", "--kv",   "--mimi"};
+                                                  "--threads", "--kv", "--mimi-weights"};
             const char *name = NULL;
             for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !name; k++) {
                 size_t len = strlen(valued[k]);
@@ -164,7 +165,7 @@ static int parse_args(int argc, char **argv, options *o) {
                             val);
                     return 2;
                 }
-            } else if (!strcmp(name, "--mimi")) {
+            } else if (!strcmp(name, "--mimi-weights")) {
                 if (!strcmp(val, "auto"))
                     o->mimi = KSTT_MIMI_WEIGHTS_AUTO;
                 else if (!strcmp(val, "f32"))
@@ -172,7 +173,8 @@ static int parse_args(int argc, char **argv, options *o) {
                 else if (!strcmp(val, "bf16"))
                     o->mimi = KSTT_MIMI_WEIGHTS_BF16;
                 else {
-                    fprintf(stderr, "kstt transcribe: --mimi wants auto, f32 or bf16, not '%s'\n",
+                    fprintf(stderr,
+                            "kstt transcribe: --mimi-weights wants auto, f32 or bf16, not '%s'\n",
                             val);
                     return 2;
                 }

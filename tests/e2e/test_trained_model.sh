@@ -64,5 +64,42 @@ while IFS=$'\t' read -r file voice ref; do
 done < "$MODEL/samples/expected.tsv"
 
 [ "$n" -ge 3 ] || { echo "FAIL: expected at least 3 clips, got $n"; exit 1; }
+
+# The speed options on a trained model: a q4_0 copy (kstt quantize) with the loader's defaults
+# (f16 KV, bf16 Mimi matrices), the same with the exact storage forced (--kv f32
+# --mimi-weights f32), and the original with the approximate storage forced; every clip must
+# stay within MAX_ERR word edits (measured: the same words as the original, but "about" heard
+# as "a boat" by q4_0). Bad option values exit 2 with a message.
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+"$KSTT_BIN" quantize --quiet --type q4_0 "$MODEL" "$TMP/q4_0" || { echo "FAIL: quantize"; exit 1; }
+for run in "$TMP/q4_0|" "$TMP/q4_0|--kv f32 --mimi-weights f32" "$MODEL|--kv f16 --mimi-weights bf16"; do
+    dir=${run%%|*}
+    opts=${run#*|}
+    while IFS=$'\t' read -r file voice ref; do
+        case "$file" in ''|'#'*) continue ;; esac
+        # shellcheck disable=SC2086
+        hyp=$(timeout 120 "$KSTT_BIN" transcribe --model "$dir" $opts -q "$MODEL/samples/$file" |
+              normalize)
+        e=$(wer_edits "$ref" "$hyp")
+        if [ "$e" -gt "$MAX_ERR" ]; then
+            echo "FAIL: $file with $(basename "$dir") $opts: $e word errors: $hyp"
+            fail=1
+        else
+            echo "ok: $file with $(basename "$dir") ${opts:-(defaults)}: $e word errors"
+        fi
+    done < "$MODEL/samples/expected.tsv"
+done
+for bad in "--kv f8" "--mimi-weights q4" "--kv" ; do
+    # shellcheck disable=SC2086
+    if out=$("$KSTT_BIN" transcribe --model "$MODEL" $bad "$MODEL/samples/sample1.wav" 2>&1); then
+        echo "FAIL: '$bad' accepted"
+        fail=1
+    elif ! printf '%s' "$out" | grep -q -- "${bad%% *}"; then
+        echo "FAIL: '$bad': the message does not name the option: $out"
+        fail=1
+    fi
+done
+
 [ "$fail" -eq 0 ] && echo "PASS: $n clips"
 exit "$fail"

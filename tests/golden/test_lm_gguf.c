@@ -44,6 +44,7 @@
 
 #include "asr/asr.h"
 #include "asr/model.h"
+#include "codec/mimi_internal.h"
 #include "core/alloc.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
@@ -456,6 +457,46 @@ static void expect_load_error(const char *dir, int code, const char *want) {
     ASSERT_INT_EQ(kstt__alloc_live_bytes(), live);
 }
 
+/* What kstt_model_load's AUTO storage picks (KV ring, Mimi matrices), and that explicit
+ * choices override it: exact f32 for bf16 weights, f16 KV for q8_0 (Mimi stays f32: bf16
+ * Mimi cost the q8_0 pipeline 17 of 157 golden tokens), f16 KV + bf16 Mimi for 4-bit. */
+static kstt__wtype mimi_type(const kstt_model *m) {
+    return m->mimi->cfg.num_layers > 0 ? m->mimi->layers[0].in_proj.type
+                                       : m->mimi->conv_out.w.type;
+}
+
+static void test_storage_defaults(void) {
+    struct {
+        const char *dir;
+        kstt_kv_type kv;
+        kstt__wtype mimi;
+    } cases[3] = {{test_golden("stt_tiny"), KSTT_KV_F32, KSTT_WT_F32_PANEL},
+                  {qdir("q8_0"), KSTT_KV_F16, KSTT_WT_F32_PANEL},
+                  {qdir("q4_0"), KSTT_KV_F16, KSTT_WT_BF16_PANEL}};
+    for (int i = 0; i < 3; i++) {
+        kstt_model *m;
+        ASSERT_INT_EQ(kstt_model_load(&m, cases[i].dir, NULL, err, sizeof err), KSTT_OK);
+        ASSERT_INT_EQ((int)m->lm->kv_type, (int)cases[i].kv);
+        ASSERT_INT_EQ((int)mimi_type(m), (int)cases[i].mimi);
+        kstt_model_free(m);
+        kstt_model_params mp = kstt_model_params_default();
+        mp.kv_type = cases[i].kv == KSTT_KV_F32 ? KSTT_KV_F16 : KSTT_KV_F32;
+        mp.mimi_weights = cases[i].mimi == KSTT_WT_F32_PANEL ? KSTT_MIMI_WEIGHTS_BF16
+                                                             : KSTT_MIMI_WEIGHTS_F32;
+        ASSERT_INT_EQ(kstt_model_load(&m, cases[i].dir, &mp, err, sizeof err), KSTT_OK);
+        ASSERT_INT_EQ((int)m->lm->kv_type, (int)mp.kv_type);
+        ASSERT_INT_EQ((int)mimi_type(m), (int)(cases[i].mimi == KSTT_WT_F32_PANEL
+                                                   ? KSTT_WT_BF16_PANEL
+                                                   : KSTT_WT_F32_PANEL));
+        kstt_model_free(m);
+    }
+    kstt_model_params bad = kstt_model_params_default();
+    bad.mimi_weights = (kstt_mimi_weights)7;
+    kstt_model *m = NULL;
+    ASSERT_INT_EQ(kstt_model_load(&m, qdir("q8_0"), &bad, err, sizeof err), KSTT_EINVAL);
+    ASSERT_STR_CONTAINS(err, "mimi_weights");
+}
+
 static void test_bad_gguf(void) {
     char dir[512], bad[600], want[1400];
     snprintf(dir, sizeof dir, "%s/bad", tmp);
@@ -513,6 +554,7 @@ int main(void) {
     RUN(test_q4_k_head_only);
     RUN(test_unquantized_gguf);
     RUN(test_pipeline_q8_0);
+    RUN(test_storage_defaults);
     RUN(test_bad_gguf);
     kstt__st_close(golden);
     kstt__st_close(reff);
