@@ -546,26 +546,33 @@ size_t kstt_mimi_stream_frames_after(const kstt_mimi_stream *s, size_t n) {
     return s->fill / frame + n / frame + (s->fill % frame + n % frame) / frame;
 }
 
+/* The argument checks of an encode call for stream s (`fn`: the public name in messages). */
+static int check_call(kstt_mimi_stream *s, const char *fn, const float *pcm, size_t n,
+                      const int32_t *codes, size_t max_frames) {
+    s->err[0] = '\0';
+    if (n > 0 && !pcm)
+        return kstt__errf(s->err, sizeof s->err, KSTT_EINVAL, "%s: pcm is NULL with n = %zu",
+                          fn, n);
+    const size_t need = kstt_mimi_stream_frames_after(s, n);
+    if (need > (size_t)INT_MAX)
+        return kstt__errf(s->err, sizeof s->err, KSTT_ERANGE,
+                          "%s: %zu samples in one call is too many", fn, n);
+    if (need > max_frames)
+        return kstt__errf(s->err, sizeof s->err, KSTT_ERANGE,
+                          "%s: %zu frames complete but codes has room for %zu", fn, need,
+                          max_frames);
+    if (need > 0 && !codes)
+        return kstt__errf(s->err, sizeof s->err, KSTT_EINVAL, "%s: codes is NULL", fn);
+    return KSTT_OK;
+}
+
 int kstt_mimi_stream_encode(kstt_mimi_stream *s, const float *pcm, size_t n, int32_t *codes,
                             size_t max_frames) {
     if (!s)
         return KSTT_EINVAL;
-    s->err[0] = '\0';
-    if (n > 0 && !pcm)
-        return kstt__errf(s->err, sizeof s->err, KSTT_EINVAL,
-                          "kstt_mimi_stream_encode: pcm is NULL with n = %zu", n);
-    const size_t need = kstt_mimi_stream_frames_after(s, n);
-    if (need > (size_t)INT_MAX)
-        return kstt__errf(s->err, sizeof s->err, KSTT_ERANGE,
-                          "kstt_mimi_stream_encode: %zu samples in one call is too many", n);
-    if (need > max_frames)
-        return kstt__errf(s->err, sizeof s->err, KSTT_ERANGE,
-                          "kstt_mimi_stream_encode: %zu frames complete but codes has room for "
-                          "%zu",
-                          need, max_frames);
-    if (need > 0 && !codes)
-        return kstt__errf(s->err, sizeof s->err, KSTT_EINVAL,
-                          "kstt_mimi_stream_encode: codes is NULL");
+    const int rc = check_call(s, "kstt_mimi_stream_encode", pcm, n, codes, max_frames);
+    if (rc)
+        return rc;
     const kstt_mimi *m = s->m;
     const size_t frame = (size_t)m->cfg.frame_size, P = (size_t)m->conv_in.state;
     const size_t cap = (size_t)KSTT_MIMI_FRONT * frame;
@@ -912,28 +919,6 @@ static void front_fill(kstt_mimi_stream *s, const float **pcm, size_t *n) {
     }
 }
 
-/* The argument checks of kstt_mimi_stream_encode, for stream s of a batch. */
-static int check_call(kstt_mimi_stream *s, const float *pcm, size_t n, const int32_t *codes,
-                      size_t max_frames) {
-    s->err[0] = '\0';
-    if (n > 0 && !pcm)
-        return kstt__errf(s->err, sizeof s->err, KSTT_EINVAL,
-                          "kstt__mimi_streams_encode: pcm is NULL with n = %zu", n);
-    const size_t need = kstt_mimi_stream_frames_after(s, n);
-    if (need > (size_t)INT_MAX)
-        return kstt__errf(s->err, sizeof s->err, KSTT_ERANGE,
-                          "kstt__mimi_streams_encode: %zu samples in one call is too many", n);
-    if (need > max_frames)
-        return kstt__errf(s->err, sizeof s->err, KSTT_ERANGE,
-                          "kstt__mimi_streams_encode: %zu frames complete but codes has room "
-                          "for %zu",
-                          need, max_frames);
-    if (need > 0 && !codes)
-        return kstt__errf(s->err, sizeof s->err, KSTT_EINVAL,
-                          "kstt__mimi_streams_encode: codes is NULL");
-    return KSTT_OK;
-}
-
 int kstt__mimi_streams_encode(kstt__mimi_batch *b, kstt_mimi_stream *const *s, int count,
                               const float *const *pcm, const size_t *n, int32_t *const *codes,
                               const size_t *max_frames, int *frames) {
@@ -954,7 +939,8 @@ int kstt__mimi_streams_encode(kstt__mimi_batch *b, kstt_mimi_stream *const *s, i
             single = 1;
     }
     for (int i = 0; i < count; i++) {
-        const int rc = check_call(s[i], pcm[i], n[i], codes[i], max_frames[i]);
+        const int rc =
+            check_call(s[i], "kstt__mimi_streams_encode", pcm[i], n[i], codes[i], max_frames[i]);
         if (rc)
             return rc;
         frames[i] = 0;

@@ -53,6 +53,7 @@
 #include "lm/config.h"
 #include "lm/lm.h"
 #include "quant/quant.h"
+#include "lm_teacher.h"
 #include "test.h"
 
 /* Bounds on the measured errors (see the header). */
@@ -66,26 +67,6 @@
 #define Q8_0_MIN_PIPELINE 0.90
 
 static char tmp[256];
-static char err[1024];
-static kstt__stt_config cfg;
-static kstt__st_file *golden, *reff;
-
-static const void *ref(const char *name, int64_t numel) {
-    const kstt__tensor *t = kstt__st_find(reff, name);
-    if (!t || t->numel != numel) {
-        fprintf(stderr, "reference tensor %s missing or of the wrong size\n", name);
-        exit(1);
-    }
-    return t->data;
-}
-
-static int argmax(const float *x, int n) {
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
-}
 
 /* ---- writing GGUF variants of the golden file ---------------------------------------- */
 
@@ -156,53 +137,6 @@ static gaction short_head(const char *n) {
 }
 
 /* ---- teacher-forced logits of a weights file ------------------------------------------ */
-
-typedef struct {
-    double rel_rms, max_abs;
-    int argmax_equal, steps;
-    float logits[126 * 128];
-} tf_result;
-
-static int teacher_force(const char *path, kstt_kernels level, tf_result *r) {
-    kstt__weights *wf;
-    kstt__lm *lm;
-    if (kstt__weights_open(&wf, path, err, sizeof err))
-        return -1;
-    if (kstt__lm_load(&lm, wf, &cfg, NULL, level, err, sizeof err)) {
-        kstt__weights_close(wf);
-        return -1;
-    }
-    const int T = 126, V = 128;
-    const int32_t *in = ref("tf.input_tokens", T * 9);
-    const float *lg = ref("tf.text_logits", T * V);
-    const int32_t *am = ref("tf.argmax", T);
-    kstt__lm_cache cache, *cp = &cache;
-    kstt__lm_work *w;
-    int rc = kstt__lm_cache_init(&cache, lm) || kstt__lm_work_new(&w, lm, 1) ? -1 : 0;
-    double num = 0, den = 0;
-    memset(r, 0, sizeof *r);
-    for (int t = 0; t < T && !rc; t++) {
-        if (kstt__lm_step(lm, w, &cp, in + t * 9, 1, NULL, NULL)) {
-            rc = -1;
-            break;
-        }
-        for (int v = 0; v < V; v++) {
-            const double d = (double)w->logits[v] - lg[t * V + v];
-            num += d * d;
-            den += (double)lg[t * V + v] * lg[t * V + v];
-            r->max_abs = fmax(r->max_abs, fabs(d));
-            r->logits[t * V + v] = w->logits[v];
-        }
-        r->argmax_equal += argmax(w->logits, V) == am[t];
-    }
-    r->steps = T;
-    r->rel_rms = sqrt(num / den);
-    kstt__lm_work_free(w);
-    kstt__lm_cache_free(&cache);
-    kstt__lm_free(lm);
-    kstt__weights_close(wf);
-    return rc;
-}
 
 /* ---- quantised files from the CLI ----------------------------------------------------- */
 
@@ -275,11 +209,11 @@ static void run_quantized(const char *type, double max_rel, double min_argmax) {
     ASSERT_INT_EQ(quantize_with_cli(type), 0);
     check_types(type);
     tf_result *r = &r_auto, *rr = &r_ref, *rt = &r_rt;
-    if (teacher_force(qfile(type), KSTT_KERNELS_AUTO, r)) {
+    if (teacher_force(qfile(type), KSTT_KERNELS_AUTO, KSTT_KV_AUTO, r)) {
         TEST_FAIL_("%s: %s", type, err);
         return;
     }
-    ASSERT_INT_EQ(teacher_force(qfile(type), KSTT_KERNELS_REF, rr), 0);
+    ASSERT_INT_EQ(teacher_force(qfile(type), KSTT_KERNELS_REF, KSTT_KV_AUTO, rr), 0);
     /* the same weights dequantised to f32: the error of the weights alone, and how far the
      * quantised kernels (8-bit activations) are from the f32 product on them */
     char p[512];
@@ -288,9 +222,9 @@ static void run_quantized(const char *type, double max_rel, double min_argmax) {
     const int wrc = write_gguf(p, roundtrip);
     kstt__gguf_close(roundtrip_src);
     ASSERT_INT_EQ(wrc, 0);
-    ASSERT_INT_EQ(teacher_force(p, KSTT_KERNELS_AUTO, rt), 0);
+    ASSERT_INT_EQ(teacher_force(p, KSTT_KERNELS_AUTO, KSTT_KV_AUTO, rt), 0);
     unlink(p);
-    const double kern = rel_rms(r->logits, rt->logits, 126 * 128);
+    const double kern = rel_rms(r->logits, rt->logits, TF_STEPS * TF_VOCAB);
     printf("  %s: logits rel RMS %.3f%% (ref kernels %.3f%%), max abs %.3g, argmax %d/%d; "
            "dequantised f32 weights %.3f%% (argmax %d/%d); kernels vs dequantised %.3f%%\n",
            type, 100 * r->rel_rms, 100 * rr->rel_rms, r->max_abs, r->argmax_equal, r->steps,
@@ -320,7 +254,7 @@ static void test_unquantized_gguf(void) {
         snprintf(p, sizeof p, "%s/%s.gguf", tmp, names[i]);
         ASSERT_INT_EQ(write_gguf(p, picks[i]), 0);
         tf_result *r = &r_auto;
-        ASSERT_INT_EQ(teacher_force(p, KSTT_KERNELS_AUTO, r), 0);
+        ASSERT_INT_EQ(teacher_force(p, KSTT_KERNELS_AUTO, KSTT_KV_AUTO, r), 0);
         unlink(p);
         printf("  %s GGUF: logits max abs %.3g, argmax %d/%d\n", names[i], r->max_abs,
                r->argmax_equal, r->steps);
@@ -542,13 +476,8 @@ static void test_bad_gguf(void) {
 
 int main(void) {
     snprintf(tmp, sizeof tmp, "/tmp/kstt_lm_gguf_XXXXXX");
-    if (!mkdtemp(tmp) ||
-        kstt__stt_config_load(&cfg, test_golden("stt_tiny/config.json"), err, sizeof err) ||
-        kstt__st_open(&golden, test_golden("stt_tiny/model.safetensors"), err, sizeof err) ||
-        kstt__st_open(&reff, test_golden("stt_tiny_ref.safetensors"), err, sizeof err)) {
-        fprintf(stderr, "setup: %s\n", err);
+    if (!mkdtemp(tmp) || tf_setup())
         return 1;
-    }
     RUN(test_q8_0);
     RUN(test_q4_0);
     RUN(test_q4_k_head_only);
@@ -556,8 +485,7 @@ int main(void) {
     RUN(test_pipeline_q8_0);
     RUN(test_storage_defaults);
     RUN(test_bad_gguf);
-    kstt__st_close(golden);
-    kstt__st_close(reff);
+    tf_teardown();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0)

@@ -27,6 +27,7 @@
 #include "lm/config.h"
 #include "lm/lm.h"
 #include "quant/quant.h"
+#include "lm_teacher.h"
 #include "test.h"
 
 #define F16_MAX_ABS 7e-3
@@ -34,79 +35,9 @@
 /* q8_0 weights: the f16 ring may add at most this to the relative RMS error of the f32 ring */
 #define Q8_F16_EXTRA_REL_RMS 2e-3
 
-enum { T = 126, V = 128 };
+enum { T = TF_STEPS, V = TF_VOCAB };
 
 static char tmp[256];
-static char err[1024];
-static kstt__stt_config cfg;
-static kstt__st_file *golden, *reff;
-
-static const void *ref(const char *name, int64_t numel) {
-    const kstt__tensor *t = kstt__st_find(reff, name);
-    if (!t || t->numel != numel) {
-        fprintf(stderr, "reference tensor %s missing or of the wrong size\n", name);
-        exit(1);
-    }
-    return t->data;
-}
-
-static int argmax(const float *x, int n) {
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
-}
-
-typedef struct {
-    double max_abs, rel_rms;
-    int argmax_equal;
-    kstt_kv_type kv; /* what the model resolved */
-    size_t kv_bytes; /* kstt__lm_kv_bytes */
-    float logits[T * V];
-} tf_result;
-
-/* Teacher-forces the golden inputs through the LM of `path` with ring type kv. */
-static int teacher_force(const char *path, kstt_kernels level, kstt_kv_type kv, tf_result *r) {
-    kstt__weights *wf;
-    kstt__lm *lm;
-    if (kstt__weights_open(&wf, path, err, sizeof err))
-        return -1;
-    if (kstt__lm_load_kv(&lm, wf, &cfg, NULL, level, kv, err, sizeof err)) {
-        kstt__weights_close(wf);
-        return -1;
-    }
-    const int32_t *in = ref("tf.input_tokens", T * 9);
-    const float *lg = ref("tf.text_logits", T * V);
-    const int32_t *am = ref("tf.argmax", T);
-    kstt__lm_cache cache, *cp = &cache;
-    kstt__lm_work *w = NULL;
-    int rc = kstt__lm_cache_init(&cache, lm) || kstt__lm_work_new(&w, lm, 1) ? -1 : 0;
-    double num = 0, den = 0;
-    memset(r, 0, sizeof *r);
-    r->kv = lm->kv_type;
-    r->kv_bytes = kstt__lm_kv_bytes(lm);
-    for (int t = 0; t < T && !rc; t++) {
-        if (kstt__lm_step(lm, w, &cp, in + t * 9, 1, NULL, NULL)) {
-            rc = -1;
-            break;
-        }
-        for (int v = 0; v < V; v++) {
-            const double d = (double)w->logits[v] - lg[t * V + v];
-            num += d * d;
-            den += (double)lg[t * V + v] * lg[t * V + v];
-            r->max_abs = fmax(r->max_abs, fabs(d));
-            r->logits[t * V + v] = w->logits[v];
-        }
-        r->argmax_equal += argmax(w->logits, V) == am[t];
-    }
-    r->rel_rms = sqrt(num / den);
-    kstt__lm_work_free(w);
-    kstt__lm_cache_free(&cache);
-    kstt__lm_free(lm);
-    kstt__weights_close(wf);
-    return rc;
-}
 
 static const kstt_kernels levels[] = {KSTT_KERNELS_REF, KSTT_KERNELS_AVX2, KSTT_KERNELS_AVX512};
 
@@ -241,19 +172,13 @@ int main(void) {
     /* scratch files under the build directory (ctest sets it), else the current one */
     const char *bd = getenv("KSTT_BUILD_DIR");
     snprintf(tmp, sizeof tmp, "%s/kstt_lm_kv_XXXXXX", bd && *bd ? bd : ".");
-    if (!mkdtemp(tmp) ||
-        kstt__stt_config_load(&cfg, test_golden("stt_tiny/config.json"), err, sizeof err) ||
-        kstt__st_open(&golden, test_golden("stt_tiny/model.safetensors"), err, sizeof err) ||
-        kstt__st_open(&reff, test_golden("stt_tiny_ref.safetensors"), err, sizeof err)) {
-        fprintf(stderr, "setup: %s\n", err);
+    if (!mkdtemp(tmp) || tf_setup())
         return 1;
-    }
     RUN(test_f16_ring_golden);
     RUN(test_auto_is_f32_for_float_weights);
     RUN(test_auto_rule_gguf);
     RUN(test_model_load_refuses_bad_kv);
-    kstt__st_close(golden);
-    kstt__st_close(reff);
+    tf_teardown();
     rmdir(tmp);
     if (kstt__alloc_live_bytes() != 0) {
         fprintf(stderr, "leak: %lld bytes\n", kstt__alloc_live_bytes());

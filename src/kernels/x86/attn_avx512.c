@@ -18,9 +18,9 @@
 #include <math.h>
 
 #include "kernels/x86/attn_x86.h"
+#include "kernels/x86/avx512_util.h"
 #include "kernels/x86/x86.h"
 
-#define ALWAYS_INLINE inline __attribute__((always_inline))
 /* prefetch distance of the score pass, in 16-key blocks of f32 (bytes: the same for half) */
 #ifndef PF_BLOCKS
 #define PF_BLOCKS 2
@@ -30,39 +30,11 @@
 #define PF_ROWS 8
 #endif
 
-static ALWAYS_INLINE __mmask16 mask_n(long n) {
-    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
-}
-
 /* 16 elements (masked) at element index i of an f32 or half array, widened to f32. */
 static ALWAYS_INLINE __m512 load16(const void *p, long i, __mmask16 m, int half) {
     if (half)
         return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)p + i));
     return _mm512_maskz_loadu_ps(m, (const float *)p + i);
-}
-
-/* r[p] = sum of the lanes of acc[p]: 4 shuffle-add stages. The stages leave the sums in the
- * order 0 2 1 3 8 10 9 11 4 6 5 7 12 14 13 15, an involution, so the inputs are fed in that
- * order to come out in order. */
-static ALWAYS_INLINE __m512 reduce16(const __m512 *acc) {
-    static const int perm[16] = {0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15};
-    __m512 v[16], w[8], x[4], y[2];
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; i++)
-        v[i] = acc[perm[i]];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++)
-        w[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[i], v[i + 8], 0x44),
-                             _mm512_shuffle_f32x4(v[i], v[i + 8], 0xee));
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; i++)
-        x[i] = _mm512_add_ps(_mm512_shuffle_f32x4(w[i], w[i + 4], 0x88),
-                             _mm512_shuffle_f32x4(w[i], w[i + 4], 0xdd));
-#pragma GCC unroll 2
-    for (int i = 0; i < 2; i++)
-        y[i] = _mm512_add_ps(_mm512_shuffle_ps(x[i], x[i + 2], 0x44),
-                             _mm512_shuffle_ps(x[i], x[i + 2], 0xee));
-    return _mm512_add_ps(_mm512_shuffle_ps(y[0], y[1], 0x88), _mm512_shuffle_ps(y[0], y[1], 0xdd));
 }
 
 /* The whole kernel, for f32 (half = 0) or half (half = 1) K and V; inlined into two entries
@@ -73,7 +45,7 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
     const long esz = half ? 2 : 4;
     const long r0 = s0 % cap, n1 = n < cap - r0 ? n : cap - r0; /* runs: r0.., then 0.. */
     const int nc = (hd + 15) / 16;
-    const __mmask16 mlast = mask_n(hd - 16 * (nc - 1));
+    const __mmask16 mlast = kstt__mask16(hd - 16 * (nc - 1));
     /* bytes ahead: the same distance in bytes for both element types */
     const long pf = PF_BLOCKS * 16L * hd * 4;
     const long pfv = PF_ROWS * hd * 4;
@@ -103,8 +75,8 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
                 acc[j] = _mm512_fmadd_ps(qc, load16(kr[j], 16 * c, m, half), acc[j]);
             }
         }
-        const __mmask16 mk = mask_n(nk);
-        const __m512 sc = _mm512_mul_ps(reduce16(acc), _mm512_set1_ps(scale));
+        const __mmask16 mk = kstt__mask16(nk);
+        const __m512 sc = _mm512_mul_ps(kstt__reduce16(acc), _mm512_set1_ps(scale));
         _mm512_mask_storeu_ps(scores + i0, mk, sc);
         mx = _mm512_mask_max_ps(mx, mk, mx, sc);
     }
@@ -116,7 +88,7 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
         __m512 o[8];
 #pragma GCC unroll 8
         for (int u = 0; u < 8; u++) {
-            m[u] = mask_n(nd - 16 * u);
+            m[u] = kstt__mask16(nd - 16 * u);
             o[u] = _mm512_setzero_ps();
         }
         for (int run = 0; run < 2; run++) {
@@ -155,7 +127,7 @@ static void attn_kv_f16_avx512(const float *q, const uint16_t *k, const uint16_t
  * what kstt__f32_to_f16 computes for finite inputs. */
 static void f32_to_f16_avx512(const float *x, uint16_t *y, long n) {
     for (long i = 0; i < n; i += 16) {
-        const __mmask16 m = mask_n(n - i);
+        const __mmask16 m = kstt__mask16(n - i);
         const __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         _mm256_mask_storeu_epi16(y + i, m, h);

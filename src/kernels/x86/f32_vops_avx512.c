@@ -9,13 +9,9 @@
 #include <immintrin.h>
 #include <math.h>
 
+#include "kernels/x86/avx512_util.h"
 #include "kernels/x86/x86.h"
 
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-
-static ALWAYS_INLINE __mmask16 mask_n(long n) {
-    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
-}
 
 /* x = n ln2 + r, |r| <= ln2 / 2; returns p = expm1(r) and sets *s = 2^n. */
 static ALWAYS_INLINE __m512 expm1_parts(__m512 x, __m512 *s) {
@@ -69,14 +65,14 @@ static ALWAYS_INLINE __m512 v_gelu(__m512 x) {
 
 static void elu_f32_avx512(float *x, long n) {
     for (long i = 0; i < n; i += 16) {
-        const __mmask16 m = mask_n(n - i);
+        const __mmask16 m = kstt__mask16(n - i);
         _mm512_mask_storeu_ps(x + i, m, v_elu(_mm512_maskz_loadu_ps(m, x + i)));
     }
 }
 
 static void elu_copy_f32_avx512(float *dst, const float *src, long n) {
     for (long i = 0; i < n; i += 16) {
-        const __mmask16 m = mask_n(n - i);
+        const __mmask16 m = kstt__mask16(n - i);
         _mm512_mask_storeu_ps(dst + i, m, v_elu(_mm512_maskz_loadu_ps(m, src + i)));
     }
 }
@@ -85,7 +81,7 @@ static void bias_elu_f32_avx512(float *y, const float *b, long rows, long cols, 
     for (long t = 0; t < rows; t++) {
         float *row = y + t * ld;
         for (long i = 0; i < cols; i += 16) {
-            const __mmask16 m = mask_n(cols - i);
+            const __mmask16 m = kstt__mask16(cols - i);
             __m512 v = _mm512_maskz_loadu_ps(m, row + i);
             if (b)
                 v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, b + i));
@@ -99,7 +95,7 @@ static void res_elu_f32_avx512(float *x, const float *u, const float *b, long ro
         float *xr = x + t * cols;
         const float *ur = u + t * cols;
         for (long i = 0; i < cols; i += 16) {
-            const __mmask16 m = mask_n(cols - i);
+            const __mmask16 m = kstt__mask16(cols - i);
             __m512 v = _mm512_maskz_loadu_ps(m, ur + i);
             if (b)
                 v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, b + i));
@@ -111,7 +107,7 @@ static void res_elu_f32_avx512(float *x, const float *u, const float *b, long ro
 
 static void gelu_f32_avx512(float *x, long n) {
     for (long i = 0; i < n; i += 16) {
-        const __mmask16 m = mask_n(n - i);
+        const __mmask16 m = kstt__mask16(n - i);
         _mm512_mask_storeu_ps(x + i, m, v_gelu(_mm512_maskz_loadu_ps(m, x + i)));
     }
 }
@@ -120,7 +116,7 @@ static float exp_sum_avx512(float *x, long n, float mx) {
     const __m512 vm = _mm512_set1_ps(mx);
     __m512 s = _mm512_setzero_ps();
     for (long i = 0; i < n; i += 16) {
-        const __mmask16 m = mask_n(n - i);
+        const __mmask16 m = kstt__mask16(n - i);
         const __m512 e = v_exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vm));
         _mm512_mask_storeu_ps(x + i, m, e);
         s = _mm512_mask_add_ps(s, m, s, e);
@@ -128,36 +124,11 @@ static float exp_sum_avx512(float *x, long n, float mx) {
     return _mm512_reduce_add_ps(s);
 }
 
-/* r[p] = sum of the lanes of v[p]: a transposing reduction (4 shuffle-add stages). The stages
- * leave the sums in the order 0 2 1 3 8 10 9 11 4 6 5 7 12 14 13 15, an involution, so feeding
- * the inputs in that order gives them back in order. */
-static const int red_perm[16] = {0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15};
-
-static ALWAYS_INLINE __m512 reduce16(const __m512 *acc) {
-    __m512 v[16], w[8], x[4], y[2];
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; i++)
-        v[i] = acc[red_perm[i]];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++)
-        w[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[i], v[i + 8], 0x44),
-                             _mm512_shuffle_f32x4(v[i], v[i + 8], 0xee));
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; i++)
-        x[i] = _mm512_add_ps(_mm512_shuffle_f32x4(w[i], w[i + 4], 0x88),
-                             _mm512_shuffle_f32x4(w[i], w[i + 4], 0xdd));
-#pragma GCC unroll 2
-    for (int i = 0; i < 2; i++)
-        y[i] = _mm512_add_ps(_mm512_shuffle_ps(x[i], x[i + 2], 0x44),
-                             _mm512_shuffle_ps(x[i], x[i + 2], 0xee));
-    return _mm512_add_ps(_mm512_shuffle_ps(y[0], y[1], 0x88), _mm512_shuffle_ps(y[0], y[1], 0xdd));
-}
-
 static void attn_ring_f32_avx512(const float *q, const float *k, const float *v, long ld,
                                  long s0, long n, long cap, int hd, float scale, float *scores,
                                  float *out) {
     const int nc = (hd + 15) / 16;
-    const __mmask16 mlast = mask_n(hd - 16 * (nc - 1));
+    const __mmask16 mlast = kstt__mask16(hd - 16 * (nc - 1));
     /* scores, 16 keys at a time */
     __m512 mx = _mm512_set1_ps(-INFINITY);
     for (long i0 = 0; i0 < n; i0 += 16) {
@@ -179,8 +150,8 @@ static void attn_ring_f32_avx512(const float *q, const float *k, const float *v,
             for (int j = 0; j < 16; j++)
                 acc[j] = _mm512_fmadd_ps(qc, _mm512_maskz_loadu_ps(m, kr[j] + 16 * c), acc[j]);
         }
-        const __mmask16 mk = mask_n(nk);
-        const __m512 sc = _mm512_mul_ps(reduce16(acc), _mm512_set1_ps(scale));
+        const __mmask16 mk = kstt__mask16(nk);
+        const __m512 sc = _mm512_mul_ps(kstt__reduce16(acc), _mm512_set1_ps(scale));
         _mm512_mask_storeu_ps(scores + i0, mk, sc);
         mx = _mm512_mask_max_ps(mx, mk, mx, sc);
     }
@@ -188,8 +159,8 @@ static void attn_ring_f32_avx512(const float *q, const float *k, const float *v,
     /* out = sum p_i v_i, 64 features at a time */
     for (int d0 = 0; d0 < hd; d0 += 64) {
         const int nd = hd - d0 < 64 ? hd - d0 : 64;
-        const __mmask16 m0 = mask_n(nd), m1 = mask_n(nd - 16), m2 = mask_n(nd - 32),
-                        m3 = mask_n(nd - 48);
+        const __mmask16 m0 = kstt__mask16(nd), m1 = kstt__mask16(nd - 16), m2 = kstt__mask16(nd - 32),
+                        m3 = kstt__mask16(nd - 48);
         __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
         long slot = s0 % cap;
         for (long i = 0; i < n; i++) {
