@@ -128,6 +128,12 @@ int kstt_bench_mimi_batch(int argc, char **argv) {
     const long total = (long)warm + (long)reps * steps;
     const size_t nsamp = (size_t)(total + 7 * MB_MAXB + 1) * 1920;
     float *pcm = malloc(nsamp * sizeof(float));
+    if (!pcm) {
+        fprintf(stderr, "kstt bench mimi-batch: out of memory\n");
+        kstt_mimi_free(m);
+        kstt_pool_free(pool);
+        return 1;
+    }
     uint64_t r = 88172645463325252ull;
     for (size_t i = 0; i < nsamp; i++) { /* a wobbling tone plus noise */
         r ^= r << 13, r ^= r >> 7, r ^= r << 17;
@@ -155,6 +161,7 @@ int kstt_bench_mimi_batch(int argc, char **argv) {
         int ok = kstt__mimi_batch_new(&bt, m, B) == KSTT_OK;
         for (int k = 0; k < 2 && ok; k++) {
             w[k].codes = calloc((size_t)B * total * K, sizeof(int32_t));
+            ok = w[k].codes != NULL;
             for (int b = 0; b < B && ok; b++)
                 ok = kstt_mimi_stream_new(&w[k].s[b], m) == KSTT_OK;
         }

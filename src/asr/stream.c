@@ -306,7 +306,9 @@ static int refill(feed_item *items, int count, batch_ws *b) {
         if (rc < 0) {
             for (int j = 0; j < ne; j++) {
                 kstt_stream *s = b->enc[j]->s;
-                snprintf(s->errmsg, sizeof s->errmsg, "%s", kstt_mimi_stream_errmsg(s->mimi));
+                const char *em = kstt_mimi_stream_errmsg(s->mimi);
+                snprintf(s->errmsg, sizeof s->errmsg, "%s",
+                         em[0] ? em : "Mimi encode failed for another stream of the batch");
             }
             return rc;
         }

@@ -165,6 +165,11 @@ static int screened_row(const kstt_mimi *m, const kstt__mimi_vq *vq, const float
         else if (!(lo > umin)) /* NaN */
             return exact_row(m, vq, x, p->ex);
     }
+    /* A loose bound (a large x next to closely spaced entries) can leave many candidates: one
+     * product over the whole codebook is then cheaper than a call per candidate (same bits:
+     * the exact path runs the same kernel on the same rows). */
+    if (nc > bins / 8)
+        return exact_row(m, vq, x, p->ex);
     /* the candidates in increasing j: the first of equal distances wins, as in nearest() */
     float best = 0.0f;
     int bi = -1;

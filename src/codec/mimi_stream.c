@@ -938,6 +938,8 @@ int kstt__mimi_streams_encode(kstt__mimi_batch *b, kstt_mimi_stream *const *s, i
         if (s[i]->tap || s[i]->prof) /* test and bench hooks see one stream's rows */
             single = 1;
     }
+    for (int i = 0; i < count; i++) /* no stream keeps a message from an earlier call */
+        s[i]->err[0] = '\0';
     for (int i = 0; i < count; i++) {
         const int rc =
             check_call(s[i], "kstt__mimi_streams_encode", pcm[i], n[i], codes[i], max_frames[i]);
@@ -950,8 +952,11 @@ int kstt__mimi_streams_encode(kstt__mimi_batch *b, kstt_mimi_stream *const *s, i
             kstt__mimi_prof *own = s[i]->prof;
             if (!own)
                 s[i]->prof = b->prof;
+            /* After check_call an encode has no way to fail; if one ever gains one, the
+             * streams before i would have advanced without their frames being reported. */
             const int r = kstt_mimi_stream_encode(s[i], pcm[i], n[i], codes[i], max_frames[i]);
             s[i]->prof = own;
+            KSTT_ASSERT(r >= 0);
             if (r < 0)
                 return r;
             frames[i] = r;

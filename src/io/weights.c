@@ -16,8 +16,9 @@
 #include "quant/quant.h"
 #include "quant/repack.h"
 
-/* The packed copies made by kstt__weights_mat_packed: a cache owned by the weights object,
- * reached through a pointer so that loaders holding a const kstt__weights * can fill it. */
+/* The packed copies made by kstt__weights_mat_packed, owned (and freed) by the weights object,
+ * reached through a pointer so that loaders holding a const kstt__weights * can add to it.
+ * Not looked up by name: each call packs anew (the LM loader asks once per matrix). */
 typedef struct {
     void **blob;
     size_t n, cap;

@@ -61,12 +61,13 @@ static void build(fixture *f, const kstt__kernels *k) {
     m->vq = f->vq;
     m->proj_first.type = m->proj_rest.type = KSTT_WT_F32;                 /* NULL data: identity */
     const size_t lof = (kstt__mimi_vq_lo_bytes(BINS, DQ) + 63) / 64 * 16; /* floats */
-    const size_t per = (size_t)BINS * DQ + BINS + lof + 2 * BINS + 64;
+    const size_t per = ((size_t)BINS * DQ + (BINS + 15) / 16 * 16 + lof + 2 * BINS + 64 + 15) /
+                       16 * 16; /* each level 64-byte aligned */
     f->arena = kstt__calloc(per * NQ, sizeof(float));
     for (int l = 0; l < NQ; l++) {
         float *e = f->arena + per * l, *n2 = e + BINS * DQ;
-        void *lo = n2 + BINS;
-        float *c1 = n2 + BINS + lof, *c0 = c1 + BINS + 16;
+        void *lo = n2 + (BINS + 15) / 16 * 16; /* 64-byte aligned, as the loader's */
+        float *c1 = (float *)lo + lof, *c0 = c1 + BINS + 16;
         fill_codebook(e, l);
         for (int j = 0; j < BINS; j++) {
             float s = 0.0f;
@@ -144,7 +145,9 @@ static void check_level(const kstt__kernels *k) {
     int ties = 0;
     reference(&f, x, ROWS, want, &ties);
     for (int pass = 0; pass < 2; pass++) {
-        const int n_max = pass == 0 ? 1 : 8;
+        /* one row per pass (screened search), then every row in one pass (past the screening
+         * limit: the exact product over the whole codebook) */
+        const int n_max = pass == 0 ? 1 : ROWS;
         kstt__mimi_rvq_ws ws = {kstt__calloc(kstt__mimi_rvq_ws_floats(&f.m, n_max), 4), n_max};
         kstt__mimi_rvq_encode(&f.m, x, ROWS, pass == 0 ? got1 : got8, &ws, NULL, NULL);
         kstt__free(ws.buf);

@@ -87,26 +87,6 @@ INLINE __m256i madd1(__m256i p16) {
     return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
 }
 
-/* q4_K header -> d * sc_j and dmin * m_j of its 8 sub-blocks (exact f32 products) */
-INLINE void q4k_head(const unsigned char *hd, __m256 *sc, __m256 *mn) {
-    uint32_t a, b, c;
-    uint16_t hd0, hd1;
-    memcpy(&hd0, hd, 2);
-    memcpy(&hd1, hd + 2, 2);
-    memcpy(&a, hd + 4, 4);
-    memcpy(&b, hd + 8, 4);
-    memcpy(&c, hd + 12, 4);
-    const uint32_t sc_lo = a & 0x3f3f3f3fu, m_lo = b & 0x3f3f3f3fu;
-    const uint32_t sc_hi = (c & 0x0f0f0f0fu) | ((a >> 2) & 0x30303030u);
-    const uint32_t m_hi = ((c >> 4) & 0x0f0f0f0fu) | ((b >> 2) & 0x30303030u);
-    const __m128i scb = _mm_cvtsi64_si128((long long)((uint64_t)sc_hi << 32 | sc_lo));
-    const __m128i mb = _mm_cvtsi64_si128((long long)((uint64_t)m_hi << 32 | m_lo));
-    *sc = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(scb)),
-                        _mm256_set1_ps(_cvtsh_ss(hd0)));
-    *mn = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mb)),
-                        _mm256_set1_ps(_cvtsh_ss(hd1)));
-}
-
 /* Row r, B batch rows from qbase. */
 INLINE void row1(int type, const kstt__wmat *wm, long r, int B, const unsigned char *qbase,
                  size_t qrow, float *y, long ldy) {
@@ -124,7 +104,7 @@ INLINE void row1(int type, const kstt__wmat *wm, long r, int B, const unsigned c
         for (int h = 0; h < 2; h++) {
             __m256 s, mn = _mm256_setzero_ps();
             if (type == KSTT_WT_Q4_KR) /* half h is super-block 2g + h */
-                q4k_head(grp + 32 * slot + 16 * h, &s, &mn);
+                kstt__q4k_head(grp + 32 * slot + 16 * h, &s, &mn);
             else
                 s = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(grp + 32 * slot + 16 * h)));
             UNROLL

@@ -77,27 +77,6 @@ static void prepare_x_qt_avx512(const float *x, long ldx, int batch, long cols,
 
 /* ---- products --------------------------------------------------------------------------- */
 
-/* q4_K header (f16 d, f16 dmin, 12 bytes of 6-bit scales and mins) -> d * sc_j, dmin * m_j for
- * its 8 sub-blocks; the f32 products are exact (11-bit by 6-bit integers). */
-INLINE void q4k_head(const unsigned char *hd, __m256 *sc, __m256 *mn) {
-    uint32_t a, b, c;
-    uint16_t hd0, hd1;
-    memcpy(&hd0, hd, 2);
-    memcpy(&hd1, hd + 2, 2);
-    memcpy(&a, hd + 4, 4);
-    memcpy(&b, hd + 8, 4);
-    memcpy(&c, hd + 12, 4);
-    const uint32_t sc_lo = a & 0x3f3f3f3fu, m_lo = b & 0x3f3f3f3fu;
-    const uint32_t sc_hi = (c & 0x0f0f0f0fu) | ((a >> 2) & 0x30303030u);
-    const uint32_t m_hi = ((c >> 4) & 0x0f0f0f0fu) | ((b >> 2) & 0x30303030u);
-    const __m128i scb = _mm_cvtsi64_si128((long long)((uint64_t)sc_hi << 32 | sc_lo));
-    const __m128i mb = _mm_cvtsi64_si128((long long)((uint64_t)m_hi << 32 | m_lo));
-    *sc = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(scb)),
-                        _mm256_set1_ps(_cvtsh_ss(hd0)));
-    *mn =
-        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mb)), _mm256_set1_ps(_cvtsh_ss(hd1)));
-}
-
 /* R rows (1 or 2; R = 2 only from an even row) from row r, B batch rows from qbase. */
 INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const unsigned char *qbase,
                  size_t qrow, float *y, long ldy) {
@@ -123,8 +102,8 @@ INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const uns
         for (int i = 0; i < R; i++) {
             if (type == KSTT_WT_Q4_KR) {
                 __m256 s0, s1, m0, m1;
-                q4k_head(grp + 32 * (slot0 + i), &s0, &m0);
-                q4k_head(grp + 32 * (slot0 + i) + 16, &s1, &m1);
+                kstt__q4k_head(grp + 32 * (slot0 + i), &s0, &m0);
+                kstt__q4k_head(grp + 32 * (slot0 + i) + 16, &s1, &m1);
                 s[i] = _mm512_insertf32x8(_mm512_castps256_ps512(s0), s1, 1);
                 mn[i] = _mm512_insertf32x8(_mm512_castps256_ps512(m0), m1, 1);
             } else {
