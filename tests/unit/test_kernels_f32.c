@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "kernels/kernels.h"
+#include "kernel_levels.h"
 #include "test.h"
 
 static float *rand_buf(long n) {
@@ -64,24 +65,11 @@ static int check_product(const kstt__kernels *k, long rows, long cols, int batch
     return ok;
 }
 
-static const kstt__kernels *levels[3];
+static const kstt__kernels *levels[4];
 static int n_levels;
 
 static void init_levels(void) {
-    n_levels = 0;
-    const kstt_kernels want[2] = {KSTT_KERNELS_AVX2, KSTT_KERNELS_AVX512};
-    for (int i = 0; i < 2; i++) {
-        const kstt__kernels *k = kstt__kernels_get(want[i]);
-        if (k->level == want[i])
-            levels[n_levels++] = k;
-    }
-    const kstt__kernels *best = kstt__kernels_get(KSTT_KERNELS_AUTO);
-    if (n_levels == 0 || levels[n_levels - 1] != best)
-        levels[n_levels++] = best;
-    printf("  levels tested:");
-    for (int i = 0; i < n_levels; i++)
-        printf(" %s", levels[i]->name);
-    printf("\n");
+    n_levels = kstt_test_levels(levels, 0);
 }
 
 static void test_matmul_fixed_shapes(void) {

@@ -14,6 +14,7 @@
 
 #include "core/alloc.h"
 #include "kernels/kernels.h"
+#include "kernel_levels.h"
 #include "test.h"
 
 static float *rand_buf(long n) {
@@ -27,18 +28,7 @@ static const kstt__kernels *levels[4];
 static int n_levels;
 
 static void init_levels(void) {
-    levels[0] = kstt__kernels_ref();
-    n_levels = 1;
-    const kstt_kernels want[2] = {KSTT_KERNELS_AVX2, KSTT_KERNELS_AVX512};
-    for (int i = 0; i < 2; i++) {
-        const kstt__kernels *k = kstt__kernels_get(want[i]);
-        if (k->level == want[i])
-            levels[n_levels++] = k;
-    }
-    printf("  levels tested:");
-    for (int i = 0; i < n_levels; i++)
-        printf(" %s", levels[i]->name);
-    printf("\n");
+    n_levels = kstt_test_levels(levels, 1);
 }
 
 /* y, yp [batch, ldy] equal bit for bit, rows outside [r0, r1) untouched; 0 after a failure. */

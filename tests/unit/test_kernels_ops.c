@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "kernels/kernels.h"
+#include "kernel_levels.h"
 #include "test.h"
 
 #define SENTINEL -777.0f
@@ -18,18 +19,7 @@ static const kstt__kernels *levels[4];
 static int n_levels;
 
 static void init_levels(void) {
-    n_levels = 0;
-    levels[n_levels++] = kstt__kernels_ref();
-    const kstt_kernels want[2] = {KSTT_KERNELS_AVX2, KSTT_KERNELS_AVX512};
-    for (int i = 0; i < 2; i++) {
-        const kstt__kernels *k = kstt__kernels_get(want[i]);
-        if (k->level == want[i] && k != levels[n_levels - 1])
-            levels[n_levels++] = k;
-    }
-    printf("  levels tested:");
-    for (int i = 0; i < n_levels; i++)
-        printf(" %s", levels[i]->name);
-    printf("\n");
+    n_levels = kstt_test_levels(levels, 1);
 }
 
 /* Activation inputs: mostly [-12, 12], plus the edge cases at the front. */
