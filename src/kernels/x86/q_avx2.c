@@ -185,38 +185,19 @@ DEFINE_MATMUL(matmul_q4_K_avx2, KSTT_WT_Q4_K)
 /* Activation quantisation, bit-identical to the reference (same f32 operations). */
 static void prepare_x_q8_avx2(const float *x, long ldx, int batch, long cols, const kstt__ws *ws) {
     const long nb = cols / 32;
-    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     for (int b = 0; b < batch; b++) {
         const float *xb = x + (long)b * ldx;
         kstt__qx q = kstt__qx_at(ws->buf, cols, b);
         for (long k = 0; k < nb; k++) {
-            __m256 v[4], m = _mm256_setzero_ps();
-            for (int j = 0; j < 4; j++) {
-                v[j] = _mm256_loadu_ps(xb + 32 * k + 8 * j);
-                m = _mm256_max_ps(m, _mm256_and_ps(v[j], absmask));
-            }
-            __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-            m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-            m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-            const float amax = _mm_cvtss_f32(m4);
-            const float d = amax / 127.0f, id = amax > 0.0f ? 127.0f / amax : 0.0f;
-            const __m256 vid = _mm256_set1_ps(id);
-            __m256i qi[4], sum = _mm256_setzero_si256();
-            for (int j = 0; j < 4; j++) {
-                qi[j] = _mm256_cvtps_epi32(_mm256_mul_ps(v[j], vid));
-                sum = _mm256_add_epi32(sum, qi[j]);
-            }
-            /* int32 -> int8 with +128: values are in [-127, 127], packs never saturate */
-            const __m256i p01 = _mm256_packs_epi32(qi[0], qi[1]), p23 = _mm256_packs_epi32(qi[2], qi[3]);
-            __m256i p = _mm256_packs_epi16(p01, p23);
-            p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-            _mm256_store_si256((__m256i *)(q.u + 32 * k), _mm256_xor_si256(p, _mm256_set1_epi8((char)0x80)));
+            float d;
+            int sum;
+            const __m256i p = kstt__q8_block_avx2(xb + 32 * k, &d, &sum);
+            /* stored with +128 (unsigned) for the u8 x s8 products */
+            _mm256_store_si256((__m256i *)(q.u + 32 * k),
+                               _mm256_xor_si256(p, _mm256_set1_epi8((char)0x80)));
             _mm256_storeu_ps(q.dv + 8 * k, _mm256_set1_ps(d));
-            __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
-            s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
-            s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
-            q.sx[k] = d * (float)_mm_cvtsi128_si32(s4);
-            _mm256_store_si256((__m256i *)(q.ci + 8 * k), _mm256_set1_epi32(-_mm_cvtsi128_si32(s4)));
+            q.sx[k] = d * (float)sum;
+            _mm256_store_si256((__m256i *)(q.ci + 8 * k), _mm256_set1_epi32(-sum));
         }
     }
 }

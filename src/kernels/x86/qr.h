@@ -35,4 +35,37 @@ static inline __attribute__((always_inline)) void kstt__q4k_head(const unsigned 
                         _mm256_set1_ps(_cvtsh_ss(hd1)));
 }
 
+/* One block of 32 activations quantised to int8 as the reference does (the same f32
+ * operations: amax = max|x|, d = amax / 127, q = round(x * (127 / amax))): returns the 32
+ * quants in element order, *d and *sum (the sum of the quants). Shared by the file-layout and
+ * the packed-layout AVX2 preparations. */
+static inline __attribute__((always_inline)) __m256i kstt__q8_block_avx2(const float *x, float *d,
+                                                                         int *sum) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 v[4], m = _mm256_setzero_ps();
+    for (int j = 0; j < 4; j++) {
+        v[j] = _mm256_loadu_ps(x + 8 * j);
+        m = _mm256_max_ps(m, _mm256_and_ps(v[j], absmask));
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float amax = _mm_cvtss_f32(m4);
+    *d = amax / 127.0f;
+    const __m256 vid = _mm256_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
+    __m256i qi[4], acc = _mm256_setzero_si256();
+    for (int j = 0; j < 4; j++) {
+        qi[j] = _mm256_cvtps_epi32(_mm256_mul_ps(v[j], vid));
+        acc = _mm256_add_epi32(acc, qi[j]);
+    }
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+    *sum = _mm_cvtsi128_si32(s4);
+    /* int32 -> int8: values in [-127, 127], packs never saturate */
+    const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(qi[0], qi[1]),
+                                         _mm256_packs_epi32(qi[2], qi[3]));
+    return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
 #endif
