@@ -53,6 +53,18 @@ extern "C" {
 #define KSTT_WUR
 #endif
 
+/* KSTT_API marks the exported functions: the library is built with hidden visibility, so only
+ * what this header (and mimi.h) declares with it is part of libkstt's dynamic symbol table. */
+#ifndef KSTT_API
+#if defined(_WIN32) && defined(KSTT_BUILDING_SHARED)
+#define KSTT_API __declspec(dllexport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define KSTT_API __attribute__((visibility("default")))
+#else
+#define KSTT_API
+#endif
+#endif
+
 /* ---- status codes -------------------------------------------------------------------- */
 
 /* X-macro: one list generates the enum and kstt_strerror(). */
@@ -76,11 +88,11 @@ typedef enum {
 } kstt_status;
 
 /* A static description of a status code; "unknown status" for values not in the list. */
-const char *kstt_strerror(int status);
+KSTT_API const char *kstt_strerror(int status);
 /* "MAJOR.MINOR.PATCH". */
-const char *kstt_version(void);
+KSTT_API const char *kstt_version(void);
 /* A static one-line description: CPU features found and the kernel level in use by default. */
-const char *kstt_system_info(void);
+KSTT_API const char *kstt_system_info(void);
 
 /* ---- thread pool --------------------------------------------------------------------- */
 
@@ -89,19 +101,23 @@ typedef struct kstt_pool kstt_pool;
 /* Starts n_threads - 1 workers (the calling thread is the n-th); n_threads <= 0 means one per
  * online CPU. Owned: release with kstt_pool_free. Returns KSTT_EINVAL if out is NULL or
  * n_threads > 256, KSTT_ENOMEM if memory or threads run out. */
-KSTT_WUR int kstt_pool_new(kstt_pool **out, int n_threads);
-void kstt_pool_free(kstt_pool *pool);
-int kstt_pool_threads(const kstt_pool *pool);
+KSTT_API KSTT_WUR int kstt_pool_new(kstt_pool **out, int n_threads);
+KSTT_API void kstt_pool_free(kstt_pool *pool);
+KSTT_API int kstt_pool_threads(const kstt_pool *pool);
 
 /* ---- kernels ------------------------------------------------------------------------- */
 
 /* Kernel levels. KSTT_KERNELS_AUTO picks the best the CPU has, capped by the environment
- * variable KSTT_KERNELS=ref|avx2|avx512 when set. */
+ * variable KSTT_KERNELS=ref|avx2|avx512 (x86-64) or ref|neon|dotprod|i8mm (aarch64) when set.
+ * A level the CPU lacks falls back to the best one below it of the same architecture. */
 typedef enum {
     KSTT_KERNELS_AUTO = 0,
     KSTT_KERNELS_REF = 1,
-    KSTT_KERNELS_AVX2 = 2,
-    KSTT_KERNELS_AVX512 = 3,
+    KSTT_KERNELS_AVX2 = 2,    /* x86-64: AVX2 + FMA + F16C */
+    KSTT_KERNELS_AVX512 = 3,  /* x86-64: AVX-512 F/BW/VL/DQ, with VNNI/BF16 where present */
+    KSTT_KERNELS_NEON = 4,    /* aarch64: NEON + fp16 (ARMv8.2) */
+    KSTT_KERNELS_DOTPROD = 5, /* aarch64: + sdot (FEAT_DotProd) */
+    KSTT_KERNELS_I8MM = 6,    /* aarch64: + smmla (FEAT_I8MM), with bfdot (FEAT_BF16) where present */
 } kstt_kernels;
 
 /* ---- Mimi codec (encoder) ------------------------------------------------------------ */
@@ -130,29 +146,29 @@ typedef struct {
     kstt_mimi_weights weights; /* matrix storage (default KSTT_MIMI_WEIGHTS_AUTO = f32) */
 } kstt_mimi_params;
 
-kstt_mimi_params kstt_mimi_params_default(void);
+KSTT_API kstt_mimi_params kstt_mimi_params_default(void);
 
 /* Loads the encoder weights of a Mimi safetensors file (decoder tensors are ignored). */
-KSTT_WUR int kstt_mimi_load(kstt_mimi **out, const char *path, const kstt_mimi_params *params,
+KSTT_API KSTT_WUR int kstt_mimi_load(kstt_mimi **out, const char *path, const kstt_mimi_params *params,
                             char *err, size_t errlen);
-void kstt_mimi_free(kstt_mimi *mimi);
-int kstt_mimi_num_codebooks(const kstt_mimi *mimi);
-int kstt_mimi_sample_rate(const kstt_mimi *mimi); /* 24000 */
-int kstt_mimi_frame_size(const kstt_mimi *mimi);  /* samples per code frame: 1920 */
+KSTT_API void kstt_mimi_free(kstt_mimi *mimi);
+KSTT_API int kstt_mimi_num_codebooks(const kstt_mimi *mimi);
+KSTT_API int kstt_mimi_sample_rate(const kstt_mimi *mimi); /* 24000 */
+KSTT_API int kstt_mimi_frame_size(const kstt_mimi *mimi);  /* samples per code frame: 1920 */
 
-KSTT_WUR int kstt_mimi_stream_new(kstt_mimi_stream **out, const kstt_mimi *mimi);
-void kstt_mimi_stream_free(kstt_mimi_stream *s);
+KSTT_API KSTT_WUR int kstt_mimi_stream_new(kstt_mimi_stream **out, const kstt_mimi *mimi);
+KSTT_API void kstt_mimi_stream_free(kstt_mimi_stream *s);
 /* Back to the state of a fresh stream. */
-void kstt_mimi_stream_reset(kstt_mimi_stream *s);
+KSTT_API void kstt_mimi_stream_reset(kstt_mimi_stream *s);
 /* Number of whole frames that feeding n more samples would complete. */
-size_t kstt_mimi_stream_frames_after(const kstt_mimi_stream *s, size_t n);
+KSTT_API size_t kstt_mimi_stream_frames_after(const kstt_mimi_stream *s, size_t n);
 /* Feeds n samples (any n, including 0); encodes every frame they complete and writes its codes
  * to codes[frame * num_codebooks + k]. Returns the number of frames written (>= 0) or a
  * negative status. If max_frames < kstt_mimi_stream_frames_after(s, n) it returns KSTT_ERANGE
  * and consumes nothing. Many frames in one call take the batched path (same results). */
-KSTT_WUR int kstt_mimi_stream_encode(kstt_mimi_stream *s, const float *pcm, size_t n,
+KSTT_API KSTT_WUR int kstt_mimi_stream_encode(kstt_mimi_stream *s, const float *pcm, size_t n,
                                      int32_t *codes, size_t max_frames);
-const char *kstt_mimi_stream_errmsg(const kstt_mimi_stream *s);
+KSTT_API const char *kstt_mimi_stream_errmsg(const kstt_mimi_stream *s);
 
 /* ---- STT model ----------------------------------------------------------------------- */
 
@@ -176,14 +192,14 @@ typedef struct {
     kstt_mimi_weights mimi_weights; /* Mimi matrix storage (default AUTO: kstt_mimi_weights) */
 } kstt_model_params;
 
-kstt_model_params kstt_model_params_default(void);
+KSTT_API kstt_model_params kstt_model_params_default(void);
 
 /* Loads a model directory laid out as a Hugging Face snapshot of a Kyutai STT repo:
  * config.json, the LM weights (`moshi_name`, default model.safetensors, or a .gguf), the Mimi
  * file (`mimi_name`, optional `mimi_config_name`) and the tokenizer (`tokenizer_name`). */
-KSTT_WUR int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *params,
+KSTT_API KSTT_WUR int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *params,
                              char *err, size_t errlen);
-void kstt_model_free(kstt_model *model);
+KSTT_API void kstt_model_free(kstt_model *model);
 
 typedef struct {
     int sample_rate;            /* 24000 */
@@ -199,7 +215,7 @@ typedef struct {
     int64_t context;            /* LM attention context in steps */
 } kstt_model_info;
 
-void kstt_model_get_info(const kstt_model *model, kstt_model_info *info);
+KSTT_API void kstt_model_get_info(const kstt_model *model, kstt_model_info *info);
 
 /* Decodes token ids to UTF-8 text as SentencePiece does, into out[cap] (NUL-terminated).
  * Returns the byte length written (excluding the NUL), or KSTT_ERANGE if cap is too small:
@@ -208,7 +224,7 @@ void kstt_model_get_info(const kstt_model *model, kstt_model_info *info);
  * *needed gets the capacity the whole text takes, NUL included (length + 1), on success and on
  * KSTT_ERANGE, so a retry with cap = *needed succeeds; 0 on other errors. KSTT_EINVAL for a
  * NULL model, NULL ids with n > 0, or NULL out with cap > 0. Thread-safe; allocates nothing. */
-KSTT_WUR int kstt_model_decode(const kstt_model *model, const int32_t *ids, size_t n, char *out,
+KSTT_API KSTT_WUR int kstt_model_decode(const kstt_model *model, const int32_t *ids, size_t n, char *out,
                                size_t cap, size_t *needed);
 
 /* ---- streams and events -------------------------------------------------------------- */
@@ -247,48 +263,77 @@ typedef struct {
      * being queued for kstt_stream_read. Event pointers are valid during the call only. */
     void (*on_event)(void *user, const kstt_event *ev);
     void *user;
+    /* Optional cancellation: called between model steps (a long pad-mode flush runs 19-44
+     * steps); a nonzero return stops feed/flush with KSTT_EABORTED. Receives `user`. */
+    int (*abort)(void *user);
 } kstt_stream_params;
 
-kstt_stream_params kstt_stream_params_default(void);
+KSTT_API kstt_stream_params kstt_stream_params_default(void);
 
-KSTT_WUR int kstt_stream_new(kstt_stream **out, kstt_model *model,
+KSTT_API KSTT_WUR int kstt_stream_new(kstt_stream **out, kstt_model *model,
                              const kstt_stream_params *params);
-void kstt_stream_free(kstt_stream *s);
+KSTT_API void kstt_stream_free(kstt_stream *s);
 /* Feeds n samples of 24 kHz mono PCM (any n). Runs one LM step per completed 1920-sample frame
  * and queues the events (or calls on_event). Returns the number of steps run or a status. */
-KSTT_WUR int kstt_stream_feed(kstt_stream *s, const float *pcm, size_t n);
+KSTT_API KSTT_WUR int kstt_stream_feed(kstt_stream *s, const float *pcm, size_t n);
 /* End of input: zero-pads the last partial frame, feeds the trailing silence (pad mode), then
  * emits the word still pending and a closing END_WORD (the reference never reports that last
  * word; kstt does, so it is not lost). A stream that received no audio since reset runs and
  * reports nothing. The stream then accepts no audio until kstt_stream_reset. Returns the
  * number of steps run or a status. A WORD whose text decodes to nothing is never reported. */
-KSTT_WUR int kstt_stream_flush(kstt_stream *s);
+KSTT_API KSTT_WUR int kstt_stream_flush(kstt_stream *s);
 /* Copies up to max queued events to out, oldest first; returns the count (0 when none), or
  * KSTT_EINVAL for a NULL stream or a NULL out with max > 0. Text and token pointers stay valid
  * until the next call on the stream. */
-KSTT_WUR int kstt_stream_read(kstt_stream *s, kstt_event *out, size_t max);
+KSTT_API KSTT_WUR int kstt_stream_read(kstt_stream *s, kstt_event *out, size_t max);
 /* Back to the state of a fresh stream (same params). */
-void kstt_stream_reset(kstt_stream *s);
-const char *kstt_stream_errmsg(const kstt_stream *s);
+KSTT_API void kstt_stream_reset(kstt_stream *s);
+KSTT_API const char *kstt_stream_errmsg(const kstt_stream *s);
 
-/* Feeds several streams of the same model at once: each LM step serves every stream that has a
- * complete frame, as one batched step (the server's and multi-file path). pcm[i] may be NULL
- * when n[i] is 0. Returns KSTT_OK or a status (then each stream's errmsg says more); arguments
- * are checked first, and one bad stream (NULL samples, flushed, another model, listed twice)
- * fails the call before any stream runs. The first call with more streams than any earlier
- * call with the same streams[0] allocates that stream's batch scratch (kept until it is freed);
- * later calls reuse it. */
-KSTT_WUR int kstt_streams_feed(kstt_stream *const *streams, const float *const *pcm,
-                               const size_t *n, size_t count);
+/* ---- batches: many streams, one model step ------------------------------------------ */
+
+/* A batch holds the scratch to step up to max_streams streams of one model together: each
+ * model step serves every stream that has a complete frame, as one batched step (the server's
+ * and multi-file path), and the weight-heavy half of the Mimi encoder runs once over the
+ * frames of all of them. Results are identical to feeding each stream alone.
+ *
+ * All memory is allocated in kstt_batch_new; kstt_batch_feed allocates nothing. A batch keeps
+ * no reference to the streams between calls: streams may be created, freed and reordered
+ * freely between feeds, in any order. A batch is used by one thread at a time, and the streams
+ * of a call must not be used elsewhere during it. kstt_stream_feed is a batch of one (each
+ * stream owns one). */
+typedef struct kstt_batch kstt_batch;
+
+/* max_streams >= 1. Owned: release with kstt_batch_free. */
+KSTT_API KSTT_WUR int kstt_batch_new(kstt_batch **out, kstt_model *model, size_t max_streams,
+                                     char *err, size_t errlen);
+KSTT_API void kstt_batch_free(kstt_batch *b);
+/* Feeds count <= max_streams streams of the batch's model: streams[i] gets n[i] samples from
+ * pcm[i] (24 kHz mono; pcm[i] may be NULL when n[i] is 0). Returns the number of model steps
+ * run (each serving up to count streams) or a status; arguments are checked first, and one bad
+ * stream (NULL samples, flushed, another model, listed twice) fails the call before any stream
+ * runs (kstt_batch_errmsg names it). Events are queued on each stream (or delivered through its
+ * on_event). The abort callbacks of the streams are checked between steps: when one returns
+ * nonzero the call stops there with KSTT_EABORTED (the streams stay consistent: what was not
+ * consumed is simply not consumed; reset them to start again). */
+KSTT_API KSTT_WUR int kstt_batch_feed(kstt_batch *b, kstt_stream *const *streams,
+                                      const float *const *pcm, const size_t *n, size_t count);
+/* The message of the last failed call on b (valid until the next call on it). */
+KSTT_API const char *kstt_batch_errmsg(const kstt_batch *b);
+
+/* Deprecated convenience (0.x): feeds several streams through a batch that the first stream
+ * keeps for this purpose. Prefer kstt_batch. */
+KSTT_API KSTT_WUR int kstt_streams_feed(kstt_stream *const *streams, const float *const *pcm,
+                                        const size_t *n, size_t count);
 
 /* ---- audio files --------------------------------------------------------------------- */
 
 /* Reads any audio file libsndfile can decode ("-" = standard input), mixes it to mono and
  * resamples it to `sample_rate` with libsoxr (high quality). *pcm is owned: release with
  * kstt_audio_free. Errors name the file and the problem. */
-KSTT_WUR int kstt_audio_load(const char *path, int sample_rate, float **pcm, size_t *n,
+KSTT_API KSTT_WUR int kstt_audio_load(const char *path, int sample_rate, float **pcm, size_t *n,
                              char *err, size_t errlen);
-void kstt_audio_free(float *pcm);
+KSTT_API void kstt_audio_free(float *pcm);
 
 #ifdef __cplusplus
 }

@@ -27,13 +27,22 @@
 extern "C" {
 #endif
 
+/* Exported from libkstt (and librustymimi_c); see KSTT_API in kstt.h. */
+#ifndef MIMI_API
+#if defined(__GNUC__) || defined(__clang__)
+#define MIMI_API __attribute__((visibility("default")))
+#else
+#define MIMI_API
+#endif
+#endif
+
 typedef struct MimiTokenizer MimiTokenizer;
 
 /* Loads the real Mimi (mimi-pytorch-e351c8d8@125 layout) from a safetensors file and returns
  * a fresh streaming encoder producing the first num_codebooks codebooks (1..32). NULL on error
  * (bad path, bad file, num_codebooks out of range, out of memory); mimi_tokenizer_new_ex says
  * why. Owned: release with mimi_tokenizer_free. Runs on all CPU cores. */
-MimiTokenizer *mimi_tokenizer_new(const char *path, size_t num_codebooks);
+MIMI_API MimiTokenizer *mimi_tokenizer_new(const char *path, size_t num_codebooks);
 
 /* Feeds `samples` samples (any count) and encodes every 1920-sample frame they complete.
  * Returns 0 when at least one frame came out: *out_codes is then an array of
@@ -41,29 +50,29 @@ MimiTokenizer *mimi_tokenizer_new(const char *path, size_t num_codebooks);
  * the caller and released with mimi_free_codes(codes, steps * codebooks). Returns -1 on error
  * (NULL arguments, out of memory) and also when no frame is complete yet (the samples are kept
  * for the next call); the outputs are then untouched. */
-int32_t mimi_encode_step(MimiTokenizer *tokenizer, const float *pcm, size_t samples,
+MIMI_API int32_t mimi_encode_step(MimiTokenizer *tokenizer, const float *pcm, size_t samples,
                          uint32_t **out_codes, size_t *out_codebooks, size_t *out_steps);
 
 /* Releases codes returned by mimi_encode_step; len is their count (NULL is accepted). */
-void mimi_free_codes(uint32_t *codes, size_t len);
+MIMI_API void mimi_free_codes(uint32_t *codes, size_t len);
 
 /* Back to the state of a fresh tokenizer (buffered samples are dropped). */
-void mimi_reset(MimiTokenizer *tokenizer);
+MIMI_API void mimi_reset(MimiTokenizer *tokenizer);
 
 /* Accepts NULL. */
-void mimi_tokenizer_free(MimiTokenizer *tokenizer);
+MIMI_API void mimi_tokenizer_free(MimiTokenizer *tokenizer);
 
 /* ---- kstt extensions (not in rustymimi-c) ----------------------------------------------- */
 
 /* mimi_tokenizer_new with a Mimi config JSON (NULL: the real Mimi) and an error message:
  * on failure returns NULL and writes a message naming the file and the problem into err
  * (errlen bytes, may be NULL / 0). */
-MimiTokenizer *mimi_tokenizer_new_ex(const char *path, size_t num_codebooks,
+MIMI_API MimiTokenizer *mimi_tokenizer_new_ex(const char *path, size_t num_codebooks,
                                      const char *config_path, char *err, size_t errlen);
 
 /* The message of the last failed call on the tokenizer ("" when it succeeded, or when it
  * returned -1 only because no frame was complete). Borrowed until the next call on it. */
-const char *mimi_last_error(const MimiTokenizer *tokenizer);
+MIMI_API const char *mimi_last_error(const MimiTokenizer *tokenizer);
 
 #ifdef __cplusplus
 }

@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # Installs every build, test and tooling dependency of kstt from Debian's archive.
 # Idempotent and non-interactive: safe to run on every CI start. Needs root (or sudo).
+# The packages are listed by area in scripts/deps/*.txt (one or more names a line, '#'
+# comments), so each area keeps its own list; --with-reference adds scripts/deps/reference.list
+# (the golden generator and the training scripts).
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 
-PKGS=(
-    build-essential cmake ninja-build pkg-config git
-    clang llvm libclang-rt-14-dev           # sanitizer build and libFuzzer
-    libsndfile1-dev libsoxr-dev libmpg123-dev  # audio files and resampling
-    libcjson-dev                            # model config
-    libcurl4-openssl-dev                    # model download
-    python3                                 # test helpers (local HTTP server, fixture scripts)
-)
-# Optional extras: --with-reference adds what the golden generator and training scripts need.
-if [[ "${1:-}" == "--with-reference" ]]; then
-    PKGS+=(python3-torch python3-numpy python3-sentencepiece sentencepiece espeak-ng sox
-           fortunes wordnet-base libespeak-ng-dev espeak-ng-data)
-fi
+lists=("$here"/deps/*.txt)
+if [[ "${1:-}" == "--with-reference" ]]; then lists+=("$here/deps/reference.list"); fi
+PKGS=()
+for f in "${lists[@]}"; do
+    [[ -f "$f" ]] || continue
+    while read -r line; do
+        line=${line%%#*}
+        for p in $line; do PKGS+=("$p"); done
+    done <"$f"
+done
 
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
