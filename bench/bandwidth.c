@@ -11,8 +11,9 @@
 #include <time.h>
 
 #include "bench.h"
+#include "core/platform.h"
 
-double kstt_bench_now(void) {
+double bench_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
@@ -28,7 +29,7 @@ typedef struct {
     const uint64_t *p;
     size_t n;
     int vector;
-    pthread_barrier_t *go;
+    kstt__barrier *go;
     double seconds;
     uint64_t sum;
 } slice;
@@ -62,19 +63,28 @@ static uint64_t sum_vector(const uint64_t *p, size_t n) {
 
 static void *read_slice(void *arg) {
     slice *s = arg;
-    pthread_barrier_wait(s->go); /* thread start-up stays out of the timed region */
-    const double t0 = kstt_bench_now();
+    kstt__barrier_wait(s->go); /* thread start-up stays out of the timed region */
+    const double t0 = bench_now();
     s->sum = s->vector ? sum_vector(s->p, s->n) : sum_scalar(s->p, s->n);
-    s->seconds = kstt_bench_now() - t0;
+    s->seconds = bench_now() - t0;
     return NULL;
 }
 
-double kstt_bench_read_bandwidth_gbs(int n_threads) {
-    if (n_threads < 1) n_threads = 1;
-    if (n_threads > 64) n_threads = 64;
-    const size_t bytes = (size_t)512 << 20;
+static int g_probe_mb = 512;
+
+void bench_set_probe_mb(int mb) {
+    g_probe_mb = mb >= 1 ? mb : 512;
+}
+
+double bench_read_bandwidth_gbs(int n_threads) {
+    if (n_threads < 1)
+        n_threads = 1;
+    if (n_threads > 64)
+        n_threads = 64;
+    const size_t bytes = (size_t)g_probe_mb << 20;
     uint64_t *buf = aligned_alloc(64, bytes);
-    if (!buf) return 0.0;
+    if (!buf)
+        return 0.0;
     memset(buf, 1, bytes); /* fault the pages in */
     const size_t words = bytes / 8, per = words / (size_t)n_threads / 8 * 8;
     double best = 0.0;
@@ -82,23 +92,28 @@ double kstt_bench_read_bandwidth_gbs(int n_threads) {
     for (int pass = 0; pass < 6; pass++) {
         pthread_t th[64];
         slice sl[64];
-        pthread_barrier_t go;
-        pthread_barrier_init(&go, NULL, (unsigned)n_threads);
+        kstt__barrier go; /* core/platform.h: macOS has no pthread barriers */
+        if (kstt__barrier_init(&go, (unsigned)n_threads) != 0)
+            break;
         for (int i = 0; i < n_threads; i++) {
             sl[i] = (slice){buf + (size_t)i * per, per, pass & 1, &go, 0.0, 0};
-            if (i > 0) pthread_create(&th[i], NULL, read_slice, &sl[i]);
+            if (i > 0)
+                pthread_create(&th[i], NULL, read_slice, &sl[i]);
         }
         read_slice(&sl[0]);
-        for (int i = 1; i < n_threads; i++) pthread_join(th[i], NULL);
-        pthread_barrier_destroy(&go);
+        for (int i = 1; i < n_threads; i++)
+            pthread_join(th[i], NULL);
+        kstt__barrier_destroy(&go);
         /* the slowest thread's time: all slices read in parallel */
         double dt = 0.0;
         for (int i = 0; i < n_threads; i++) {
             sink += sl[i].sum;
-            if (sl[i].seconds > dt) dt = sl[i].seconds;
+            if (sl[i].seconds > dt)
+                dt = sl[i].seconds;
         }
         double gbs = (double)(per * (size_t)n_threads * 8) / dt / 1e9;
-        if (gbs > best) best = gbs;
+        if (gbs > best)
+            best = gbs;
     }
     (void)sink;
     free(buf);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app_audio.h"
 #include "asr/asr.h"
 #include "asr/model.h"
 #include "bench.h"
@@ -30,6 +31,7 @@
 #include "io/gguf.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
+#include "lm/cpu/lm_cpu.h"
 #include "lm/lm.h"
 #include "quant/quant.h"
 #include "quant/repack.h"
@@ -49,13 +51,16 @@ static void *xcalloc(size_t n, size_t size) {
  * kstt quantize writes). */
 static void remove_tree(const char *dir, int depth) {
     DIR *d = opendir(dir);
-    if (!d) return;
+    if (!d)
+        return;
     struct dirent *de;
     char p[2048];
     while ((de = readdir(d)) != NULL) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
         snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        if (unlink(p) != 0 && depth > 0) remove_tree(p, depth - 1);
+        if (unlink(p) != 0 && depth > 0)
+            remove_tree(p, depth - 1);
     }
     closedir(d);
     rmdir(dir);
@@ -63,7 +68,8 @@ static void remove_tree(const char *dir, int depth) {
 
 static double file_mb(const char *path) {
     FILE *f = fopen(path, "rb");
-    if (!f) return 0;
+    if (!f)
+        return 0;
     fseek(f, 0, SEEK_END);
     const double mb = (double)ftell(f) / 1e6;
     fclose(f);
@@ -88,7 +94,7 @@ static void inputs_free(inputs *in) {
     free(in->tok);
     free(in->starts);
     for (int i = 0; i < in->nclips; i++) {
-        kstt_audio_free(in->pcm[i]);
+        free(in->pcm[i]);
         free(in->ref_words[i]);
     }
     free(in->pcm);
@@ -124,26 +130,30 @@ static int read_clips(const char *dir, inputs *in, FILE *log) {
     char path[2048], line[2048];
     snprintf(path, sizeof path, "%s/samples/expected.tsv", dir);
     FILE *f = fopen(path, "r");
-    if (!f) return 0;
+    if (!f)
+        return 0;
     int cap = 0;
     while (fgets(line, sizeof line, f)) {
-        if (line[0] == '#' || line[0] == '\n') continue;
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
         line[strcspn(line, "\r\n")] = 0;
         char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-        if (!t2) continue;
+        if (!t2)
+            continue;
         *t1 = 0;
         if (in->nclips == cap) {
             cap = cap ? 2 * cap : 8;
             in->pcm = realloc(in->pcm, cap * sizeof *in->pcm);
             in->npcm = realloc(in->npcm, cap * sizeof *in->npcm);
             in->ref_words = realloc(in->ref_words, cap * sizeof *in->ref_words);
-            if (!in->pcm || !in->npcm || !in->ref_words) exit(1);
+            if (!in->pcm || !in->npcm || !in->ref_words)
+                exit(1);
         }
         char wav[2100], err[512];
         snprintf(wav, sizeof wav, "%s/samples/%s", dir, line);
         float *pcm;
         size_t n;
-        if (kstt_audio_load(wav, 24000, &pcm, &n, err, sizeof err)) {
+        if (app_audio_load(wav, 24000, NULL, &pcm, &n, err, sizeof err)) {
             fprintf(log, "kstt bench: %s\n", err);
             continue;
         }
@@ -163,9 +173,16 @@ static int clip_inputs(kstt_model *m, inputs *in, FILE *log) {
     in->width = 1 + nq;
     in->starts = xcalloc((size_t)in->nclips, sizeof(int));
     int rc = 0, capT = 0;
-    kstt__lm_cache cache, *cp = &cache;
+    kstt__lm_state *cp = NULL;
     kstt__lm_work *w = NULL;
-    if (kstt__lm_cache_init(&cache, m->lm) || kstt__lm_work_new(&w, m->lm, 1)) return -1;
+    float *logits = xcalloc((size_t)m->lm->text_card, sizeof(float));
+    float *vad = xcalloc((size_t)(m->lm->n_vad * m->lm->vad_dim) + 1, sizeof(float));
+    if (kstt__lm_state_new(&cp, m->lm) || kstt__lm_work_new(&w, m->lm, 1)) {
+        kstt__lm_state_free(m->lm, cp);
+        free(logits);
+        free(vad);
+        return -1;
+    }
     for (int c = 0; c < in->nclips && !rc; c++) {
         const size_t pre = (size_t)m->prefix_frames * fs, post = (size_t)m->suffix_frames * fs;
         const size_t total = pre + in->npcm[c] + post;
@@ -175,7 +192,8 @@ static int clip_inputs(kstt_model *m, inputs *in, FILE *log) {
         int32_t *codes = xcalloc((size_t)T * nq, sizeof(int32_t));
         kstt_mimi_stream *ms = NULL;
         int got = kstt_mimi_stream_new(&ms, m->mimi);
-        if (got == KSTT_OK) got = kstt_mimi_stream_encode(ms, pcm, total, codes, (size_t)T);
+        if (got == KSTT_OK)
+            got = kstt_mimi_stream_encode(ms, pcm, total, codes, (size_t)T);
         kstt_mimi_stream_free(ms);
         free(pcm);
         if (got < 0) {
@@ -198,19 +216,21 @@ static int clip_inputs(kstt_model *m, inputs *in, FILE *log) {
             rc = -1;
             break;
         }
-        kstt__lm_cache_reset(&cache);
+        kstt__lm_state_reset(m->lm, cp);
         in->starts[in->nseq++] = in->T;
         for (int t = 0; t < got && !rc; t++) {
             if (in->T == capT) {
                 capT = capT ? 2 * capT : 256;
                 in->tok = realloc(in->tok, (size_t)capT * in->width * sizeof(int32_t));
-                if (!in->tok) exit(1);
+                if (!in->tok)
+                    exit(1);
             }
             int32_t *tok = in->tok + (size_t)in->T * in->width;
             kstt__asr_release(&a);
             kstt__asr_input(&a, codes + (size_t)t * nq, tok);
-            rc = kstt__lm_step(m->lm, w, &cp, tok, 1, NULL, NULL);
-            if (!rc) rc = kstt__asr_output(&a, w->logits, w->vad);
+            rc = kstt__lm_step(m->lm, w, &cp, tok, 1, logits, vad);
+            if (!rc)
+                rc = kstt__asr_output(&a, logits, vad);
             kstt_event ev[16];
             while (kstt__asr_read(&a, ev, 16) > 0) {
             }
@@ -219,8 +239,10 @@ static int clip_inputs(kstt_model *m, inputs *in, FILE *log) {
         kstt__asr_free(&a);
         free(codes);
     }
-    kstt__lm_work_free(w);
-    kstt__lm_cache_free(&cache);
+    kstt__lm_work_free(m->lm, w);
+    kstt__lm_state_free(m->lm, cp);
+    free(logits);
+    free(vad);
     return rc ? -1 : 0;
 }
 
@@ -228,36 +250,40 @@ static int clip_inputs(kstt_model *m, inputs *in, FILE *log) {
 
 /* logits[T, text_card] of `lm` on the inputs. */
 static int teacher_force(const kstt__lm *lm, const inputs *in, float *logits) {
-    kstt__lm_cache cache, *cp = &cache;
+    kstt__lm_state *cp = NULL;
     kstt__lm_work *w = NULL;
-    if (kstt__lm_cache_init(&cache, lm)) return -1;
+    if (kstt__lm_state_new(&cp, lm))
+        return -1;
     if (kstt__lm_work_new(&w, lm, 1)) {
-        kstt__lm_cache_free(&cache);
+        kstt__lm_state_free(lm, cp);
         return -1;
     }
+    float *vad = xcalloc((size_t)(lm->n_vad * lm->vad_dim) + 1, sizeof(float));
     int rc = 0, s = 0;
     for (int t = 0; t < in->T && !rc; t++) {
         if (s < in->nseq && in->starts[s] == t) {
-            kstt__lm_cache_reset(&cache);
+            kstt__lm_state_reset(lm, cp);
             s++;
         }
-        rc = kstt__lm_step(lm, w, &cp, in->tok + (size_t)t * in->width, 1, NULL, NULL);
-        memcpy(logits + (size_t)t * lm->text_card, w->logits, sizeof(float) * lm->text_card);
+        rc = kstt__lm_step(lm, w, &cp, in->tok + (size_t)t * in->width, 1,
+                           logits + (size_t)t * lm->text_card, vad);
     }
-    kstt__lm_work_free(w);
-    kstt__lm_cache_free(&cache);
+    kstt__lm_work_free(lm, w);
+    kstt__lm_state_free(lm, cp);
+    free(vad);
     return rc;
 }
 
 static int argmax(const float *x, int n) {
     int b = 0;
     for (int i = 1; i < n; i++)
-        if (x[i] > x[b]) b = i;
+        if (x[i] > x[b])
+            b = i;
     return b;
 }
 
-static void compare(const float *got, const float *want, int T, int V, double *rel,
-                    double *max_abs, int *argmax_equal) {
+static void compare(const float *got, const float *want, int T, int V, double *rel, double *max_abs,
+                    int *argmax_equal) {
     double num = 0, den = 0, mx = 0;
     int eq = 0;
     for (int t = 0; t < T; t++) {
@@ -270,8 +296,10 @@ static void compare(const float *got, const float *want, int T, int V, double *r
         eq += argmax(got + (size_t)t * V, V) == argmax(want + (size_t)t * V, V);
     }
     *rel = sqrt(num / (den > 0 ? den : 1));
-    if (max_abs) *max_abs = mx;
-    if (argmax_equal) *argmax_equal = eq;
+    if (max_abs)
+        *max_abs = mx;
+    if (argmax_equal)
+        *argmax_equal = eq;
 }
 
 /* The words of a clip through the public stream API, space-separated, into out. */
@@ -279,14 +307,16 @@ static int transcribe(kstt_model *m, const float *pcm, size_t n, char *out, size
     kstt_stream_params sp = kstt_stream_params_default();
     kstt_stream *s;
     out[0] = 0;
-    if (kstt_stream_new(&s, m, &sp)) return -1;
+    if (kstt_stream_new(&s, m, &sp))
+        return -1;
     int rc = kstt_stream_feed(s, pcm, n) < 0 || kstt_stream_flush(s) ? -1 : 0;
     kstt_event ev[16];
     int k;
     while ((k = kstt_stream_read(s, ev, 16)) > 0)
         for (int i = 0; i < k; i++)
             if (ev[i].type == KSTT_EVENT_WORD && strlen(out) + strlen(ev[i].text) + 2 < cap) {
-                if (out[0]) strcat(out, " ");
+                if (out[0])
+                    strcat(out, " ");
                 strcat(out, ev[i].text);
             }
     kstt_stream_free(s);
@@ -300,10 +330,13 @@ static int word_edits(const char *ref, const char *hyp, int *nref) {
     int na = 0, nb = 0;
     snprintf(a, sizeof a, "%s", ref);
     snprintf(b, sizeof b, "%s", hyp);
-    for (char *t = strtok(a, " "); t && na < 256; t = strtok(NULL, " ")) ra[na++] = t;
-    for (char *t = strtok(b, " "); t && nb < 256; t = strtok(NULL, " ")) hb[nb++] = t;
+    for (char *t = strtok(a, " "); t && na < 256; t = strtok(NULL, " "))
+        ra[na++] = t;
+    for (char *t = strtok(b, " "); t && nb < 256; t = strtok(NULL, " "))
+        hb[nb++] = t;
     int prev[257], cur[257];
-    for (int j = 0; j <= nb; j++) prev[j] = j;
+    for (int j = 0; j <= nb; j++)
+        prev[j] = j;
     for (int i = 1; i <= na; i++) {
         cur[0] = i;
         for (int j = 1; j <= nb; j++) {
@@ -322,7 +355,8 @@ static int word_edits(const char *ref, const char *hyp, int *nref) {
 /* Writes `path`: the tensors of `g`, block types dequantised to f32, the others as stored. */
 static int write_dequantized(const kstt__gguf *g, const char *path, char *err, size_t errlen) {
     kstt__gguf_writer *w;
-    if (kstt__gguf_writer_new(&w)) return -1;
+    if (kstt__gguf_writer_new(&w))
+        return -1;
     const size_t n = kstt__gguf_count(g);
     float **bufs = xcalloc(n, sizeof *bufs);
     int rc = 0;
@@ -336,23 +370,25 @@ static int write_dequantized(const kstt__gguf *g, const char *path, char *err, s
             rc = kstt__gguf_writer_add(w, t->name, t->type, t->ndim, t->shape, t->data);
         }
     }
-    if (!rc) rc = kstt__gguf_writer_save(w, path, err, errlen);
+    if (!rc)
+        rc = kstt__gguf_writer_save(w, path, err, errlen);
     kstt__gguf_writer_free(w);
-    for (size_t i = 0; i < n; i++) free(bufs[i]);
+    for (size_t i = 0; i < n; i++)
+        free(bufs[i]);
     free(bufs);
     return rc ? -1 : 0;
 }
 
 /* ---- one model directory ------------------------------------------------------------------ */
 
-int kstt_bench_error_model(const char *label, const char *dir, const char *ref_file,
-                           const char *types, const char *qopts, int transcripts,
-                           kstt_pool *pool, FILE *log,
-                           kstt_bench_err *rows, int cap) {
+int bench_error_model(const char *label, const char *dir, const char *ref_file,
+                           const char *types, const char *qopts, int transcripts, kstt_pool *pool,
+                           FILE *log, bench_err *rows, int cap) {
     char err[1024], tmp[1024];
     const char *td = getenv("TMPDIR");
-    if (!td || !*td) td = P_tmpdir; /* the system's temporary directory (stdio.h) */
-    snprintf(tmp, sizeof tmp, "%s/kstt_bench_err_XXXXXX", td);
+    if (!td || !*td)
+        td = P_tmpdir; /* the system's temporary directory (stdio.h) */
+    snprintf(tmp, sizeof tmp, "%s/bench_err_XXXXXX", td);
     if (!mkdtemp(tmp)) {
         fprintf(log, "kstt bench: cannot create a temporary directory under %s\n", td);
         return -1;
@@ -369,18 +405,21 @@ int kstt_bench_error_model(const char *label, const char *dir, const char *ref_f
         goto done;
     }
     if (ref_file) {
-        if (golden_inputs(ref_file, &in, log)) goto done;
+        if (golden_inputs(ref_file, &in, log))
+            goto done;
     } else {
         if (read_clips(dir, &in, log) <= 0) {
             fprintf(log, "kstt bench: %s: no clips in samples/expected.tsv\n", dir);
             goto done;
         }
-        if (clip_inputs(ref, &in, log)) goto done;
+        if (clip_inputs(ref, &in, log))
+            goto done;
     }
     const int V = ref->lm->text_card, T = in.T;
     want = xcalloc((size_t)T * V, sizeof(float));
     got = xcalloc((size_t)T * V, sizeof(float));
-    if (teacher_force(ref->lm, &in, want)) goto done;
+    if (teacher_force(ref->lm, &in, want))
+        goto done;
     /* transcripts 0: the clips' token inputs are used, their words not */
     const int nclips = transcripts ? in.nclips : 0;
     ref_text = xcalloc((size_t)in.nclips + 1, sizeof *ref_text);
@@ -394,7 +433,8 @@ int kstt_bench_error_model(const char *label, const char *dir, const char *ref_f
     for (char *tok = strtok_r(list, ",", &save); tok && nrows < cap;
          tok = strtok_r(NULL, ",", &save)) {
         const int t = kstt__wtype_from_name(tok);
-        if (t != KSTT_WT_Q8_0 && t != KSTT_WT_Q4_0 && t != KSTT_WT_Q4_K) continue;
+        if (t != KSTT_WT_Q8_0 && t != KSTT_WT_Q4_0 && t != KSTT_WT_Q4_K)
+            continue;
         char qd[1100], threads[16];
         snprintf(qd, sizeof qd, "%s/%s", tmp, kstt__wtype_name((kstt__wtype)t));
         snprintf(threads, sizeof threads, "%d", kstt_pool_threads(pool));
@@ -407,18 +447,20 @@ int kstt_bench_error_model(const char *label, const char *dir, const char *ref_f
             argv[argc++] = o;
         argv[argc++] = (char *)dir;
         argv[argc++] = qd;
-        if (kstt_cmd_quantize(argc, argv) != 0) goto done;
+        if (cli_cmd_quantize(argc, argv) != 0)
+            goto done;
         kstt_model *qm = NULL;
         if (kstt_model_load(&qm, qd, &mp, err, sizeof err)) {
             fprintf(log, "kstt bench: %s\n", err);
             goto done;
         }
-        kstt_bench_err *r = &rows[nrows++];
+        bench_err *r = &rows[nrows++];
         memset(r, 0, sizeof *r);
         snprintf(r->model, sizeof r->model, "%s", label);
         snprintf(r->weights, sizeof r->weights, "%s", kstt__wtype_name((kstt__wtype)t));
-        snprintf(r->head, sizeof r->head, "%s",
-                 kstt__wtype_name(kstt__repack_file_type(qm->lm->text_linear.type)));
+        snprintf(
+            r->head, sizeof r->head, "%s",
+            kstt__wtype_name(kstt__repack_file_type(kstt__lm_cpu_of(qm->lm)->text_linear.type)));
         r->lm_mb = file_mb(kstt__weights_path(qm->weights));
         r->steps = T;
         r->weights_only = -1;
@@ -449,8 +491,9 @@ int kstt_bench_error_model(const char *label, const char *dir, const char *ref_f
             fprintf(log, "    %s %s clip %d: \"%s\"%s\n", label, r->weights, c, text,
                     strcmp(text, ref_text[c]) ? " (differs from the original)" : "");
         }
-        fprintf(log, "  %s %s (head %s, %.1f MB): logits rel RMS %.3f%% (weights only %.3f%%), "
-                     "max abs %.3g, argmax %d/%d\n",
+        fprintf(log,
+                "  %s %s (head %s, %.1f MB): logits rel RMS %.3f%% (weights only %.3f%%), "
+                "max abs %.3g, argmax %d/%d\n",
                 label, r->weights, r->head, r->lm_mb, 100 * r->rel_rms, 100 * r->weights_only,
                 r->max_abs, r->argmax_equal, r->steps);
         kstt_model_free(qm);
@@ -467,7 +510,8 @@ int kstt_bench_error_model(const char *label, const char *dir, const char *ref_f
     rc = 0;
 done:
     if (ref_text)
-        for (int c = 0; c < in.nclips; c++) free(ref_text[c]);
+        for (int c = 0; c < in.nclips; c++)
+            free(ref_text[c]);
     free(ref_text);
     free(want);
     free(got);
@@ -495,8 +539,8 @@ static const method g_methods[] = {
 enum { NMETHOD = sizeof g_methods / sizeof g_methods[0], NX = 4 };
 
 typedef struct {
-    double w_num, w_den;           /* weights: sum of squared errors, sum of squares */
-    double f_num, k_num, p_den;    /* products: f32 on dequantised, kernels; sum of squares */
+    double w_num, w_den;        /* weights: sum of squared errors, sum of squares */
+    double f_num, k_num, p_den; /* products: f32 on dequantised, kernels; sum of squares */
     double secs, elems;
 } acc;
 
@@ -516,16 +560,20 @@ static float grand(void) {
 static void measure(const method *m, const float *w, long rows, long cols, kstt_pool *pool,
                     acc *a) {
     const size_t rb = kstt__wtype_row_bytes(m->type, cols);
-    if (!rb) return;
+    if (!rb)
+        return;
     unsigned char *q = kstt__alloc(rb * (size_t)rows);
     float *dq = xcalloc((size_t)rows * cols, sizeof(float));
     float *x = xcalloc((size_t)NX * cols, sizeof(float));
     float *y = xcalloc((size_t)NX * rows, sizeof(float));
-    if (!q) exit(1);
-    for (long i = 0; i < NX * cols; i++) x[i] = grand();
-    const double t0 = kstt_bench_now();
-    for (long r = 0; r < rows; r++) m->quantize(w + r * cols, q + (size_t)r * rb, cols);
-    a->secs += kstt_bench_now() - t0;
+    if (!q)
+        exit(1);
+    for (long i = 0; i < NX * cols; i++)
+        x[i] = grand();
+    const double t0 = bench_now();
+    for (long r = 0; r < rows; r++)
+        m->quantize(w + r * cols, q + (size_t)r * rb, cols);
+    a->secs += bench_now() - t0;
     a->elems += (double)rows * cols;
     for (long r = 0; r < rows; r++)
         kstt__dequantize_row(m->type, q + (size_t)r * rb, dq + r * cols, cols);
@@ -559,14 +607,15 @@ static void measure(const method *m, const float *w, long rows, long cols, kstt_
 
 static void print_products(FILE *out, const char *source, const acc *a) {
     for (int m = 0; m < NMETHOD; m++) {
-        if (!a[m].elems) continue;
+        if (!a[m].elems)
+            continue;
         fprintf(out, "| %s | %s | %.3f%% | %.3f%% | %.3f%% | %.1f |\n", source, g_methods[m].name,
                 100 * sqrt(a[m].w_num / a[m].w_den), 100 * sqrt(a[m].f_num / a[m].p_den),
                 100 * sqrt(a[m].k_num / a[m].p_den), 1e9 * a[m].secs / a[m].elems);
     }
 }
 
-void kstt_bench_error_products(const char *dir, kstt_pool *pool, FILE *out) {
+void bench_error_products(const char *dir, kstt_pool *pool, FILE *out) {
     fprintf(out, "\n| matrices | quantiser | weights rel RMS | product, f32 x | product, kernel "
                  "(8-bit x) | ns/element |\n|---|---|---|---|---|---|\n");
     acc a[NMETHOD];
@@ -579,7 +628,8 @@ void kstt_bench_error_products(const char *dir, kstt_pool *pool, FILE *out) {
             memset(a, 0, sizeof a);
             for (size_t i = 0; i < kstt__st_count(st); i++) {
                 const kstt__tensor *t = kstt__st_at(st, i);
-                if (t->ndim != 2 || t->shape[0] < 64 || strstr(t->name, "emb")) continue;
+                if (t->ndim != 2 || t->shape[0] < 64 || strstr(t->name, "emb"))
+                    continue;
                 float *w = xcalloc((size_t)t->numel, sizeof(float));
                 if (kstt__st_to_f32(st, t, w, err, sizeof err) == 0)
                     for (int m = 0; m < NMETHOD; m++)
@@ -596,9 +646,11 @@ void kstt_bench_error_products(const char *dir, kstt_pool *pool, FILE *out) {
     const long R = 512, C = 2048;
     float *w = xcalloc((size_t)R * C, sizeof(float));
     for (int kind = 0; kind < 2; kind++) {
-        for (long i = 0; i < R * C; i++) w[i] = kind ? grand() : (float)(2 * urand() - 1);
+        for (long i = 0; i < R * C; i++)
+            w[i] = kind ? grand() : (float)(2 * urand() - 1);
         memset(a, 0, sizeof a);
-        for (int m = 0; m < NMETHOD; m++) measure(&g_methods[m], w, R, C, pool, &a[m]);
+        for (int m = 0; m < NMETHOD; m++)
+            measure(&g_methods[m], w, R, C, pool, &a[m]);
         print_products(out, kind ? "random Gaussian" : "random uniform", a);
     }
     free(w);

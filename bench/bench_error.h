@@ -23,7 +23,7 @@ typedef struct {
     double lm_mb;            /* LM weight file */
     int word_errors, words;  /* transcripts vs the reference words (words 0: no samples) */
     int same_transcripts, n_transcripts; /* transcripts equal to the original model's */
-} kstt_bench_err;
+} bench_err;
 
 /* Measures `types` (comma-separated q8_0,q4_0,q4_k) on the model directory `dir`, quantised
  * by kstt quantize with the extra options `qopts` (space-separated, e.g. "--head-type same
@@ -33,15 +33,15 @@ typedef struct {
  * DIR/samples/expected.tsv (whose word errors are counted too, unless `transcripts` is 0: the
  * clips' streams through the public API are most of the time). Appends up to cap rows;
  * returns the number appended, or -1 with a message on `log`. */
-int kstt_bench_error_model(const char *label, const char *dir, const char *ref_file,
+int bench_error_model(const char *label, const char *dir, const char *ref_file,
                            const char *types, const char *qopts, int transcripts,
                            kstt_pool *pool, FILE *log,
-                           kstt_bench_err *rows, int cap);
+                           bench_err *rows, int cap);
 
 /* Per-product error of each quantiser (max-based and searched scales, q4_K) on the matmul
  * weights of the model directory `dir` (NULL: skipped) and on random uniform and Gaussian
  * matrices: weights' relative RMS error, and the product's with f32 and with the kernels'
  * 8-bit activations; quantisation time per element. Prints a table on `out`. */
-void kstt_bench_error_products(const char *dir, kstt_pool *pool, FILE *out);
+void bench_error_products(const char *dir, kstt_pool *pool, FILE *out);
 
 #endif

@@ -1,69 +1,53 @@
 /*
- * kstt bench lm: the LM step of stt-1b-en_fr (d 2048, 16 layers, 16 heads of 128, gated FFN
- * 5632, context 750, text head 8000) on random full-size weights built in memory, for each
- * weight type (bf16, q8_0, q4_0, q4_k), at batch 1/4/8 over an empty and a full context.
+ * kstt bench lm: the library's LM step (src/lm through its seam lm/lm.h, exactly what a
+ * stream runs) on a generated random model with the real dimensions (stt-1b-en_fr by default:
+ * d 2048, 16 layers, 16 heads of 128, gated FFN 5632, context 750, text head 8000, 32
+ * codebooks, 4 VAD heads), for each weight type (bf16, q8_0, q4_0, q4_k), at batch 1/4/8 over
+ * an empty and a full context.
+ *
+ * The model is written once by the generator of `kstt bench generate` (bench/gen_lm.c, bf16)
+ * into the bench cache (bench_cache_dir) and quantised once there by `kstt quantize` (the
+ * library's quantiser: text head q8_0 under the 4-bit types, searched scales, unless
+ * --head-type same / --max-scale); later runs load the cached files.
  *
  * Every figure is set against the machine's limit: a step reads every weight once plus the
- * KV cache it attends over (K and V, batch x layers x 2 x positions x 2048 elements of 4 bytes
- * for the bf16 rows' f32 cache, 2 for the quantised rows' f16 cache: the KV type
- * KSTT_KV_AUTO picks for such models), so
- * bytes / measured read bandwidth is the fastest a step can be; speed is seconds of audio
- * (80 ms per step per stream) per second of wall time, summed over the batch.
- *
- * The step is the real computation (RMS norms, RoPE, attention over the ring, SiLU gating,
- * out_norm, text head) through the kernel table and the pool, as src/lm runs it; nothing is
- * allocated per step. The quantised types' logit error is measured against the exact f32
- * computation on the same (bf16-stored) weights over a few steps from an empty context; the
- * text head is stored as q8_0 under the 4-bit types, as `kstt quantize` does by default.
- * Then the same error on real directories (bench_error.c): the golden tiny model (random
- * weights) and the trained demo model, each through `kstt quantize`, when they are found.
+ * KV cache it attends over (K and V, batch x layers x 2 x positions x dim elements of 4 bytes
+ * for the f32 ring of the bf16 model, 2 for the f16 ring of the quantised ones: what
+ * KSTT_KV_AUTO picks), so bytes / measured read bandwidth is the fastest a step can be; speed
+ * is seconds of audio (80 ms per step per stream) per second of wall time, summed over the
+ * batch. A full context is reached by moving the streams' positions (kstt__lm_state_seek), not
+ * by stepping through it. The quantised types' logit error is measured against the bf16 model
+ * over a few steps from an empty context, both on an f32 KV ring. Then the same error on real
+ * directories (bench_error.c): the golden tiny model (random weights) and the trained demo
+ * model, each through `kstt quantize`, when they are found.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "asr/model.h"
 #include "bench.h"
 #include "bench_error.h"
-#include "core/alloc.h"
-#include <unistd.h>
-#include "asr/model.h"
 #include "codec/mimi_internal.h"
+#include "commands.h"
+#include "core/alloc.h"
 #include "core/pool.h"
-#include "kernels/kernels.h"
+#include "gen_lm.h"
+#include "io/weights.h"
+#include "lm/config.h"
+#include "lm/cpu/lm_cpu.h"
 #include "lm/lm.h"
 #include "quant/quant.h"
 #include "quant/repack.h"
 
-enum { D = 2048, L = 16, NH = 16, HD = 128, FF = 5632, CTX = 750, VOCAB = 8000, MAXB = 8 };
+enum { MAXB = 8 };
 #define FRAME_S 0.08
-
-typedef struct {
-    kstt__wmat in_proj, out_proj, lin_in, lin_out;
-} layer_w;
-
-typedef struct {
-    kstt__wtype type;
-    layer_w layer[L];
-    kstt__wmat head;
-    void *blob;  /* owned storage of this type's matrices (NULL for the bf16 master) */
-    void *blob2; /* a second one when only some matrices were packed */
-    size_t bytes;
-} model_w;
-
-typedef struct {
-    kstt_pool *pool;
-    const kstt__kernels *k;
-    int B;
-    float *x, *h, *qkv, *att, *o, *ab, *g, *logits; /* [B, *] */
-    void *kc, *vc;  /* [B, L, NH, CTX, HD] head-major as src/lm, f32 or f16 (kv16) */
-    int kv16;       /* the KV cache holds IEEE half (sized for f32 either way) */
-    float *scores;                                  /* [threads, CTX] */
-    kstt__ws ws;
-    int64_t pos;
-} state;
 
 static uint64_t rng_state = 0x243f6a8885a308d3ull;
 static inline float rnd(void) { /* uniform [-1, 1) */
@@ -82,25 +66,128 @@ static void *xalloc(size_t n) {
     return p;
 }
 
-/* ---- weights --------------------------------------------------------------------------- */
+/* ---- the cached models ------------------------------------------------------------------ */
 
-static kstt__wmat master_mat(long rows, long cols) {
-    uint16_t *p = xalloc((size_t)rows * cols * 2);
-    const float a = sqrtf(3.0f / (float)cols); /* unit-variance outputs for unit inputs */
-    for (long i = 0; i < rows * cols; i++) p[i] = kstt__f32_to_bf16(a * rnd());
-    return (kstt__wmat){KSTT_WT_BF16, rows, cols, (size_t)cols * 2, p};
+/* How the quantised types are built: `kstt quantize`'s defaults unless --head-type same /
+ * --max-scale (bench options, for measuring what each buys). */
+static int g_head_same, g_max_scale;
+
+static int exists(const char *dir, const char *name) {
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    struct stat st;
+    return stat(p, &st) == 0;
 }
 
-static void build_master(model_w *m) {
-    memset(m, 0, sizeof *m);
-    m->type = KSTT_WT_BF16;
-    for (int l = 0; l < L; l++) {
-        m->layer[l].in_proj = master_mat(3 * D, D);
-        m->layer[l].out_proj = master_mat(D, D);
-        m->layer[l].lin_in = master_mat(2 * FF, D);
-        m->layer[l].lin_out = master_mat(D, FF);
+/* The directory of the random `dims` model in weight type `type` ("bf16": the generated file;
+ * else its quantisation), made on first use: written into DIR.tmp, then renamed, so an
+ * interrupted run leaves nothing that looks complete. 0 on success (message on stderr). */
+static int cached_lm(const char *dims, const char *type, int threads, char *dir, size_t cap,
+                     FILE *log) {
+    char base[900], src[1024], tmp[1100], err[512];
+    bench_cache_dir(base, sizeof base);
+    snprintf(src, sizeof src, "%s/lm-%s-seed1", base, dims);
+    if (!exists(src, "config.json")) {
+        bench_gen_lm_dims d;
+        if (bench_gen_lm_dims_get(dims, &d)) {
+            fprintf(stderr, "kstt bench: unknown --dims %s (1b, 2.6b or tiny)\n", dims);
+            return -1;
+        }
+        fprintf(log, "generating the random %s LM (bf16) into %s\n", dims, src);
+        fflush(log);
+        const double t0 = bench_now();
+        snprintf(tmp, sizeof tmp, "%s.tmp", src);
+        char p[1200];
+        int rc = mkdir(tmp, 0755) != 0 && errno != EEXIST ? KSTT_EIO : KSTT_OK;
+        snprintf(p, sizeof p, "%s/model.safetensors", tmp);
+        if (!rc)
+            rc = bench_gen_lm_write(p, &d, 1, err, sizeof err);
+        snprintf(p, sizeof p, "%s/tokenizer.model", tmp);
+        if (!rc)
+            rc = bench_gen_tokenizer_write(p, d.text_card, 1, err, sizeof err);
+        /* the LM alone is measured: config.json must name a Mimi file (kstt quantize copies
+         * it), so an empty stand-in takes its place */
+        snprintf(p, sizeof p, "%s/no-mimi.safetensors", tmp);
+        FILE *f = rc ? NULL : fopen(p, "wb");
+        if (f)
+            fclose(f);
+        else if (!rc)
+            rc = KSTT_EIO, snprintf(err, sizeof err, "%.400s: cannot create", p);
+        snprintf(p, sizeof p, "%s/config.json", tmp);
+        if (!rc)
+            rc = bench_gen_config_write(p, &d, "no-mimi.safetensors", NULL, "tokenizer.model", err,
+                                        sizeof err);
+        if (!rc && rename(tmp, src) != 0) {
+            snprintf(err, sizeof err, "cannot rename %.200s to %.200s", tmp, src);
+            rc = KSTT_EIO;
+        }
+        if (rc) {
+            fprintf(stderr, "kstt bench: %s\n", err);
+            return -1;
+        }
+        fprintf(log, "  written in %.1f s\n", bench_now() - t0);
     }
-    m->head = master_mat(VOCAB, D);
+    if (!strcmp(type, "bf16")) {
+        snprintf(dir, cap, "%s", src);
+        return 0;
+    }
+    snprintf(dir, cap, "%s-%s%s%s", src, type, g_head_same ? "-head-same" : "",
+             g_max_scale ? "-max-scale" : "");
+    if (exists(dir, "config.json"))
+        return 0;
+    fprintf(log, "quantising it to %s with kstt quantize into %s\n", type, dir);
+    fflush(log);
+    const double t0 = bench_now();
+    char th[16];
+    snprintf(tmp, sizeof tmp, "%s.tmp", dir);
+    snprintf(th, sizeof th, "%d", threads);
+    char *argv[12] = {"quantize", "--type", (char *)type, "--threads", th, "--quiet"};
+    int argc = 6;
+    if (g_head_same)
+        argv[argc++] = "--head-type", argv[argc++] = "same";
+    if (g_max_scale)
+        argv[argc++] = "--max-scale";
+    argv[argc++] = src;
+    argv[argc++] = tmp;
+    if (cli_cmd_quantize(argc, argv) != 0)
+        return -1;
+    if (rename(tmp, dir) != 0) {
+        fprintf(stderr, "kstt bench: %s: cannot rename to %s\n", tmp, dir);
+        return -1;
+    }
+    fprintf(log, "  quantised in %.1f s\n", bench_now() - t0);
+    return 0;
+}
+
+/* An LM loaded alone from a model directory (no Mimi, no tokenizer). */
+typedef struct {
+    kstt__stt_config cfg;
+    kstt__weights *wf;
+    kstt__lm *lm;
+} lm_model;
+
+static void lm_close(lm_model *m) {
+    kstt__lm_free(m->lm);
+    kstt__weights_close(m->wf);
+    memset(m, 0, sizeof *m);
+}
+
+static int lm_open(lm_model *m, const char *dir, kstt_pool *pool, kstt_kv_type kv) {
+    char p[1200], err[512];
+    memset(m, 0, sizeof *m);
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    int rc = kstt__stt_config_load(&m->cfg, p, err, sizeof err);
+    snprintf(p, sizeof p, "%s/%s", dir, m->cfg.moshi_name);
+    if (!rc)
+        rc = kstt__weights_open(&m->wf, p, err, sizeof err);
+    if (!rc)
+        rc = kstt__lm_load_kv(&m->lm, m->wf, &m->cfg, pool, KSTT_KERNELS_AUTO, kv, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "kstt bench: %s\n", err);
+        lm_close(m);
+        return -1;
+    }
+    return 0;
 }
 
 /* Bytes a product reads: for the load-time packed types, those of the file's block layout
@@ -112,259 +199,80 @@ static size_t mat_bytes(const kstt__wmat *w) {
     return (size_t)w->rows * w->row_bytes;
 }
 
-static size_t model_bytes(const model_w *m) {
-    size_t n = mat_bytes(&m->head);
-    for (int l = 0; l < L; l++)
-        n += mat_bytes(&m->layer[l].in_proj) + mat_bytes(&m->layer[l].out_proj) +
-             mat_bytes(&m->layer[l].lin_in) + mat_bytes(&m->layer[l].lin_out);
+/* Weight bytes one step reads: every layer matrix, the text head and the VAD heads (the
+ * embedding rows, n_q + 1 per stream, are negligible). */
+static size_t model_bytes(const kstt__lm *lm) {
+    const kstt__lm_cpu *c = kstt__lm_cpu_of(lm);
+    size_t n = mat_bytes(&c->text_linear);
+    for (int h = 0; h < lm->n_vad; h++)
+        n += mat_bytes(&c->vad[h]);
+    for (int l = 0; l < lm->n_layers; l++)
+        n += mat_bytes(&c->layers[l].in_proj) + mat_bytes(&c->layers[l].out_proj) +
+             mat_bytes(&c->layers[l].linear_in) + mat_bytes(&c->layers[l].linear_out);
     return n;
 }
 
-/* How the quantised types are built: `kstt quantize`'s defaults (text head q8_0, searched
- * scales) unless --head-type / --max-scale say otherwise (bench options, for measuring what
- * each buys). */
-static int g_head_same, g_max_scale;
+/* ---- the step ------------------------------------------------------------------------------ */
 
+/* B streams of one LM stepped together, with random tokens. */
 typedef struct {
-    const kstt__wmat *src;
-    kstt__wmat *dst;
-} quant_job;
+    const kstt__lm *lm;
+    int B;
+    kstt__lm_work *w;
+    kstt__lm_state *st[MAXB];
+    int32_t *tok;        /* [B, 1 + n_q] */
+    float *logits, *vad; /* [B, text_card], [B, n_vad * vad_dim] */
+} runner;
 
-static void quant_task(void *arg, int ith, int nth) {
-    const quant_job *j = arg;
-    long r0, r1;
-    kstt__split_range((long)j->src->rows, 1, ith, nth, &r0, &r1);
-    float row[FF > D ? FF : D];
-    for (long r = r0; r < r1; r++) {
-        kstt__wmat_row_f32(j->src, r, row);
-        char *out = (char *)j->dst->data + (size_t)r * j->dst->row_bytes;
-        if (g_max_scale && j->dst->type == KSTT_WT_Q8_0)
-            kstt__quantize_q8_0_maxscale(row, out, j->src->cols);
-        else if (g_max_scale && j->dst->type == KSTT_WT_Q4_0)
-            kstt__quantize_q4_0_maxscale(row, out, j->src->cols);
-        else
-            kstt__quantize_row(j->dst->type, row, out, j->src->cols);
-    }
+static void runner_free(runner *r) {
+    for (int b = 0; b < r->B; b++)
+        kstt__lm_state_free(r->lm, r->st[b]);
+    kstt__lm_work_free(r->lm, r->w);
+    kstt__free(r->tok);
+    kstt__free(r->logits);
+    kstt__free(r->vad);
 }
 
-static void quantize_mat(kstt_pool *pool, const kstt__wmat *src, kstt__wmat *dst,
-                         kstt__wtype t, unsigned char **cursor) {
-    *dst = (kstt__wmat){t, src->rows, src->cols, kstt__wtype_row_bytes(t, src->cols), *cursor};
-    *cursor += mat_bytes(dst);
-    quant_job j = {src, dst};
-    kstt__pool_run(pool, quant_task, &j);
-}
-
-/* The text head's type in a file of type t. */
-static kstt__wtype head_type(kstt__wtype t) {
-    return t == KSTT_WT_BF16 || g_head_same ? t : KSTT_WT_Q8_0;
-}
-
-static void build_quantized(kstt_pool *pool, const model_w *master, kstt__wtype t, model_w *m) {
-    memset(m, 0, sizeof *m);
-    m->type = t;
-    size_t total = 0;
-    for (int l = 0; l < L; l++) {
-        total += kstt__wtype_row_bytes(t, D) * (4 * D + 2 * FF) + kstt__wtype_row_bytes(t, FF) * D;
+static void runner_init(runner *r, const kstt__lm *lm, int B) {
+    memset(r, 0, sizeof *r);
+    r->lm = lm;
+    r->B = B;
+    if (kstt__lm_work_new(&r->w, lm, B)) {
+        fprintf(stderr, "kstt bench: out of memory (LM work)\n");
+        exit(1);
     }
-    total += kstt__wtype_row_bytes(head_type(t), D) * VOCAB;
-    m->blob = xalloc(total);
-    unsigned char *cur = m->blob;
-    for (int l = 0; l < L; l++) {
-        quantize_mat(pool, &master->layer[l].in_proj, &m->layer[l].in_proj, t, &cur);
-        quantize_mat(pool, &master->layer[l].out_proj, &m->layer[l].out_proj, t, &cur);
-        quantize_mat(pool, &master->layer[l].lin_in, &m->layer[l].lin_in, t, &cur);
-        quantize_mat(pool, &master->layer[l].lin_out, &m->layer[l].lin_out, t, &cur);
-    }
-    quantize_mat(pool, &master->head, &m->head, head_type(t), &cur);
-    /* Then packed into the kernels' layouts, as kstt_model_load does with a GGUF file. */
-    kstt__wmat *mats[4 * L + 1];
-    int nm = 0;
-    for (int l = 0; l < L; l++) {
-        mats[nm++] = &m->layer[l].in_proj;
-        mats[nm++] = &m->layer[l].out_proj;
-        mats[nm++] = &m->layer[l].lin_in;
-        mats[nm++] = &m->layer[l].lin_out;
-    }
-    mats[nm++] = &m->head;
-    size_t packed = 0;
-    for (int i = 0; i < nm; i++)
-        if (kstt__repack_type(mats[i]->type) != mats[i]->type)
-            packed += (kstt__repack_bytes(mats[i]) + 63) & ~(size_t)63;
-    if (packed == 0)
-        return;
-    unsigned char *blob = xalloc(packed), *pc = blob;
-    for (int i = 0; i < nm; i++) {
-        if (kstt__repack_type(mats[i]->type) == mats[i]->type)
-            continue;
-        const kstt__wmat src = *mats[i];
-        kstt__repack(&src, pc, mats[i]);
-        pc += (kstt__repack_bytes(&src) + 63) & ~(size_t)63;
-    }
-    /* matrices left in the file layout (none for the LM's shapes) would still point into the
-     * old blob: keep it then */
-    for (int i = 0; i < nm; i++)
-        if (kstt__repack_type(mats[i]->type) == mats[i]->type && mats[i]->type != KSTT_WT_BF16) {
-            m->blob2 = blob;
-            return;
+    for (int b = 0; b < B; b++)
+        if (kstt__lm_state_new(&r->st[b], lm)) {
+            fprintf(stderr, "kstt bench: out of memory (KV ring)\n");
+            exit(1);
         }
-    kstt__free(m->blob);
-    m->blob = blob;
+    r->tok = xalloc(sizeof(int32_t) * (size_t)B * (size_t)(1 + lm->n_q));
+    r->logits = xalloc(sizeof(float) * (size_t)B * (size_t)lm->text_card);
+    r->vad = xalloc(sizeof(float) * ((size_t)B * (size_t)(lm->n_vad * lm->vad_dim) + 1));
 }
 
-static void free_master(model_w *m) {
-    for (int l = 0; l < L; l++) {
-        kstt__free((void *)m->layer[l].in_proj.data);
-        kstt__free((void *)m->layer[l].out_proj.data);
-        kstt__free((void *)m->layer[l].lin_in.data);
-        kstt__free((void *)m->layer[l].lin_out.data);
-    }
-    kstt__free((void *)m->head.data);
-}
-
-/* ---- the step --------------------------------------------------------------------------- */
-
-static void state_init(state *s, kstt_pool *pool, const kstt__kernels *k, int B) {
-    memset(s, 0, sizeof *s);
-    s->pool = pool;
-    s->k = k;
-    s->B = B;
-    s->x = xalloc(sizeof(float) * B * D);
-    s->h = xalloc(sizeof(float) * B * D);
-    s->qkv = xalloc(sizeof(float) * B * 3 * D);
-    s->att = xalloc(sizeof(float) * B * D);
-    s->o = xalloc(sizeof(float) * B * D);
-    s->ab = xalloc(sizeof(float) * B * 2 * FF);
-    s->g = xalloc(sizeof(float) * B * FF);
-    s->logits = xalloc(sizeof(float) * B * VOCAB);
-    const size_t kv = (size_t)B * L * CTX * D;
-    s->kc = xalloc(sizeof(float) * kv);
-    s->vc = xalloc(sizeof(float) * kv);
-    for (size_t i = 0; i < kv; i++) ((float *)s->kc)[i] = rnd(), ((float *)s->vc)[i] = rnd();
-    s->scores = xalloc(sizeof(float) * kstt__pool_size(pool) * CTX);
-    size_t ws = 0;
-    for (int t = 0; t < KSTT_WT_COUNT; t++) {
-        size_t a = kstt__matmul_ws_size((kstt__wtype)t, FF, B);
-        if (a > ws) ws = a;
-    }
-    s->ws.buf = xalloc(ws);
-    s->ws.cap = ws;
-}
-
-static void state_free(state *s) {
-    kstt__free(s->x), kstt__free(s->h), kstt__free(s->qkv), kstt__free(s->att);
-    kstt__free(s->o), kstt__free(s->ab), kstt__free(s->g), kstt__free(s->logits);
-    kstt__free(s->kc), kstt__free(s->vc), kstt__free(s->scores), kstt__free(s->ws.buf);
-}
-
-/* Switches the KV cache to f16 (1) or f32 (0), refilled with random values of that type. */
-static void state_kv(state *s, int kv16) {
-    if (s->kv16 == kv16) return;
-    s->kv16 = kv16;
-    const size_t kv = (size_t)s->B * L * CTX * D;
-    for (size_t i = 0; i < kv; i++) {
-        if (kv16) {
-            ((uint16_t *)s->kc)[i] = kstt__f32_to_f16(rnd());
-            ((uint16_t *)s->vc)[i] = kstt__f32_to_f16(rnd());
-        } else {
-            ((float *)s->kc)[i] = rnd(), ((float *)s->vc)[i] = rnd();
-        }
+/* Random text and audio tokens for every stream (the rng's sequence: two runners draw the
+ * same tokens from the same rng state). */
+static void random_tokens(runner *r) {
+    const int nq = r->lm->n_q;
+    for (int b = 0; b < r->B; b++) {
+        int32_t *t = r->tok + (size_t)b * (1 + nq);
+        t[0] = (int32_t)((rnd() + 1.0f) * 0.5f * (float)r->lm->text_card);
+        for (int k = 0; k < nq; k++)
+            t[1 + k] = (int32_t)((rnd() + 1.0f) * 0.5f * (float)r->lm->card);
     }
 }
 
-typedef struct {
-    state *s;
-    int layer;
-} att_job;
-
-/* Element offset of (stream b, layer l, head hh, slot t) in the head-major KV cache. */
-static size_t kv_at(int b, int l, int hh, long t) {
-    return ((((size_t)b * L + l) * NH + hh) * CTX + (size_t)t) * HD;
-}
-
-/* One (batch row, head) pair at a time, split across the pool: the fused kernel of src/lm. */
-static void att_task(void *arg, int ith, int nth) {
-    const att_job *j = arg;
-    state *s = j->s;
-    const int64_t pos = s->pos;
-    const long n = pos + 1 < CTX ? (long)pos + 1 : CTX;
-    const long s0 = (long)((pos - n + 1) % CTX);
-    const float scale = 1.0f / sqrtf((float)HD);
-    float *sc = s->scores + (size_t)ith * CTX;
-    long p0, p1;
-    kstt__split_range((long)s->B * NH, 1, ith, nth, &p0, &p1);
-    for (long p = p0; p < p1; p++) {
-        const int b = (int)(p / NH), hh = (int)(p % NH);
-        const float *q = s->qkv + (size_t)b * 3 * D + hh * HD;
-        const size_t at = kv_at(b, j->layer, hh, 0);
-        float *out = s->att + (size_t)b * D + hh * HD;
-        if (s->kv16)
-            s->k->attn_kv_f16(q, (const uint16_t *)s->kc + at, (const uint16_t *)s->vc + at, s0,
-                              n, CTX, HD, scale, sc, out);
-        else
-            s->k->attn_kv_f32(q, (const float *)s->kc + at, (const float *)s->vc + at, s0, n,
-                              CTX, HD, scale, sc, out);
+static void step(runner *r) {
+    if (kstt__lm_step(r->lm, r->w, r->st, r->tok, r->B, r->logits, r->vad) != KSTT_OK) {
+        fprintf(stderr, "kstt bench: LM step failed\n");
+        exit(1);
     }
 }
 
-/* Milliseconds of the attention alone (every layer's att_task at the state's position, the
- * KV cache as it is), best of 10: the share of a step that the KV type changes. */
-static double time_attention(state *s) {
-    double best = 1e30;
-    for (int rep = 0; rep < 10; rep++) {
-        const double t0 = kstt_bench_now();
-        for (int l = 0; l < L; l++) {
-            att_job aj = {s, l};
-            kstt__pool_run(s->pool, att_task, &aj);
-        }
-        const double dt = kstt_bench_now() - t0;
-        if (dt < best) best = dt;
-    }
-    return best * 1e3;
-}
-
-static void lm_step(state *s, const model_w *m, const float *emb) {
-    const int B = s->B;
-    kstt__matmul_ws_size(m->type, D, B);
-    memcpy(s->x, emb, sizeof(float) * B * D);
-    static float ones[FF];
-    if (ones[0] == 0.0f)
-        for (int i = 0; i < FF; i++) ones[i] = 1.0f;
-    for (int l = 0; l < L; l++) {
-        const layer_w *w = &m->layer[l];
-        for (int b = 0; b < B; b++) kstt__rmsnorm(s->x + b * D, ones, 1e-8f, s->h + b * D, D);
-        kstt__matmul(s->pool, s->k, &w->in_proj, s->h, D, s->qkv, 3 * D, B, &s->ws);
-        const long slot = (long)(s->pos % CTX);
-        for (int b = 0; b < B; b++) {
-            float *q = s->qkv + (size_t)b * 3 * D;
-            kstt__rope_interleaved(q, NH, HD, s->pos, 100000.0f);
-            kstt__rope_interleaved(q + D, NH, HD, s->pos, 100000.0f);
-            for (int hh = 0; hh < NH; hh++) {
-                const size_t at = kv_at(b, l, hh, slot);
-                if (s->kv16) {
-                    s->k->f32_to_f16(q + D + hh * HD, (uint16_t *)s->kc + at, HD);
-                    s->k->f32_to_f16(q + 2 * D + hh * HD, (uint16_t *)s->vc + at, HD);
-                } else {
-                    memcpy((float *)s->kc + at, q + D + hh * HD, sizeof(float) * HD);
-                    memcpy((float *)s->vc + at, q + 2 * D + hh * HD, sizeof(float) * HD);
-                }
-            }
-        }
-        att_job aj = {s, l};
-        kstt__pool_run(s->pool, att_task, &aj);
-        kstt__matmul(s->pool, s->k, &w->out_proj, s->att, D, s->o, D, B, &s->ws);
-        for (int i = 0; i < B * D; i++) s->x[i] += s->o[i];
-        for (int b = 0; b < B; b++) kstt__rmsnorm(s->x + b * D, ones, 1e-8f, s->h + b * D, D);
-        kstt__matmul(s->pool, s->k, &w->lin_in, s->h, D, s->ab, 2 * FF, B, &s->ws);
-        for (int b = 0; b < B; b++)
-            kstt__silu_mul(s->ab + (size_t)b * 2 * FF, s->ab + (size_t)b * 2 * FF + FF,
-                           s->g + (size_t)b * FF, FF);
-        kstt__matmul(s->pool, s->k, &w->lin_out, s->g, FF, s->o, D, B, &s->ws);
-        for (int i = 0; i < B * D; i++) s->x[i] += s->o[i];
-    }
-    for (int b = 0; b < B; b++) kstt__rmsnorm(s->x + b * D, ones, 1e-8f, s->h + b * D, D);
-    kstt__matmul(s->pool, s->k, &m->head, s->h, D, s->logits, VOCAB, B, &s->ws);
-    s->pos++;
+static void seek(runner *r, int64_t pos) {
+    for (int b = 0; b < r->B; b++)
+        kstt__lm_state_seek(r->lm, r->st[b], pos);
 }
 
 /* ---- measurements ----------------------------------------------------------------------- */
@@ -376,47 +284,54 @@ typedef struct {
     double ms, speed, bound_speed, fraction, bytes, kv_bytes;
 } lm_row;
 
-static double time_steps(state *s, const model_w *m, const float *emb, int64_t pos0, int warm,
-                         int n) {
-    s->pos = pos0;
-    for (int i = 0; i < warm; i++) lm_step(s, m, emb);
-    s->pos = pos0;
+/* Seconds per step of the runner's streams at position pos0 (best of 5 means of n steps: the
+ * minimum is the estimator least disturbed by other load). */
+static double time_steps(runner *r, int64_t pos0, int warm, int n) {
+    random_tokens(r);
+    seek(r, pos0);
+    for (int i = 0; i < warm; i++)
+        step(r);
     double best = 1e30;
-    /* best of 5 means of n steps: the minimum is the estimator least disturbed by other load */
     for (int rep = 0; rep < 5; rep++) {
-        s->pos = pos0;
-        const double t0 = kstt_bench_now();
-        for (int i = 0; i < n; i++) lm_step(s, m, emb);
-        const double dt = (kstt_bench_now() - t0) / n;
-        if (dt < best) best = dt;
+        seek(r, pos0);
+        const double t0 = bench_now();
+        for (int i = 0; i < n; i++)
+            step(r);
+        const double dt = (bench_now() - t0) / n;
+        if (dt < best)
+            best = dt;
     }
     return best;
 }
 
-/* Relative RMS error of the logits of `m` vs the exact computation on `ref` (bf16 master
- * through the reference-exact bf16 kernel), over `steps` steps from an empty context. */
-static double logit_error(state *s, const model_w *ref, const model_w *m, const float *embs,
-                          int steps) {
-    float *want = xalloc(sizeof(float) * (size_t)steps * VOCAB);
-    s->pos = 0;
-    for (int i = 0; i < steps; i++) {
-        lm_step(s, ref, embs + (size_t)i * D);
-        memcpy(want + (size_t)i * VOCAB, s->logits, sizeof(float) * VOCAB);
-    }
+/* Relative RMS error of the logits of `m` vs `ref` on the same random tokens, over `steps`
+ * steps from an empty context (both LMs loaded with an f32 KV ring). */
+static double logit_error(const kstt__lm *ref, const kstt__lm *m, int steps) {
+    runner a, b;
+    runner_init(&a, ref, 1);
+    runner_init(&b, m, 1);
+    const int V = ref->text_card;
     double num = 0, den = 0;
-    s->pos = 0;
     for (int i = 0; i < steps; i++) {
-        lm_step(s, m, embs + (size_t)i * D);
-        for (int v = 0; v < VOCAB; v++) {
-            const double d = (double)s->logits[v] - want[(size_t)i * VOCAB + v];
+        random_tokens(&a);
+        memcpy(b.tok, a.tok, sizeof(int32_t) * (size_t)(1 + ref->n_q));
+        step(&a);
+        step(&b);
+        for (int v = 0; v < V; v++) {
+            const double d = (double)b.logits[v] - a.logits[v];
             num += d * d;
-            den += (double)want[(size_t)i * VOCAB + v] * want[(size_t)i * VOCAB + v];
+            den += (double)a.logits[v] * a.logits[v];
         }
     }
-    kstt__free(want);
+    runner_free(&a);
+    runner_free(&b);
     return sqrt(num / (den > 0 ? den : 1));
 }
 
+/* The text head's type in a file of type t. */
+static kstt__wtype head_type(kstt__wtype t) {
+    return t == KSTT_WT_BF16 || t == KSTT_WT_Q8_0 || g_head_same ? t : KSTT_WT_Q8_0;
+}
 
 /* ---- end to end through the public API ------------------------------------------------ */
 
@@ -448,8 +363,7 @@ static float *bench_audio(size_t n) {
 /* Streams B copies of the audio through one model, `warm_s` seconds untimed then `secs`
  * seconds timed, one frame per call (as a live stream arrives). */
 static int e2e_measure(const char *dir, kstt_pool *pool, int B, double warm_s, double secs,
-                       kstt_mimi_weights mimi_weights, e2e_row *row, char *note,
-                       size_t notelen) {
+                       kstt_mimi_weights mimi_weights, e2e_row *row, char *note, size_t notelen) {
     double *speed = &row->speed;
     kstt_model *model = NULL;
     kstt_model_params mp = kstt_model_params_default();
@@ -467,13 +381,18 @@ static int e2e_measure(const char *dir, kstt_pool *pool, int B, double warm_s, d
     kstt_stream_params sp = kstt_stream_params_default();
     sp.pad = 0;
     sp.step_events = 0;
-    for (int b = 0; b < B && rc == KSTT_OK; b++) rc = kstt_stream_new(&st[b], model, &sp);
+    for (int b = 0; b < B && rc == KSTT_OK; b++)
+        rc = kstt_stream_new(&st[b], model, &sp);
+    kstt_batch *bt = NULL;
+    if (rc == KSTT_OK && B > 1)
+        rc = kstt_batch_new(&bt, model, (size_t)B, err, sizeof err);
     const size_t fs = 1920, nwarm = (size_t)(warm_s * 12.5), ntime = (size_t)(secs * 12.5);
     float *pcm = rc == KSTT_OK ? bench_audio((nwarm + ntime) * fs) : NULL;
     double t0 = 0;
     kstt_event ev[64];
     for (size_t fr = 0; rc == KSTT_OK && fr < nwarm + ntime; fr++) {
-        if (fr == nwarm) t0 = kstt_bench_now();
+        if (fr == nwarm)
+            t0 = bench_now();
         const float *chunk = pcm + fr * fs;
         if (B == 1) {
             const int r = kstt_stream_feed(st[0], chunk, fs);
@@ -481,19 +400,24 @@ static int e2e_measure(const char *dir, kstt_pool *pool, int B, double warm_s, d
         } else {
             const float *p[MAXB];
             size_t n[MAXB];
-            for (int b = 0; b < B; b++) p[b] = chunk, n[b] = fs;
-            rc = kstt_streams_feed(st, p, n, (size_t)B);
+            for (int b = 0; b < B; b++)
+                p[b] = chunk, n[b] = fs;
+            const int r = kstt_batch_feed(bt, st, p, n, (size_t)B);
+            rc = r < 0 ? r : KSTT_OK;
         }
         for (int b = 0; b < B; b++)
             while (kstt_stream_read(st[b], ev, 64) > 0) {
             }
     }
     if (rc == KSTT_OK)
-        *speed = B * secs / (kstt_bench_now() - t0);
+        *speed = B * secs / (bench_now() - t0);
     else
         snprintf(note, notelen, "%s", st[0] ? kstt_stream_errmsg(st[0]) : kstt_strerror(rc));
-    if (pcm) kstt__free(pcm);
-    for (int b = 0; b < B; b++) kstt_stream_free(st[b]);
+    if (pcm)
+        kstt__free(pcm);
+    kstt_batch_free(bt);
+    for (int b = 0; b < B; b++)
+        kstt_stream_free(st[b]);
     kstt_model_free(model);
     return rc;
 }
@@ -501,12 +425,20 @@ static int e2e_measure(const char *dir, kstt_pool *pool, int B, double warm_s, d
 static double pool_job_us(kstt_pool *pool);
 
 static void usage(void) {
-    printf("usage: kstt bench [lm] [--quick] [--json] [--threads N] [--types LIST] [--steps N]\n"
-           "                 [--model DIR] [--e2e-seconds S]\n"
-           "  LM step of stt-1b-en_fr on random full-size weights, per weight type\n"
+    printf("usage: kstt bench lm [--quick] [--json] [--threads N] [--types LIST] [--steps N]\n"
+           "                    [--dims 1b|2.6b|tiny] [--model DIR] [--e2e-seconds S] [--no-mimi]\n"
+           "  the library's LM step on a random model of the real dimensions, per weight type\n"
+           "  (generated once into the bench cache, $KSTT_CACHE_DIR/bench or ~/.cache/kstt/bench:\n"
+           "  the 1B model is 2 GB in bf16 plus its quantisations, about 5 GB in all)\n"
            "  --types   comma-separated subset of bf16,q8_0,q4_0,q4_k (default all)\n"
-           "  --quick   batch 1 and 8 only, fewer steps (under five minutes)\n"
+           "  --dims    the generated model's dimensions (default 1b; tiny: a quick check)\n"
+           "  --quick   batch 1 and 8 only, fewer steps (under five minutes once cached)\n"
            "  --json    machine-readable output on stdout\n"
+           "  --no-mimi skip the Mimi encoder's real-time factors\n"
+           "  --mimi-model FILE, --mimi-config JSON, --mimi-seconds S  those factors on another\n"
+           "            Mimi (default: the cached full-size random one, 4 s of audio with\n"
+           "            --quick, else 10) and audio length (e.g. a tiny Mimi for a smoke run)\n"
+           "  --probe-mb M  buffer of the read-bandwidth probe (default 512)\n"
            "  --model DIR  also stream audio end to end (Mimi + LM, public API) through the\n"
            "            model in DIR (e.g. `kstt bench generate model DIR` plus a Mimi file);\n"
            "            quantised types use DIR-q8_0, DIR-q4_0, DIR-q4_k when they exist\n"
@@ -520,50 +452,84 @@ static void usage(void) {
            "  --max-scale    max-based q8_0/q4_0 scales (ggml reference) instead of the search\n"
            "  --error-only   only the logit errors (no timing, no end to end)\n"
            "  --products     also the per-product error of each quantiser\n"
-           "  --no-1b        skip the random 1B model (implies --error-only)\n"
+           "  --no-1b        skip the generated model (implies --error-only)\n"
            "  --no-transcripts  no word errors on the demo clips (logits only: faster)\n");
 }
 
-static void noop_task(void *arg, int ith, int nth) { (void)arg, (void)ith, (void)nth; }
-
-static double pool_job_us(kstt_pool *pool) {
-    for (int i = 0; i < 1000; i++) kstt__pool_run(pool, noop_task, NULL);
-    const int n = 20000;
-    const double t0 = kstt_bench_now();
-    for (int i = 0; i < n; i++) kstt__pool_run(pool, noop_task, NULL);
-    return (kstt_bench_now() - t0) / n * 1e6;
+static void noop_task(void *arg, int ith, int nth) {
+    (void)arg, (void)ith, (void)nth;
 }
 
-int kstt_bench_lm(int argc, char **argv) {
+static double pool_job_us(kstt_pool *pool) {
+    for (int i = 0; i < 1000; i++)
+        kstt__pool_run(pool, noop_task, NULL);
+    const int n = 20000;
+    const double t0 = bench_now();
+    for (int i = 0; i < n; i++)
+        kstt__pool_run(pool, noop_task, NULL);
+    return (bench_now() - t0) / n * 1e6;
+}
+
+int bench_lm(int argc, char **argv) {
     int quick = 0, json = 0, threads = 0, steps = 0;
     double e2e_secs = 0;
     const char *types = "bf16,q8_0,q4_0,q4_k", *model_dir = NULL;
     const char *golden_dir = getenv("KSTT_GOLDEN_DIR"), *demo_dir = "models/kstt-demo-en";
     char qopts[64] = "";
-    int error_only = 0, products = 0, no_1b = 0, transcripts = 1;
-    if (!golden_dir || !*golden_dir) golden_dir = "../shared/golden";
+    int error_only = 0, products = 0, no_1b = 0, transcripts = 1, no_mimi = 0;
+    const char *mimi_model = NULL, *mimi_config = NULL;
+    double mimi_secs = 0;
+    const char *dims = "1b";
+    if (!golden_dir || !*golden_dir)
+        golden_dir = "../shared/golden";
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--quick")) quick = 1;
-        else if (!strcmp(argv[i], "--json")) json = 1;
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--types") && i + 1 < argc) types = argv[++i];
-        else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--model") && i + 1 < argc) model_dir = argv[++i];
-        else if (!strcmp(argv[i], "--e2e-seconds") && i + 1 < argc) e2e_secs = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--golden") && i + 1 < argc) golden_dir = argv[++i];
-        else if (!strcmp(argv[i], "--demo") && i + 1 < argc) demo_dir = argv[++i];
+        if (!strcmp(argv[i], "--quick"))
+            quick = 1;
+        else if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--types") && i + 1 < argc)
+            types = argv[++i];
+        else if (!strcmp(argv[i], "--steps") && i + 1 < argc)
+            steps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc)
+            model_dir = argv[++i];
+        else if (!strcmp(argv[i], "--e2e-seconds") && i + 1 < argc)
+            e2e_secs = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--golden") && i + 1 < argc)
+            golden_dir = argv[++i];
+        else if (!strcmp(argv[i], "--demo") && i + 1 < argc)
+            demo_dir = argv[++i];
         else if (!strcmp(argv[i], "--head-type") && i + 1 < argc && !strcmp(argv[i + 1], "same")) {
-            if (!g_head_same) strcat(qopts, " --head-type same");
+            if (!g_head_same)
+                strcat(qopts, " --head-type same");
             g_head_same = 1;
             i++;
         } else if (!strcmp(argv[i], "--max-scale")) {
-            if (!g_max_scale) strcat(qopts, " --max-scale");
+            if (!g_max_scale)
+                strcat(qopts, " --max-scale");
             g_max_scale = 1;
-        }
-        else if (!strcmp(argv[i], "--error-only")) error_only = 1;
-        else if (!strcmp(argv[i], "--products")) products = 1;
-        else if (!strcmp(argv[i], "--no-1b")) no_1b = error_only = 1;
-        else if (!strcmp(argv[i], "--no-transcripts")) transcripts = 0;
+        } else if (!strcmp(argv[i], "--error-only"))
+            error_only = 1;
+        else if (!strcmp(argv[i], "--products"))
+            products = 1;
+        else if (!strcmp(argv[i], "--no-1b"))
+            no_1b = error_only = 1;
+        else if (!strcmp(argv[i], "--no-transcripts"))
+            transcripts = 0;
+        else if (!strcmp(argv[i], "--no-mimi"))
+            no_mimi = 1;
+        else if (!strcmp(argv[i], "--mimi-model") && i + 1 < argc)
+            mimi_model = argv[++i];
+        else if (!strcmp(argv[i], "--mimi-config") && i + 1 < argc)
+            mimi_config = argv[++i];
+        else if (!strcmp(argv[i], "--mimi-seconds") && i + 1 < argc)
+            mimi_secs = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--probe-mb") && i + 1 < argc)
+            bench_set_probe_mb(atoi(argv[++i]));
+        else if (!strcmp(argv[i], "--dims") && i + 1 < argc)
+            dims = argv[++i];
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage();
             return 0;
@@ -573,7 +539,12 @@ int kstt_bench_lm(int argc, char **argv) {
             return 2;
         }
     }
-    if (steps <= 0) steps = quick ? 3 : 8;
+    if (steps <= 0)
+        steps = quick ? 3 : 8;
+    if (mimi_model)
+        bench_mimi_set_model(mimi_model, mimi_config);
+    if (mimi_secs <= 0)
+        mimi_secs = quick ? 4.0 : 10.0;
     kstt_pool *pool = NULL;
     if (kstt_pool_new(&pool, threads) != KSTT_OK) {
         fprintf(stderr, "kstt bench: cannot start the thread pool\n");
@@ -581,43 +552,30 @@ int kstt_bench_lm(int argc, char **argv) {
     }
     threads = kstt_pool_threads(pool);
     FILE *log = json ? stderr : stdout;
-    const kstt__kernels *k = kstt__kernels_get(KSTT_KERNELS_AUTO);
     fprintf(log, "%s\n", kstt_system_info());
     /* The bound uses the best bandwidth seen (here, after each weight type and at the end): on a
      * busy machine (or a VM whose host is busy) a single probe reads low and would flatter
      * every fraction. */
-    double gbs = kstt_bench_read_bandwidth_gbs(threads), gbs_best = gbs;
+    double gbs = bench_read_bandwidth_gbs(threads), gbs_best = gbs;
     double load = -1;
-    FILE *la = fopen("/proc/loadavg", "r");
-    if (la) {
-        if (fscanf(la, "%lf", &load) != 1) load = -1;
-        fclose(la);
-    }
+    double la[1];
+    if (getloadavg(la, 1) == 1) /* portable (glibc, macOS, BSD), unlike /proc/loadavg */
+        load = la[0];
     const double job_us = pool_job_us(pool);
-    fprintf(log, "threads %d, read bandwidth %.1f GB/s, pool job overhead %.2f us\n", threads,
-            gbs, job_us);
+    fprintf(log, "threads %d, read bandwidth %.1f GB/s, pool job overhead %.2f us\n", threads, gbs,
+            job_us);
 
     /* The Mimi encoder's real-time factors (the full-size random Mimi, f32: exact codes). */
-    kstt_bench_mimi_speed mimi = {0, 0, 0, 0};
+    bench_mimi_speed mimi = {0, 0, 0, 0};
     int have_mimi = 0;
-    if (!error_only) {
-        have_mimi = kstt_bench_mimi_speeds(threads, quick ? 4.0 : 10.0, quick ? 2 : 3, log,
-                                           &mimi) == 0;
+    if (!error_only && !no_mimi) {
+        have_mimi = bench_mimi_speeds(threads, mimi_secs, quick ? 2 : 3, log, &mimi) == 0;
         if (have_mimi)
             fprintf(log,
                     "Mimi encoder (f32): offline %.1fx (1 thread) %.1fx (%d), streaming one "
                     "frame per call %.1fx (1 thread) %.1fx (%d)\n",
                     mimi.offline_1t, mimi.offline_all, threads, mimi.stream_1t, mimi.stream_all,
                     threads);
-    }
-
-    const double t_build = kstt_bench_now();
-    model_w master;
-    memset(&master, 0, sizeof master);
-    if (!no_1b) { /* --no-1b: only the real directories' errors (tests) */
-        build_master(&master);
-        fprintf(log, "random 1B weights (bf16, %.0f MB) in %.1f s\n", model_bytes(&master) / 1e6,
-                kstt_bench_now() - t_build);
     }
 
     const int batches_full[] = {1, 4, 8}, batches_quick[] = {1, 8};
@@ -629,15 +587,19 @@ int kstt_bench_lm(int argc, char **argv) {
         const char *name;
         double err, mb;
     } errs[8];
-    kstt_bench_err merr[32]; /* golden tiny and demo rows */
+    bench_err merr[32]; /* golden tiny and demo rows */
     int nmerr = 0;
     int nerr = 0;
-    float *embs = xalloc(sizeof(float) * MAXB * D * 8);
-    for (size_t i = 0; i < (size_t)MAXB * D * 8; i++) embs[i] = rnd();
 
-    state s1;
-    if (!no_1b) state_init(&s1, pool, k, 1);
-    char list[128];
+    /* The bf16 model on an f32 ring: the reference of the logit errors. */
+    lm_model ref;
+    memset(&ref, 0, sizeof ref);
+    char dir[1200], list[128];
+    if (!no_1b && (cached_lm(dims, "bf16", threads, dir, sizeof dir, log) ||
+                   lm_open(&ref, dir, pool, KSTT_KV_F32))) {
+        kstt_pool_free(pool);
+        return 1;
+    }
     snprintf(list, sizeof list, "%s", types);
     for (char *tok = no_1b ? NULL : strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         const int t = kstt__wtype_from_name(tok);
@@ -645,114 +607,62 @@ int kstt_bench_lm(int argc, char **argv) {
             fprintf(stderr, "kstt bench: unknown weight type '%s'\n", tok);
             continue;
         }
-        model_w qm, *m = &master;
+        const char *tname = kstt__wtype_name((kstt__wtype)t);
+        lm_model qm;
+        if (cached_lm(dims, tname, threads, dir, sizeof dir, log) ||
+            lm_open(&qm, dir, pool, KSTT_KV_AUTO))
+            continue;
+        errs[nerr].name = tname;
+        errs[nerr].mb = model_bytes(qm.lm) / 1e6;
+        errs[nerr].err = 0.0;
         if (t != KSTT_WT_BF16) {
-            const double t0 = kstt_bench_now();
-            build_quantized(pool, &master, (kstt__wtype)t, &qm);
-            m = &qm;
-            fprintf(log, "%s: quantised in %.1f s\n", tok, kstt_bench_now() - t0);
-            errs[nerr].name = kstt__wtype_name((kstt__wtype)t);
-            errs[nerr].err = logit_error(&s1, &master, m, embs, quick ? 4 : 8);
-            errs[nerr].mb = model_bytes(m) / 1e6;
-            nerr++;
-        } else {
-            errs[nerr].name = "bf16";
-            errs[nerr].err = 0.0;
-            errs[nerr].mb = model_bytes(m) / 1e6;
-            nerr++;
+            /* the same weights on an f32 ring, against the bf16 model */
+            lm_model q32;
+            if (lm_open(&q32, dir, pool, KSTT_KV_F32) == 0) {
+                errs[nerr].err = logit_error(ref.lm, q32.lm, quick ? 4 : 8);
+                lm_close(&q32);
+            }
         }
-        const double wbytes = (double)model_bytes(m);
+        nerr++;
+        const kstt__lm *lm = qm.lm;
+        const double wbytes = (double)model_bytes(lm);
+        const int kv16 = lm->kv_type == KSTT_KV_F16;
         for (int bi = 0; bi < (error_only ? 0 : nbatch); bi++) {
             const int B = batches[bi];
-            state sb, *s = &s1;
-            if (B != 1) {
-                state_init(&sb, pool, k, B);
-                s = &sb;
-            }
-            /* the KV type KSTT_KV_AUTO gives this model: f16 for quantised weights */
-            const int kv16 = t != KSTT_WT_BF16;
-            state_kv(s, kv16);
+            runner r;
+            runner_init(&r, lm, B);
             for (int full = 0; full < 2; full++) {
-                const int64_t pos0 = full ? 10 * CTX : 0;
-                const double dt = time_steps(s, m, embs, pos0, 1, steps);
+                const int64_t pos0 = full ? 10 * (int64_t)lm->context : 0;
+                const double dt = time_steps(&r, pos0, 1, steps);
                 /* positions attended: 1 at an empty context (grows by one per timed step:
-                 * negligible), CTX when full */
-                const double kv =
-                    (double)B * L * 2 * (full ? CTX : 1) * D * (kv16 ? 2.0 : 4.0);
-                lm_row *r = &rows[nrows++];
-                r->weights = kstt__wtype_name((kstt__wtype)t);
-                r->kv = kv16 ? "f16" : "f32";
-                r->kv_bytes = kv;
-                r->batch = B;
-                r->context = full ? CTX : 0;
-                r->ms = dt * 1e3;
-                r->speed = B * FRAME_S / dt;
-                r->bytes = wbytes + kv;
-                r->bound_speed = B * FRAME_S / (r->bytes / (gbs * 1e9));
-                r->fraction = r->speed / r->bound_speed;
-                fprintf(log, "  %-5s batch %d context %3d: %7.2f ms/step  %5.2fx real time  "
-                             "(bound %5.2fx, %3.0f%%)\n",
-                        r->weights, B, r->context, r->ms, r->speed, r->bound_speed,
-                        100 * r->fraction);
-                if (full) {
-                    const double ams = time_attention(s);
-                    fprintf(log, "        attention alone (%s KV, %.0f MB): %6.2f ms/step, "
-                                 "%.1f GB/s\n",
-                            r->kv, kv / 1e6, ams, kv / (ams * 1e-3) / 1e9);
-                }
+                 * negligible), the whole ring when full */
+                const double kv = (double)B * lm->n_layers * 2 * (full ? lm->context : 1) *
+                                  lm->dim * (kv16 ? 2.0 : 4.0);
+                lm_row *row = &rows[nrows++];
+                row->weights = tname;
+                row->kv = kv16 ? "f16" : "f32";
+                row->kv_bytes = kv;
+                row->batch = B;
+                row->context = full ? lm->context : 0;
+                row->ms = dt * 1e3;
+                row->speed = B * FRAME_S / dt;
+                row->bytes = wbytes + kv;
+                row->bound_speed = B * FRAME_S / (row->bytes / (gbs * 1e9));
+                row->fraction = row->speed / row->bound_speed;
+                fprintf(log,
+                        "  %-5s batch %d context %3d: %7.2f ms/step  %5.2fx real time  "
+                        "(bound %5.2fx, %3.0f%%)\n",
+                        row->weights, B, row->context, row->ms, row->speed, row->bound_speed,
+                        100 * row->fraction);
             }
-            if (B != 1) state_free(&sb);
+            runner_free(&r);
         }
-        state_kv(&s1, 0); /* the logit-error runs compare on an f32 cache */
-        if (t != KSTT_WT_BF16) {
-            kstt__free(qm.blob);
-            kstt__free(qm.blob2);
-        }
-        const double g = kstt_bench_read_bandwidth_gbs(threads); /* probe again: see above */
-        if (g > gbs_best) gbs_best = g;
+        lm_close(&qm);
+        const double g = bench_read_bandwidth_gbs(threads); /* probe again: see above */
+        if (g > gbs_best)
+            gbs_best = g;
     }
-    if (!no_1b) state_free(&s1);
-
-    /* bf16 through vdpbf16ps (KSTT_BF16=dot): speed and error at batch 1 and 8, for the
-     * record of why it is not the default */
-    double dot_ms[2] = {0, 0}, dot_err = -1;
-    if (k->matmul_bf16_dot && strstr(types, "bf16") && !error_only && !no_1b) {
-        kstt__kernels kd = *k;
-        kd.matmul[KSTT_WT_BF16] = k->matmul_bf16_dot;
-        kd.prepare_x[KSTT_WT_BF16] = k->prepare_x_bf16_dot;
-        state s;
-        state_init(&s, pool, &kd, 1);
-        dot_ms[0] = time_steps(&s, &master, embs, 10 * CTX, 1, steps) * 1e3;
-        state sref;
-        state_init(&sref, pool, k, 1);
-        /* error: same sequence through the exact and the dot kernels */
-        float *want = xalloc(sizeof(float) * VOCAB * 4);
-        sref.pos = 0;
-        s.pos = 0;
-        double num = 0, den = 0;
-        for (int i = 0; i < 4; i++) {
-            lm_step(&sref, &master, embs + (size_t)i * D);
-            lm_step(&s, &master, embs + (size_t)i * D);
-            for (int v = 0; v < VOCAB; v++) {
-                const double d = (double)s.logits[v] - sref.logits[v];
-                num += d * d;
-                den += (double)sref.logits[v] * sref.logits[v];
-            }
-        }
-        dot_err = sqrt(num / den);
-        kstt__free(want);
-        state_free(&sref);
-        state_free(&s);
-        state s8;
-        state_init(&s8, pool, &kd, 8);
-        dot_ms[1] = time_steps(&s8, &master, embs, 10 * CTX, 1, steps) * 1e3;
-        state_free(&s8);
-        fprintf(log, "  bf16 via vdpbf16ps (KSTT_BF16=dot), full context: batch 1 %.2f ms/step, "
-                     "batch 8 %.2f ms/step, logit error %.2e\n",
-                dot_ms[0], dot_ms[1], dot_err);
-    }
-    free_master(&master);
-    kstt__free(embs);
+    lm_close(&ref);
 
     /* the real directories: golden tiny (random weights) and the trained demo model */
     {
@@ -761,33 +671,37 @@ int kstt_bench_lm(int argc, char **argv) {
         snprintf(gr, sizeof gr, "%s/stt_tiny_ref.safetensors", golden_dir);
         const int skip_golden = !strcmp(golden_dir, "none"), skip_demo = !strcmp(demo_dir, "none");
         if (!skip_golden && access(gr, R_OK) == 0) {
-            const int r = kstt_bench_error_model("golden-tiny", gd, gr, types, qopts, transcripts,
-                                                 pool, log, merr + nmerr, 32 - nmerr);
-            if (r > 0) nmerr += r;
+            const int r = bench_error_model("golden-tiny", gd, gr, types, qopts, transcripts, pool,
+                                            log, merr + nmerr, 32 - nmerr);
+            if (r > 0)
+                nmerr += r;
         } else if (!skip_golden) {
             fprintf(log, "golden tiny model not found (%s): skipped\n", gr);
         }
         char dc[1100];
         snprintf(dc, sizeof dc, "%s/config.json", demo_dir);
         if (!skip_demo && access(dc, R_OK) == 0) {
-            const int r = kstt_bench_error_model("demo", demo_dir, NULL, types, qopts,
-                                                 transcripts, pool, log, merr + nmerr, 32 - nmerr);
-            if (r > 0) nmerr += r;
+            const int r = bench_error_model("demo", demo_dir, NULL, types, qopts, transcripts, pool,
+                                            log, merr + nmerr, 32 - nmerr);
+            if (r > 0)
+                nmerr += r;
         } else if (!skip_demo) {
             fprintf(log, "demo model not found (%s): skipped\n", dc);
         }
         if (products)
-            kstt_bench_error_products(skip_demo || access(dc, R_OK) ? NULL : demo_dir, pool, log);
+            bench_error_products(skip_demo || access(dc, R_OK) ? NULL : demo_dir, pool, log);
     }
 
     e2e_row e2e[32];
     int ne2e = 0;
     if (model_dir && !error_only) {
-        if (e2e_secs <= 0) e2e_secs = quick ? 4 : 10;
+        if (e2e_secs <= 0)
+            e2e_secs = quick ? 4 : 10;
         snprintf(list, sizeof list, "%s", types);
         for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
             const int t = kstt__wtype_from_name(tok);
-            if (t < 0) continue;
+            if (t < 0)
+                continue;
             char dir[1024];
             if (t == KSTT_WT_BF16)
                 snprintf(dir, sizeof dir, "%s", model_dir);
@@ -805,24 +719,27 @@ int kstt_bench_lm(int argc, char **argv) {
                 memset(r, 0, sizeof *r);
                 snprintf(r->weights, sizeof r->weights, "%s", kstt__wtype_name((kstt__wtype)t));
                 r->batch = B;
-                r->context = full ? CTX : (int)(e2e_secs * 12.5);
-                const int rc = e2e_measure(dir, pool, B, full ? 60.0 : 1.0, e2e_secs,
-                                           exact_mimi ? KSTT_MIMI_WEIGHTS_F32
-                                                      : KSTT_MIMI_WEIGHTS_AUTO,
-                                           r, r->note, sizeof r->note);
-                if (rc != KSTT_OK) r->speed = -1;
+                r->context = full ? 750 : (int)(e2e_secs * 12.5);
+                const int rc =
+                    e2e_measure(dir, pool, B, full ? 60.0 : 1.0, e2e_secs,
+                                exact_mimi ? KSTT_MIMI_WEIGHTS_F32 : KSTT_MIMI_WEIGHTS_AUTO, r,
+                                r->note, sizeof r->note);
+                if (rc != KSTT_OK)
+                    r->speed = -1;
                 fprintf(log,
                         "  end to end %-5s (Mimi %s, KV %s) batch %d context %s: %.2fx real "
                         "time %s\n",
                         r->weights, r->mimi ? r->mimi : "-", r->kv ? r->kv : "-", B,
                         full ? "750" : "0..", r->speed, r->note);
-                if (rc != KSTT_OK) break;
+                if (rc != KSTT_OK)
+                    break;
             }
         }
     }
 
-    const double gbs_end = kstt_bench_read_bandwidth_gbs(threads);
-    if (gbs_end > gbs_best) gbs_best = gbs_end;
+    const double gbs_end = bench_read_bandwidth_gbs(threads);
+    if (gbs_end > gbs_best)
+        gbs_best = gbs_end;
     if (gbs_best > gbs) {
         for (int i = 0; i < nrows; i++) {
             rows[i].bound_speed *= gbs_best / gbs;
@@ -841,19 +758,16 @@ int kstt_bench_lm(int argc, char **argv) {
             printf("| %s | %s | %.0f (%.0f) | %d | %d | %.2f | %.2f | %.2f | %.0f%% |\n",
                    rows[i].weights, rows[i].kv, rows[i].bytes / 1e6,
                    (rows[i].bytes - rows[i].kv_bytes) / 1e6, rows[i].batch, rows[i].context,
-                   rows[i].ms, rows[i].speed,
-                   rows[i].bound_speed, 100 * rows[i].fraction);
+                   rows[i].ms, rows[i].speed, rows[i].bound_speed, 100 * rows[i].fraction);
         printf("\n| model | weights (text head) | LM MB | logit relative RMS error vs f32 | "
                "weights only | argmax equal | word errors | transcripts as original |\n"
                "|---|---|---|---|---|---|---|---|\n");
         for (int i = 0; i < nerr; i++)
-            printf("| random-1b | %s (%s) | %.0f | %.3f%% | - | - | - | - |\n", errs[i].name,
+            printf("| random-%s | %s (%s) | %.0f | %.3f%% | - | - | - | - |\n", dims, errs[i].name,
                    kstt__wtype_name(head_type((kstt__wtype)kstt__wtype_from_name(errs[i].name))),
                    errs[i].mb, 100 * errs[i].err);
-        if (dot_err >= 0) printf("| random-1b | bf16 (vdpbf16ps) | - | %.3f%% | - | - | - | - |\n",
-                                 100 * dot_err);
         for (int i = 0; i < nmerr; i++) {
-            const kstt_bench_err *e = &merr[i];
+            const bench_err *e = &merr[i];
             printf("| %s | %s (%s) | %.2f | %.3f%% | %.3f%% | %d/%d |", e->model, e->weights,
                    e->head, e->lm_mb, 100 * e->rel_rms, 100 * e->weights_only, e->argmax_equal,
                    e->steps);
@@ -868,11 +782,11 @@ int kstt_bench_lm(int argc, char **argv) {
                    "speed (x real time) |\n|---|---|---|---|---|---|\n");
             for (int i = 0; i < ne2e; i++) {
                 if (e2e[i].speed < 0)
-                    printf("| %s | - | - | %d | - | not run: %s |\n", e2e[i].weights,
-                           e2e[i].batch, e2e[i].note);
+                    printf("| %s | - | - | %d | - | not run: %s |\n", e2e[i].weights, e2e[i].batch,
+                           e2e[i].note);
                 else
                     printf("| %s | %s | %s | %d | %s%d | %.2f |\n", e2e[i].weights, e2e[i].mimi,
-                           e2e[i].kv, e2e[i].batch, e2e[i].context == CTX ? "" : "0..",
+                           e2e[i].kv, e2e[i].batch, e2e[i].context == 750 ? "" : "0..",
                            e2e[i].context, e2e[i].speed);
             }
         }
@@ -902,23 +816,22 @@ int kstt_bench_lm(int argc, char **argv) {
                    "\"speed\": %.3f, \"bound_speed\": %.3f, \"fraction_of_bound\": %.3f, "
                    "\"bytes_per_step\": %.0f}%s\n",
                    rows[i].weights, rows[i].kv, rows[i].batch, rows[i].context, rows[i].ms,
-                   rows[i].speed,
-                   rows[i].bound_speed, rows[i].fraction, rows[i].bytes,
+                   rows[i].speed, rows[i].bound_speed, rows[i].fraction, rows[i].bytes,
                    i + 1 < nrows ? "," : "");
         printf(" ],\n \"lm_error\": [\n");
         for (int i = 0; i < nerr; i++)
-            printf("  {\"model\": \"random-1b\", \"weights\": \"%s\", \"head\": \"%s\", "
+            printf("  {\"model\": \"random-%s\", \"weights\": \"%s\", \"head\": \"%s\", "
                    "\"weight_mb\": %.1f, \"logit_rel_rms\": %.6f}%s\n",
-                   errs[i].name,
+                   dims, errs[i].name,
                    kstt__wtype_name(head_type((kstt__wtype)kstt__wtype_from_name(errs[i].name))),
                    errs[i].mb, errs[i].err, i + 1 < nerr || nmerr ? "," : "");
         for (int i = 0; i < nmerr; i++) {
-            const kstt_bench_err *e = &merr[i];
+            const bench_err *e = &merr[i];
             printf("  {\"model\": \"%s\", \"weights\": \"%s\", \"head\": \"%s\", "
                    "\"weight_mb\": %.2f, \"logit_rel_rms\": %.6f, \"weights_only_rel_rms\": %.6f, "
                    "\"max_abs\": %.4f, \"argmax_equal\": %d, \"steps\": %d",
-                   e->model, e->weights, e->head, e->lm_mb, e->rel_rms, e->weights_only,
-                   e->max_abs, e->argmax_equal, e->steps);
+                   e->model, e->weights, e->head, e->lm_mb, e->rel_rms, e->weights_only, e->max_abs,
+                   e->argmax_equal, e->steps);
             if (e->words)
                 printf(", \"word_errors\": %d, \"words\": %d, \"same_transcripts\": %d, "
                        "\"transcripts\": %d",
@@ -926,14 +839,11 @@ int kstt_bench_lm(int argc, char **argv) {
             printf("}%s\n", i + 1 < nmerr ? "," : "");
         }
         printf(" ],\n");
-        if (dot_err >= 0)
-            printf(" \"bf16_dot\": {\"ms_per_step_b1\": %.3f, \"ms_per_step_b8\": %.3f, "
-                   "\"logit_rel_rms\": %.6f},\n",
-                   dot_ms[0], dot_ms[1], dot_err);
         printf(" \"end_to_end\": [");
         int first = 1;
         for (int i = 0; i < ne2e; i++) {
-            if (e2e[i].speed < 0) continue;
+            if (e2e[i].speed < 0)
+                continue;
             printf("%s\n  {\"weights\": \"%s\", \"mimi\": \"%s\", \"kv\": \"%s\", \"batch\": %d, "
                    "\"context\": %d, \"speed\": %.3f}",
                    first ? "" : ",", e2e[i].weights, e2e[i].mimi, e2e[i].kv, e2e[i].batch,

@@ -62,11 +62,11 @@ typedef struct {
 static double time_driver(run_ctx *c, int reps) {
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
-        const double t0 = kstt_bench_now();
+        const double t0 = bench_now();
         for (int i = 0; i < c->ncopy; i++)
             kstt__matmul(c->pool, c->k, &c->m[i], c->x, c->m[i].cols, c->y, c->m[i].rows, c->batch,
                          &c->ws);
-        const double dt = (kstt_bench_now() - t0) / c->ncopy;
+        const double dt = (bench_now() - t0) / c->ncopy;
         if (dt < best)
             best = dt;
     }
@@ -75,15 +75,15 @@ static double time_driver(run_ctx *c, int reps) {
 
 static double time_kernel1(run_ctx *c, int reps) {
     const kstt__wmat *m0 = &c->m[0];
-    if (c->k->prepare_x[m0->type])
-        c->k->prepare_x[m0->type](c->x, m0->cols, c->batch, m0->cols, &c->ws);
+    if (c->k->wt[m0->type].prepare_x)
+        c->k->wt[m0->type].prepare_x(c->x, m0->cols, c->batch, m0->cols, &c->ws);
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
-        const double t0 = kstt_bench_now();
+        const double t0 = bench_now();
         for (int i = 0; i < c->ncopy; i++)
-            c->k->matmul[m0->type](&c->m[i], c->x, m0->cols, c->y, m0->rows, c->batch, 0, m0->rows,
-                                   &c->ws);
-        const double dt = (kstt_bench_now() - t0) / c->ncopy;
+            c->k->wt[m0->type].matmul(&c->m[i], c->x, m0->cols, c->y, m0->rows, c->batch, 0,
+                                      m0->rows, &c->ws);
+        const double dt = (bench_now() - t0) / c->ncopy;
         if (dt < best)
             best = dt;
     }
@@ -92,14 +92,14 @@ static double time_kernel1(run_ctx *c, int reps) {
 
 static double time_prepare(run_ctx *c, int reps) {
     const kstt__wmat *m0 = &c->m[0];
-    if (!c->k->prepare_x[m0->type])
+    if (!c->k->wt[m0->type].prepare_x)
         return 0.0;
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
-        const double t0 = kstt_bench_now();
+        const double t0 = bench_now();
         for (int i = 0; i < 16; i++)
-            c->k->prepare_x[m0->type](c->x, m0->cols, c->batch, m0->cols, &c->ws);
-        const double dt = (kstt_bench_now() - t0) / 16;
+            c->k->wt[m0->type].prepare_x(c->x, m0->cols, c->batch, m0->cols, &c->ws);
+        const double dt = (bench_now() - t0) / 16;
         if (dt < best)
             best = dt;
     }
@@ -112,7 +112,9 @@ static void usage(void) {
            "  --types   comma-separated subset of q8_0,q4_0,q4_k (default all)\n"
            "  --batch   comma-separated batch sizes (default 1,8)\n"
            "  --mb      megabytes of weight copies per shape (default 384: beyond the caches)\n"
-           "  --no-repack  measure the file block layout, not the load-time repack\n");
+           "  --no-repack  measure the file block layout, not the load-time repack\n"
+           "  --shapes  comma-separated subset of in_proj,out_proj,linear_in,linear_out,text_head\n"
+           "  --probe-mb M  buffer of the read-bandwidth probe (default 512)\n");
 }
 
 static int in_list(const char *list, const char *name) {
@@ -131,7 +133,7 @@ static int in_list(const char *list, const char *name) {
     return 0;
 }
 
-int kstt_bench_matmul(int argc, char **argv) {
+int bench_matmul(int argc, char **argv) {
     int threads = 0, reps = 5, repack = 1;
     long mb = 384;
     const char *types = NULL, *batches = "1,8", *shapes = NULL;
@@ -148,6 +150,8 @@ int kstt_bench_matmul(int argc, char **argv) {
             reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--mb") && i + 1 < argc)
             mb = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--probe-mb") && i + 1 < argc)
+            bench_set_probe_mb(atoi(argv[++i]));
         else if (!strcmp(argv[i], "--no-repack"))
             repack = 0;
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -169,8 +173,8 @@ int kstt_bench_matmul(int argc, char **argv) {
     const int nth = kstt__pool_size(pool);
     const kstt__kernels *k = kstt__kernels_get(KSTT_KERNELS_AUTO);
     printf("%s\nthreads %d, read probe %.1f GB/s (%d threads), %.1f GB/s (1 thread); %s layout\n",
-           kstt_system_info(), nth, kstt_bench_read_bandwidth_gbs(nth), nth,
-           kstt_bench_read_bandwidth_gbs(1), repack ? "repacked" : "file block");
+           kstt_system_info(), nth, bench_read_bandwidth_gbs(nth), nth, bench_read_bandwidth_gbs(1),
+           repack ? "repacked" : "file block");
     printf("%-8s %-11s %5s %9s %7s %9s %7s %8s\n", "type", "shape", "batch", "drv_us", "drv_GBs",
            "k1_us", "k1_GBs", "prep_us");
     const kstt__wtype tl[3] = {KSTT_WT_Q8_0, KSTT_WT_Q4_0, KSTT_WT_Q4_K};

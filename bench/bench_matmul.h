@@ -2,6 +2,6 @@
 #ifndef KSTT_BENCH_MATMUL_H
 #define KSTT_BENCH_MATMUL_H
 
-int kstt_bench_matmul(int argc, char **argv);
+int bench_matmul(int argc, char **argv);
 
 #endif

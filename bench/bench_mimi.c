@@ -79,6 +79,17 @@ static void cache_path(char *out, size_t cap) {
     snprintf(out, cap, "%s/mimi-random-f32-seed1.safetensors", dir);
 }
 
+/* --config FILE: a Mimi config JSON for a --model of other dimensions (e.g. a tiny Mimi for a
+ * smoke run under emulation); NULL: the real dimensions. */
+static const char *g_config;
+/* bench_mimi_set_model: the file bench_mimi_speeds measures instead of the cached one. */
+static const char *g_speeds_model;
+
+void bench_mimi_set_model(const char *path, const char *config) {
+    g_speeds_model = path;
+    g_config = config;
+}
+
 typedef struct {
     double offline_s, stream_s, stream_worst_ms;
     kstt__mimi_prof prof_off, prof_stream;
@@ -99,6 +110,7 @@ static int measure(const char *path, int threads, kstt_mimi_weights weights, con
     kstt_mimi_params p = kstt_mimi_params_default();
     p.pool = pool;
     p.weights = weights;
+    p.config_path = g_config;
     if (kstt_mimi_load(&m, path, &p, err, sizeof err) != KSTT_OK) {
         fprintf(stderr, "kstt bench mimi: %s\n", err);
         goto done;
@@ -114,10 +126,10 @@ static int measure(const char *path, int threads, kstt_mimi_weights weights, con
         kstt__mimi_prof prof = {0, 0, 0, 0};
         kstt_mimi_stream_reset(s);
         kstt__mimi_stream_set_prof(s, &prof);
-        double t0 = kstt_bench_now();
+        double t0 = bench_now();
         if (kstt_mimi_stream_encode(s, pcm, n, codes, frames) != (int)frames)
             goto done;
-        const double dt = kstt_bench_now() - t0;
+        const double dt = bench_now() - t0;
         if (dt < r->offline_s) {
             r->offline_s = dt;
             r->prof_off = prof;
@@ -127,15 +139,15 @@ static int measure(const char *path, int threads, kstt_mimi_weights weights, con
         kstt__mimi_prof prof = {0, 0, 0, 0};
         kstt_mimi_stream_reset(s);
         kstt__mimi_stream_set_prof(s, &prof);
-        double worst = 0, t0 = kstt_bench_now();
+        double worst = 0, t0 = bench_now();
         for (size_t f = 0; f < frames; f++) {
-            const double a = kstt_bench_now();
+            const double a = bench_now();
             if (kstt_mimi_stream_encode(s, pcm + f * 1920, 1920, codes, 1) != 1)
                 goto done;
-            const double b = kstt_bench_now() - a;
+            const double b = bench_now() - a;
             worst = b > worst ? b : worst;
         }
-        const double dt = kstt_bench_now() - t0;
+        const double dt = bench_now() - t0;
         if (dt < r->stream_s) {
             r->stream_s = dt;
             r->stream_worst_ms = worst * 1e3;
@@ -164,14 +176,17 @@ static void print_parts(const char *what, const kstt__mimi_prof *p) {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: kstt bench mimi [--seconds S] [--threads N] [--reps R] [--model FILE]\n"
-               "                       [--weights f32|bf16]\n"
+               "                       [--weights f32|bf16] [--config JSON]\n"
                "  --seconds S   audio length (default 20)\n"
                "  --threads N   threads of the multi-threaded run (default: all cores)\n"
                "  --reps R      runs per figure, best kept (default 2)\n"
                "  --model FILE  a Mimi safetensors file (default: a random full-size Mimi,\n"
                "                generated once into $KSTT_CACHE_DIR or ~/.cache/kstt/bench)\n"
                "  --weights T   storage of the encoder's matrices (default f32: exact codes;\n"
-               "                bf16: half the bytes, approximate codes)\n");
+               "                bf16: half the bytes, approximate codes)\n"
+               "  --config JSON the Mimi config of a --model of other dimensions (e.g. a tiny\n"
+               "                Mimi for a smoke run)\n"
+               "  --probe-mb M  buffer of the read-bandwidth probe (default 512)\n");
 }
 
 /* S seconds of synthetic audio: a wobbling tone plus a little noise (deterministic). */
@@ -198,17 +213,18 @@ static int cached_model(char *path, size_t cap, FILE *log) {
         return 0;
     fprintf(log, "generating a random full-size Mimi: %s\n", path);
     fflush(log);
-    if (kstt_gen_mimi_write(path, 1, err, sizeof err) != KSTT_OK) {
+    if (bench_gen_mimi_write(path, 1, err, sizeof err) != KSTT_OK) {
         fprintf(stderr, "kstt bench mimi: %s\n", err);
         return 1;
     }
     return 0;
 }
 
-int kstt_bench_mimi_speeds(int threads, double seconds, int reps, FILE *log,
-                           kstt_bench_mimi_speed *out) {
+int bench_mimi_speeds(int threads, double seconds, int reps, FILE *log, bench_mimi_speed *out) {
     char path[1024];
-    if (cached_model(path, sizeof path, log))
+    if (g_speeds_model)
+        snprintf(path, sizeof path, "%s", g_speeds_model);
+    else if (cached_model(path, sizeof path, log))
         return 1;
     const size_t n = (size_t)(seconds * 24000.0) / 1920 * 1920;
     float *pcm = synth_audio(n);
@@ -232,7 +248,7 @@ int kstt_bench_mimi_speeds(int threads, double seconds, int reps, FILE *log,
     return 0;
 }
 
-int kstt_bench_mimi(int argc, char **argv) {
+int bench_mimi(int argc, char **argv) {
     double seconds = 20;
     int threads = 0, reps = 2;
     const char *model = NULL;
@@ -246,6 +262,10 @@ int kstt_bench_mimi(int argc, char **argv) {
             reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--model") && i + 1 < argc)
             model = argv[++i];
+        else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            g_config = argv[++i];
+        else if (!strcmp(argv[i], "--probe-mb") && i + 1 < argc)
+            bench_set_probe_mb(atoi(argv[++i]));
         else if (!strcmp(argv[i], "--weights") && i + 1 < argc) {
             const char *t = argv[++i];
             if (!strcmp(t, "f32"))
@@ -256,8 +276,7 @@ int kstt_bench_mimi(int argc, char **argv) {
                 fprintf(stderr, "kstt bench mimi: --weights f32 or bf16\n");
                 return 2;
             }
-        }
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;
         } else {
@@ -290,6 +309,7 @@ int kstt_bench_mimi(int argc, char **argv) {
     const double audio_s = (double)n / 24000.0;
 
     kstt_mimi_params p = kstt_mimi_params_default();
+    p.config_path = g_config;
     kstt_mimi *m;
     if (kstt_mimi_load(&m, model, &p, err, sizeof err) != KSTT_OK) {
         fprintf(stderr, "kstt bench mimi: %s\n", err);
@@ -327,7 +347,7 @@ int kstt_bench_mimi(int argc, char **argv) {
         print_parts("offline", &res[i].prof_off);
         print_parts("streaming", &res[i].prof_stream);
     }
-    const double bw = kstt_bench_read_bandwidth_gbs(threads);
+    const double bw = bench_read_bandwidth_gbs(threads);
     printf("\nmachine read bandwidth (%d threads): %.1f GB/s\n", threads, bw);
     free(pcm);
     return 0;

@@ -3,7 +3,7 @@
  * per step (as kstt_streams_feed drives it), two ways on the same model:
  *   - per stream: kstt_mimi_stream_encode on each stream in turn (every stream's step reads
  *     all the back's weights: SEANet back, transformer, codebooks);
- *   - batched: one kstt__mimi_streams_encode over all streams (the back runs once over the B
+ *   - batched: one kstt__mimi_encode over all streams (the back runs once over the B
  *     frames, so its weights are read once per step).
  * Each way has its own B fresh streams fed the same audio; after `--warm` untimed steps the
  * mean of `--steps` steps is taken, best of `--reps` (the ways alternate, so a change of
@@ -27,10 +27,12 @@
 #define MB_MAXB 64
 
 static void usage(void) {
-    printf("usage: kstt bench mimi-batch [--model FILE] [--batch LIST] [--steps N] [--warm N]\n"
-           "                             [--reps N] [--threads N]\n"
-           "  Mimi of B live streams, one frame per stream per step: per-stream encode calls\n"
-           "  against one batched call (default --batch 1,2,4,8 --steps 8 --warm 4 --reps 3)\n");
+    printf(
+        "usage: kstt bench mimi-batch [--model FILE] [--batch LIST] [--steps N] [--warm N]\n"
+        "                             [--reps N] [--threads N] [--config JSON]\n"
+        "  Mimi of B live streams, one frame per stream per step: per-stream encode calls\n"
+        "  against one batched call (default --batch 1,2,4,8 --steps 8 --warm 4 --reps 3)\n"
+        "  --config JSON  the Mimi config of a --model of other dimensions (e.g. a tiny Mimi)\n");
 }
 
 /* The cache path of `kstt bench mimi` (bench_mimi.c): written there when missing. */
@@ -59,32 +61,31 @@ typedef struct {
 static int step(const kstt_mimi *m, way *w, kstt__mimi_batch *bt, int B, const float *pcm, long f,
                 long steps_total, int batched) {
     const int K = kstt_mimi_num_codebooks(m);
-    const float *p[MB_MAXB];
-    size_t n[MB_MAXB], maxf[MB_MAXB];
-    int32_t *c[MB_MAXB];
-    int fr[MB_MAXB];
+    kstt__mimi_job jobs[MB_MAXB];
     for (int b = 0; b < B; b++) {
-        p[b] = pcm + (size_t)(f + 7 * b) * 1920; /* different audio per stream */
-        n[b] = 1920;
-        maxf[b] = 1;
-        c[b] = w->codes + ((size_t)b * steps_total + (size_t)f) * K;
+        jobs[b] = (kstt__mimi_job){.s = w->s[b], .n = 1920, .max_frames = 1};
+        jobs[b].pcm = pcm + (size_t)(f + 7 * b) * 1920; /* different audio per stream */
+        jobs[b].codes = w->codes + ((size_t)b * steps_total + (size_t)f) * K;
     }
     if (batched)
-        return kstt__mimi_streams_encode(bt, w->s, B, p, n, c, maxf, fr);
+        return kstt__mimi_encode(bt, jobs, B);
     for (int b = 0; b < B; b++) {
-        const int r = kstt_mimi_stream_encode(w->s[b], p[b], n[b], c[b], 1);
+        const int r = kstt_mimi_stream_encode(jobs[b].s, jobs[b].pcm, jobs[b].n, jobs[b].codes,
+                                              jobs[b].max_frames);
         if (r != 1)
             return r < 0 ? r : KSTT_ESTATE;
     }
     return KSTT_OK;
 }
 
-int kstt_bench_mimi_batch(int argc, char **argv) {
-    const char *model = NULL, *list = "1,2,4,8";
+int bench_mimi_batch(int argc, char **argv) {
+    const char *model = NULL, *list = "1,2,4,8", *config = NULL;
     int steps = 8, warm = 4, reps = 3, threads = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc)
             model = argv[++i];
+        else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            config = argv[++i];
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
             list = argv[++i];
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc)
@@ -117,6 +118,7 @@ int kstt_bench_mimi_batch(int argc, char **argv) {
     }
     kstt_mimi_params mp = kstt_mimi_params_default();
     mp.pool = pool;
+    mp.config_path = config;
     kstt_mimi *m = NULL;
     char err[512];
     if (kstt_mimi_load(&m, model, &mp, err, sizeof err) != KSTT_OK) {
@@ -180,10 +182,10 @@ int kstt_bench_mimi_batch(int argc, char **argv) {
             for (int k0 = 0; k0 < 2 && ok; k0++) {
                 const int k = (k0 + rep) & 1; /* alternate which way goes first */
                 memset(&w[k].prof, 0, sizeof w[k].prof);
-                const double t0 = kstt_bench_now();
+                const double t0 = bench_now();
                 for (long j = 0; j < steps && ok; j++)
                     ok = step(m, &w[k], bt, B, pcm, f + j, total, k) == KSTT_OK;
-                const double dt = (kstt_bench_now() - t0) / steps;
+                const double dt = (bench_now() - t0) / steps;
                 if (dt < best[k]) {
                     best[k] = dt;
                     parts[k] = w[k].prof;

@@ -3,6 +3,6 @@
 #ifndef KSTT_BENCH_MIMI_BATCH_H
 #define KSTT_BENCH_MIMI_BATCH_H
 
-int kstt_bench_mimi_batch(int argc, char **argv);
+int bench_mimi_batch(int argc, char **argv);
 
 #endif

@@ -30,13 +30,13 @@
 
 /* ---- dimensions ----------------------------------------------------------------------- */
 
-static const kstt_gen_lm_dims DIMS[] = {
+static const bench_gen_lm_dims DIMS[] = {
     {"1b", 2048, 16, 16, 750, 32, 2048, 8000, 5632, 4, 0.5, 0.0},
     {"2.6b", 2048, 32, 48, 375, 32, 2048, 4000, 5632, 0, 2.5, 1.0},
     {"tiny", 64, 4, 2, 16, 8, 64, 128, 176, 4, 0.5, 1.0},
 };
 
-int kstt_gen_lm_dims_get(const char *name, kstt_gen_lm_dims *out) {
+int bench_gen_lm_dims_get(const char *name, bench_gen_lm_dims *out) {
     for (size_t i = 0; i < sizeof DIMS / sizeof DIMS[0]; i++)
         if (!strcmp(DIMS[i].name, name)) {
             *out = DIMS[i];
@@ -99,7 +99,7 @@ static float uni_for(int64_t fan_in) {
     return sqrtf(3.0f / (float)fan_in);
 }
 
-static int build_specs(const kstt_gen_lm_dims *d, spec **out) {
+static int build_specs(const bench_gen_lm_dims *d, spec **out) {
     const int64_t D = d->dim, H = d->hidden;
     const int cap = 8 + d->n_q + 6 * d->num_layers + d->extra_heads;
     spec *v = calloc((size_t)cap, sizeof *v);
@@ -175,7 +175,7 @@ static int write_all(FILE *f, const void *p, size_t n, const char *path, char *e
     return KSTT_OK;
 }
 
-int kstt_gen_lm_write(const char *path, const kstt_gen_lm_dims *d, uint64_t seed, char *err,
+int bench_gen_lm_write(const char *path, const bench_gen_lm_dims *d, uint64_t seed, char *err,
                       size_t errlen) {
     spec *v = NULL;
     int n = build_specs(d, &v);
@@ -294,7 +294,7 @@ static int pb_piece(sbuf *b, const char *piece, float score, int type) {
     return rc ? -1 : 0;
 }
 
-int kstt_gen_tokenizer_write(const char *path, int n_pieces, uint64_t seed, char *err,
+int bench_gen_tokenizer_write(const char *path, int n_pieces, uint64_t seed, char *err,
                              size_t errlen) {
     static const char *const cons = "bcdfghjklmnprstvwz", *const vow = "aeiou";
     sbuf b = {0};
@@ -360,7 +360,7 @@ int kstt_gen_tokenizer_write(const char *path, int n_pieces, uint64_t seed, char
 
 /* ---- config.json ---------------------------------------------------------------------- */
 
-int kstt_gen_config_write(const char *path, const kstt_gen_lm_dims *d, const char *mimi_name,
+int bench_gen_config_write(const char *path, const bench_gen_lm_dims *d, const char *mimi_name,
                           const char *mimi_config_name, const char *tokenizer_name, char *err,
                           size_t errlen) {
     FILE *f = fopen(path, "wb");
@@ -403,6 +403,7 @@ static double now_s(void) {
 }
 
 static long long vm_hwm_kb(void) {
+#if defined(__linux__)
     FILE *f = fopen("/proc/self/status", "r");
     if (!f)
         return -1;
@@ -413,6 +414,9 @@ static long long vm_hwm_kb(void) {
             kb = atoll(line + 6);
     fclose(f);
     return kb;
+#else
+    return -1; /* no /proc: unknown */
+#endif
 }
 
 static long long file_size(const char *dir, const char *name) {
@@ -504,7 +508,7 @@ static int cmd_check(const char *dir, int steps, int threads) {
     long long files = file_size(dir, "config.json") + file_size(dir, m->cfg.moshi_name) +
                       file_size(dir, m->cfg.mimi_name) + file_size(dir, m->cfg.tokenizer_name) +
                       (m->cfg.mimi_config_name[0] ? file_size(dir, m->cfg.mimi_config_name) : 0);
-    printf("kernels %s\n", m->lm->k->name);
+    printf("kernels %s\n", m->lm->kernels);
     printf("threads %d\n", kstt__pool_size(pool));
     printf("load_s %.3f\n", t_load);
     printf("lm_first_step_ms %.1f\n", lm_first * 1e3);
@@ -520,7 +524,7 @@ static int cmd_check(const char *dir, int steps, int threads) {
     return rc;
 }
 
-int kstt_bench_generate(int argc, char **argv) {
+int bench_generate(int argc, char **argv) {
     if (argc < 3)
         return usage();
     const char *what = argv[1], *dir = argv[2];
@@ -555,8 +559,8 @@ int kstt_bench_generate(int argc, char **argv) {
     const int do_mimi = !strcmp(what, "mimi") || (!strcmp(what, "model") && !mimi_given);
     if (!do_lm && !do_mimi)
         return usage();
-    kstt_gen_lm_dims d;
-    if (kstt_gen_lm_dims_get(dims_name, &d)) {
+    bench_gen_lm_dims d;
+    if (bench_gen_lm_dims_get(dims_name, &d)) {
         fprintf(stderr, "kstt bench generate: unknown --dims %s (1b, 2.6b or tiny)\n", dims_name);
         return 2;
     }
@@ -582,19 +586,19 @@ int kstt_bench_generate(int argc, char **argv) {
     int rc = KSTT_OK;
     if (do_lm) {
         snprintf(p, sizeof p, "%s/model.safetensors", dir);
-        rc = kstt_gen_lm_write(p, &d, seed, err, sizeof err);
+        rc = bench_gen_lm_write(p, &d, seed, err, sizeof err);
         if (!rc) {
             snprintf(p, sizeof p, "%s/%s", dir, tok);
-            rc = kstt_gen_tokenizer_write(p, d.text_card, seed, err, sizeof err);
+            rc = bench_gen_tokenizer_write(p, d.text_card, seed, err, sizeof err);
         }
         if (!rc) {
             snprintf(p, sizeof p, "%s/config.json", dir);
-            rc = kstt_gen_config_write(p, &d, mimi_name, mimi_cfg, tok, err, sizeof err);
+            rc = bench_gen_config_write(p, &d, mimi_name, mimi_cfg, tok, err, sizeof err);
         }
     }
     if (!rc && do_mimi) {
         snprintf(p, sizeof p, "%s/%s", dir, REAL_MIMI);
-        rc = kstt_gen_mimi_write(p, seed, err, sizeof err);
+        rc = bench_gen_mimi_write(p, seed, err, sizeof err);
     }
     if (rc) {
         fprintf(stderr, "kstt bench generate: %s\n", err);

@@ -126,7 +126,7 @@ static void codebook(gen *g, const char *prefix, int bins, int dim) {
     free(sum);
 }
 
-int kstt_gen_mimi_write(const char *path, uint64_t seed, char *err, size_t errlen) {
+int bench_gen_mimi_write(const char *path, uint64_t seed, char *err, size_t errlen) {
     /* the real Mimi: n_filters 64, ratios applied 4, 5, 6, 8, dimension 512, 8 layers,
      * FFN 2048, downsample stride 2, 32 codebooks of 2048 x 256 */
     static const int ratios[4] = {4, 5, 6, 8};

@@ -13,6 +13,6 @@
 #include <stdint.h>
 
 /* Writes the file (about 210 MB). Returns KSTT_OK or a status with a message in err. */
-int kstt_gen_mimi_write(const char *path, uint64_t seed, char *err, size_t errlen);
+int bench_gen_mimi_write(const char *path, uint64_t seed, char *err, size_t errlen);
 
 #endif

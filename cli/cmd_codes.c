@@ -1,7 +1,9 @@
 /*
- * kstt codes: the Mimi codes of an audio file. The file is decoded with kstt_audio_load (mixed
+ * kstt codes: the Mimi codes of an audio file. The file is decoded with app_audio_load (mixed
  * to mono, resampled to 24 kHz) and fed whole to a fresh encoder stream, which takes the
- * batched path; a trailing partial frame gives no codes. Output: JSON (default, to stdout)
+ * batched path; a trailing partial frame gives no codes. The output is written to a temporary
+ * file and renamed into place on success (app_output.h); it may not be the audio or Mimi file.
+ * Output: JSON (default, to stdout)
  *     {"frames": T, "codebooks": K, "codes": [[...K codes of frame 0...], ...]}
  * or a safetensors file with one I32 tensor "codes" [T, K].
  */
@@ -9,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_audio.h"
+#include "app_output.h"
+#include "cli_opts.h"
 #include "commands.h"
 #include "io/safetensors.h"
 #include "kstt.h"
@@ -25,7 +30,9 @@ static void usage(FILE *f) {
             "  --codebooks N        codebooks per frame, 1..n_q (default: all, 32 for Mimi)\n"
             "  --format F           json (default) or safetensors (I32 tensor \"codes\" [T, N])\n"
             "  -o OUT               output file (default: stdout; required for safetensors)\n"
-            "  --threads N          worker threads (default: all cores)\n");
+            "  --threads N          worker threads, 1..1024 (default: all cores)\n"
+            "\n"
+            "Environment: KSTT_KERNELS=ref|avx2|avx512 caps the CPU kernels.\n");
 }
 
 static int write_json(FILE *f, const int32_t *codes, long frames, int k) {
@@ -42,17 +49,10 @@ static int write_json(FILE *f, const int32_t *codes, long frames, int k) {
 }
 
 static int parse_int(const char *opt, const char *v, int lo, int hi, int *out) {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (!*v || *end || x < lo || x > hi) {
-        fprintf(stderr, "kstt codes: %s expects an integer in %d..%d, got '%s'\n", opt, lo, hi, v);
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
+    return cli_parse_int("codes", opt, v, lo, hi, out);
 }
 
-int kstt_cmd_codes(int argc, char **argv) {
+int cli_cmd_codes(int argc, char **argv) {
     const char *mimi_path = NULL, *config = NULL, *format = "json", *out = NULL, *audio = NULL;
     int codebooks = 0, threads = 0;
     for (int i = 1; i < argc; i++) {
@@ -97,13 +97,25 @@ int kstt_cmd_codes(int argc, char **argv) {
         fprintf(stderr, "kstt codes: unknown --format '%s' (json or safetensors)\n", format);
         return 2;
     }
-    if (!as_json && !out) {
+    if (!as_json && (!out || !strcmp(out, "-"))) {
         fprintf(stderr, "kstt codes: --format safetensors needs -o OUT\n");
         return 2;
     }
 
+    if (out && strcmp(out, "-")) {
+        const char *inputs[3] = {audio, mimi_path, config};
+        for (int i = 0; i < 3; i++)
+            if (inputs[i] && app_same_file(out, inputs[i])) {
+                fprintf(stderr,
+                        "kstt codes: the output %s is the input %s; refusing to "
+                        "overwrite it\n",
+                        out, inputs[i]);
+                return 1;
+            }
+    }
     int rc = 1;
-    char err[512];
+    char err[1024];
+    app_output *of = NULL;
     kstt_pool *pool = NULL;
     kstt_mimi *mimi = NULL;
     kstt_mimi_stream *s = NULL;
@@ -122,7 +134,8 @@ int kstt_cmd_codes(int argc, char **argv) {
         fprintf(stderr, "kstt codes: %s\n", err);
         goto done;
     }
-    if (kstt_audio_load(audio, kstt_mimi_sample_rate(mimi), &pcm, &n, err, sizeof err) != KSTT_OK) {
+    if (app_audio_load(audio, kstt_mimi_sample_rate(mimi), NULL, &pcm, &n, err, sizeof err) !=
+        KSTT_OK) {
         fprintf(stderr, "kstt codes: %s\n", err);
         goto done;
     }
@@ -142,27 +155,26 @@ int kstt_cmd_codes(int argc, char **argv) {
         fprintf(stderr, "kstt codes: %s\n", kstt_mimi_stream_errmsg(s));
         goto done;
     }
+    if (app_output_open(&of, out, err, sizeof err)) {
+        fprintf(stderr, "kstt codes: %s\n", err);
+        goto done;
+    }
+    app_output_cleanup_on_signals();
     if (as_json) {
-        FILE *f = out ? fopen(out, "w") : stdout;
-        if (!f) {
-            fprintf(stderr, "kstt codes: cannot write %s\n", out);
-            goto done;
-        }
-        int w = write_json(f, codes, got, k);
-        if (out && fclose(f) != 0)
-            w = -1;
-        if (w) {
-            fprintf(stderr, "kstt codes: write error on %s\n", out ? out : "stdout");
+        if (write_json(app_output_file(of), codes, got, k)) {
+            fprintf(stderr, "kstt codes: write error on %s\n",
+                    out && strcmp(out, "-") ? out : "stdout");
             goto done;
         }
     } else {
+        /* the library's writer fills the temporary file; the rename below publishes it */
         kstt__st_writer *w = NULL;
         const int64_t shape[2] = {got, k};
         int st = kstt__st_writer_new(&w);
         if (st == KSTT_OK)
             st = kstt__st_writer_add(w, "codes", KSTT_DT_I32, 2, shape, codes);
         if (st == KSTT_OK)
-            st = kstt__st_writer_save(w, out, err, sizeof err);
+            st = kstt__st_writer_save(w, app_output_temp_path(of), err, sizeof err);
         else
             snprintf(err, sizeof err, "%s: %s", out, kstt_strerror(st));
         kstt__st_writer_free(w);
@@ -171,10 +183,17 @@ int kstt_cmd_codes(int argc, char **argv) {
             goto done;
         }
     }
+    int cst = app_output_commit(of, err, sizeof err);
+    of = NULL;
+    if (cst) {
+        fprintf(stderr, "kstt codes: %s\n", err);
+        goto done;
+    }
     rc = 0;
 done:
+    app_output_abort(of);
     free(codes);
-    kstt_audio_free(pcm);
+    free(pcm);
     kstt_mimi_stream_free(s);
     kstt_mimi_free(mimi);
     kstt_pool_free(pool);

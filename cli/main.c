@@ -10,11 +10,14 @@ static const struct {
     int (*fn)(int, char **);
     const char *help;
 } cmds[] = {
-    {"transcribe", kstt_cmd_transcribe, "speech to text: txt, json, srt or vtt"},
-    {"codes", kstt_cmd_codes, "Mimi codes of an audio file (json or safetensors)"},
-    {"download", kstt_cmd_download, "fetch a model repo into the Hugging Face cache"},
-    {"quantize", kstt_cmd_quantize, "write a model's weights as GGUF q8_0/q4_0/q4_k"},
-    {"bench", kstt_cmd_bench, "speed against the machine's memory bandwidth"},
+    {"transcribe", cli_cmd_transcribe,
+     "speech to text of files and pipes: txt, json, jsonl, srt or vtt"},
+    {"listen", cli_cmd_listen, "live speech to text from the microphone"},
+    {"serve", cli_cmd_serve, "streaming speech-to-text server (moshi-server protocol)"},
+    {"codes", cli_cmd_codes, "Mimi codes of an audio file (json or safetensors)"},
+    {"download", cli_cmd_download, "fetch a model repo into the Hugging Face cache"},
+    {"quantize", cli_cmd_quantize, "write a model's weights as GGUF q8_0/q4_0/q4_k"},
+    {"bench", bench_cmd_bench, "speed against the machine's memory bandwidth"},
 };
 
 static void usage(FILE *f) {
@@ -34,7 +37,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+        if (!strcmp(argv[1], cmds[i].name))
+            return cmds[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "kstt: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -24,5 +24,8 @@ install(FILES ${CMAKE_BINARY_DIR}/kstt-config.cmake ${CMAKE_BINARY_DIR}/kstt-con
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/kstt)
 
 # pkg-config: `pkg-config --cflags --libs kstt` (shared), `pkg-config --static ...` (static).
+file(RELATIVE_PATH KSTT_PC_RELPREFIX
+     ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
+string(REGEX REPLACE "/$" "" KSTT_PC_RELPREFIX "${KSTT_PC_RELPREFIX}")
 configure_file(${CMAKE_SOURCE_DIR}/cmake/kstt.pc.in ${CMAKE_BINARY_DIR}/kstt.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/kstt.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

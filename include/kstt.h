@@ -9,6 +9,8 @@
  *   kstt_mimi_stream  one audio stream through the Mimi encoder: PCM in, codes out.
  *   kstt_model        an STT model (Mimi + LM + tokenizer + config). Immutable, shareable.
  *   kstt_stream       one audio stream through the whole model: PCM in, events out.
+ *   kstt_batch        scratch to step many streams of one model together (one model step
+ *                     serves all of them); holds no stream between calls.
  *
  * Threading: a model may be used by many threads at once. A stream is used by one thread at
  * a time (any thread; hand it over with your own synchronisation) and has no internal locks.
@@ -68,17 +70,17 @@ extern "C" {
 /* ---- status codes -------------------------------------------------------------------- */
 
 /* X-macro: one list generates the enum and kstt_strerror(). */
-#define KSTT_STATUS_LIST(X)                                                                \
-    X(OK, 0, "success")                                                                    \
-    X(EINVAL, -1, "invalid argument")                                                      \
-    X(ENOMEM, -2, "out of memory")                                                         \
-    X(EIO, -3, "input/output error")                                                       \
-    X(EFORMAT, -4, "malformed or inconsistent file")                                       \
-    X(EUNSUPPORTED, -5, "unsupported feature or format")                                   \
-    X(ESTATE, -6, "call not valid in the current state")                                   \
-    X(EABORTED, -7, "aborted")                                                             \
-    X(ERANGE, -8, "output buffer too small or value out of range")                         \
-    X(ENOTFOUND, -9, "not found")                                                          \
+#define KSTT_STATUS_LIST(X)                                                                        \
+    X(OK, 0, "success")                                                                            \
+    X(EINVAL, -1, "invalid argument")                                                              \
+    X(ENOMEM, -2, "out of memory")                                                                 \
+    X(EIO, -3, "input/output error")                                                               \
+    X(EFORMAT, -4, "malformed or inconsistent file")                                               \
+    X(EUNSUPPORTED, -5, "unsupported feature or format")                                           \
+    X(ESTATE, -6, "call not valid in the current state")                                           \
+    X(EABORTED, -7, "aborted")                                                                     \
+    X(ERANGE, -8, "output buffer too small or value out of range")                                 \
+    X(ENOTFOUND, -9, "not found")                                                                  \
     X(ENETWORK, -10, "network error")
 
 typedef enum {
@@ -117,7 +119,7 @@ typedef enum {
     KSTT_KERNELS_AVX512 = 3,  /* x86-64: AVX-512 F/BW/VL/DQ, with VNNI/BF16 where present */
     KSTT_KERNELS_NEON = 4,    /* aarch64: NEON + fp16 (ARMv8.2) */
     KSTT_KERNELS_DOTPROD = 5, /* aarch64: + sdot (FEAT_DotProd) */
-    KSTT_KERNELS_I8MM = 6,    /* aarch64: + smmla (FEAT_I8MM), with bfdot (FEAT_BF16) where present */
+    KSTT_KERNELS_I8MM = 6, /* aarch64: + smmla (FEAT_I8MM), with bfdot (FEAT_BF16) where present */
 } kstt_kernels;
 
 /* ---- Mimi codec (encoder) ------------------------------------------------------------ */
@@ -138,19 +140,19 @@ typedef enum {
 } kstt_mimi_weights;
 
 typedef struct {
-    const char *config_path; /* Mimi config JSON overriding the built-in real dimensions, or
-                                NULL for the real Mimi (mimi-pytorch-e351c8d8@125). */
-    int num_codebooks;       /* codebooks to produce, 1..n_q of the file (a prefix); 0 = all */
-    kstt_pool *pool;         /* borrowed, may be NULL (single-threaded); must outlive the model */
-    kstt_kernels kernels;    /* kernel level cap */
+    const char *config_path;   /* Mimi config JSON overriding the built-in real dimensions, or
+                                  NULL for the real Mimi (mimi-pytorch-e351c8d8@125). */
+    int num_codebooks;         /* codebooks to produce, 1..n_q of the file (a prefix); 0 = all */
+    kstt_pool *pool;           /* borrowed, may be NULL (single-threaded); must outlive the model */
+    kstt_kernels kernels;      /* kernel level cap */
     kstt_mimi_weights weights; /* matrix storage (default KSTT_MIMI_WEIGHTS_AUTO = f32) */
 } kstt_mimi_params;
 
 KSTT_API kstt_mimi_params kstt_mimi_params_default(void);
 
 /* Loads the encoder weights of a Mimi safetensors file (decoder tensors are ignored). */
-KSTT_API KSTT_WUR int kstt_mimi_load(kstt_mimi **out, const char *path, const kstt_mimi_params *params,
-                            char *err, size_t errlen);
+KSTT_API KSTT_WUR int kstt_mimi_load(kstt_mimi **out, const char *path,
+                                     const kstt_mimi_params *params, char *err, size_t errlen);
 KSTT_API void kstt_mimi_free(kstt_mimi *mimi);
 KSTT_API int kstt_mimi_num_codebooks(const kstt_mimi *mimi);
 KSTT_API int kstt_mimi_sample_rate(const kstt_mimi *mimi); /* 24000 */
@@ -167,7 +169,7 @@ KSTT_API size_t kstt_mimi_stream_frames_after(const kstt_mimi_stream *s, size_t 
  * negative status. If max_frames < kstt_mimi_stream_frames_after(s, n) it returns KSTT_ERANGE
  * and consumes nothing. Many frames in one call take the batched path (same results). */
 KSTT_API KSTT_WUR int kstt_mimi_stream_encode(kstt_mimi_stream *s, const float *pcm, size_t n,
-                                     int32_t *codes, size_t max_frames);
+                                              int32_t *codes, size_t max_frames);
 KSTT_API const char *kstt_mimi_stream_errmsg(const kstt_mimi_stream *s);
 
 /* ---- STT model ----------------------------------------------------------------------- */
@@ -185,10 +187,10 @@ typedef enum {
 } kstt_kv_type;
 
 typedef struct {
-    kstt_pool *pool;          /* borrowed, may be NULL; must outlive the model */
-    kstt_kernels kernels;     /* kernel level cap */
-    int asr_delay_in_tokens;  /* < 0: from config.json, else floor(audio_delay_seconds * 12.5) */
-    kstt_kv_type kv_type;     /* KV cache storage (default KSTT_KV_AUTO, see above) */
+    kstt_pool *pool;         /* borrowed, may be NULL; must outlive the model */
+    kstt_kernels kernels;    /* kernel level cap */
+    int asr_delay_in_tokens; /* < 0: from config.json, else floor(audio_delay_seconds * 12.5) */
+    kstt_kv_type kv_type;    /* KV cache storage (default KSTT_KV_AUTO, see above) */
     kstt_mimi_weights mimi_weights; /* Mimi matrix storage (default AUTO: kstt_mimi_weights) */
 } kstt_model_params;
 
@@ -197,8 +199,8 @@ KSTT_API kstt_model_params kstt_model_params_default(void);
 /* Loads a model directory laid out as a Hugging Face snapshot of a Kyutai STT repo:
  * config.json, the LM weights (`moshi_name`, default model.safetensors, or a .gguf), the Mimi
  * file (`mimi_name`, optional `mimi_config_name`) and the tokenizer (`tokenizer_name`). */
-KSTT_API KSTT_WUR int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *params,
-                             char *err, size_t errlen);
+KSTT_API KSTT_WUR int kstt_model_load(kstt_model **out, const char *dir,
+                                      const kstt_model_params *params, char *err, size_t errlen);
 KSTT_API void kstt_model_free(kstt_model *model);
 
 typedef struct {
@@ -208,11 +210,11 @@ typedef struct {
     int asr_delay_in_tokens;    /* in effect */
     double audio_delay_seconds; /* stt_config */
     double silence_prefix_seconds;
-    int64_t prefix_frames;      /* zero frames a pad-mode stream inserts before the audio */
-    int has_vad;                /* 1 when the model has the end-of-turn heads */
+    int64_t prefix_frames; /* zero frames a pad-mode stream inserts before the audio */
+    int has_vad;           /* 1 when the model has the end-of-turn heads */
     int num_codebooks;
-    int text_vocab;             /* text output vocabulary (8000 / 4000) */
-    int64_t context;            /* LM attention context in steps */
+    int text_vocab;  /* text output vocabulary (8000 / 4000) */
+    int64_t context; /* LM attention context in steps */
 } kstt_model_info;
 
 KSTT_API void kstt_model_get_info(const kstt_model *model, kstt_model_info *info);
@@ -224,8 +226,8 @@ KSTT_API void kstt_model_get_info(const kstt_model *model, kstt_model_info *info
  * *needed gets the capacity the whole text takes, NUL included (length + 1), on success and on
  * KSTT_ERANGE, so a retry with cap = *needed succeeds; 0 on other errors. KSTT_EINVAL for a
  * NULL model, NULL ids with n > 0, or NULL out with cap > 0. Thread-safe; allocates nothing. */
-KSTT_API KSTT_WUR int kstt_model_decode(const kstt_model *model, const int32_t *ids, size_t n, char *out,
-                               size_t cap, size_t *needed);
+KSTT_API KSTT_WUR int kstt_model_decode(const kstt_model *model, const int32_t *ids, size_t n,
+                                        char *out, size_t cap, size_t *needed);
 
 /* ---- streams and events -------------------------------------------------------------- */
 
@@ -239,12 +241,12 @@ typedef enum {
 
 typedef struct {
     kstt_event_type type;
-    int64_t step;        /* 1-based LM step count of the stream when the event was emitted */
-    double start;        /* WORD: start time in seconds */
-    double stop;         /* END_WORD: stop time in seconds */
-    float prs[4];        /* STEP: probability of a pause of at least 0.5, 1, 2, 3 s (VAD) */
-    const char *text;    /* WORD: UTF-8, NUL-terminated; borrowed until the next call on
-                            the stream */
+    int64_t step;          /* 1-based LM step count of the stream when the event was emitted */
+    double start;          /* WORD: start time in seconds */
+    double stop;           /* END_WORD: stop time in seconds */
+    float prs[4];          /* STEP: probability of a pause of at least 0.5, 1, 2, 3 s (VAD) */
+    const char *text;      /* WORD: UTF-8, NUL-terminated; borrowed until the next call on
+                              the stream */
     const int32_t *tokens; /* WORD: its token ids, borrowed likewise */
     int32_t n_tokens;
 } kstt_event;
@@ -256,22 +258,23 @@ typedef struct {
      * time that would fall inside the prefix is reported as 0). 0: raw stream as moshi-server
      * runs it: no padding, times count from the first sample fed (the protocol's convention). */
     int pad;
-    int step_events;     /* 1 (default): emit KSTT_EVENT_STEP for models with VAD heads */
-    float temperature;   /* 0 (default): greedy argmax; > 0: sampling, seeded */
+    int step_events;   /* 1 (default): emit KSTT_EVENT_STEP for models with VAD heads */
+    float temperature; /* 0 (default): greedy argmax; > 0: sampling, seeded */
     uint64_t seed;
     /* Optional callback: when set, events are delivered from inside feed/flush instead of
      * being queued for kstt_stream_read. Event pointers are valid during the call only. */
     void (*on_event)(void *user, const kstt_event *ev);
     void *user;
-    /* Optional cancellation: called between model steps (a long pad-mode flush runs 19-44
-     * steps); a nonzero return stops feed/flush with KSTT_EABORTED. Receives `user`. */
+    /* Optional cancellation: called before every model step (a long pad-mode flush runs 19-44
+     * steps); a nonzero return stops feed/flush/kstt_batch_feed with KSTT_EABORTED (the steps
+     * run so far keep their events; reset the stream to start again). Receives `user`. */
     int (*abort)(void *user);
 } kstt_stream_params;
 
 KSTT_API kstt_stream_params kstt_stream_params_default(void);
 
 KSTT_API KSTT_WUR int kstt_stream_new(kstt_stream **out, kstt_model *model,
-                             const kstt_stream_params *params);
+                                      const kstt_stream_params *params);
 KSTT_API void kstt_stream_free(kstt_stream *s);
 /* Feeds n samples of 24 kHz mono PCM (any n). Runs one LM step per completed 1920-sample frame
  * and queues the events (or calls on_event). Returns the number of steps run or a status. */
@@ -304,7 +307,9 @@ KSTT_API const char *kstt_stream_errmsg(const kstt_stream *s);
  * stream owns one). */
 typedef struct kstt_batch kstt_batch;
 
-/* max_streams >= 1. Owned: release with kstt_batch_free. */
+/* max_streams 1..65536 (the scratch grows with it: the LM's batch work and, above 1, the Mimi
+ * batch, ~20 MB at full size). Owned: release with kstt_batch_free (NULL ok). KSTT_EINVAL for
+ * a NULL out/model or max_streams out of range, KSTT_ENOMEM; the message goes to err. */
 KSTT_API KSTT_WUR int kstt_batch_new(kstt_batch **out, kstt_model *model, size_t max_streams,
                                      char *err, size_t errlen);
 KSTT_API void kstt_batch_free(kstt_batch *b);
@@ -313,27 +318,17 @@ KSTT_API void kstt_batch_free(kstt_batch *b);
  * run (each serving up to count streams) or a status; arguments are checked first, and one bad
  * stream (NULL samples, flushed, another model, listed twice) fails the call before any stream
  * runs (kstt_batch_errmsg names it). Events are queued on each stream (or delivered through its
- * on_event). The abort callbacks of the streams are checked between steps: when one returns
- * nonzero the call stops there with KSTT_EABORTED (the streams stay consistent: what was not
- * consumed is simply not consumed; reset them to start again). */
+ * on_event). The abort callbacks of the streams are checked before every model step (of the
+ * streams about to step): when one returns nonzero the call stops there with KSTT_EABORTED,
+ * the message "aborted by the stream's abort callback" on that stream (kstt_batch_errmsg: the
+ * same, prefixed with its index). The events of the steps run are kept; the audio already
+ * taken in is not reported back, so reset the streams to start again. A count of 0 returns 0;
+ * NULL b, streams, pcm or n, a NULL stream or count > max_streams: KSTT_EINVAL; a flushed
+ * stream: KSTT_ESTATE. */
 KSTT_API KSTT_WUR int kstt_batch_feed(kstt_batch *b, kstt_stream *const *streams,
                                       const float *const *pcm, const size_t *n, size_t count);
 /* The message of the last failed call on b (valid until the next call on it). */
 KSTT_API const char *kstt_batch_errmsg(const kstt_batch *b);
-
-/* Deprecated convenience (0.x): feeds several streams through a batch that the first stream
- * keeps for this purpose. Prefer kstt_batch. */
-KSTT_API KSTT_WUR int kstt_streams_feed(kstt_stream *const *streams, const float *const *pcm,
-                                        const size_t *n, size_t count);
-
-/* ---- audio files --------------------------------------------------------------------- */
-
-/* Reads any audio file libsndfile can decode ("-" = standard input), mixes it to mono and
- * resamples it to `sample_rate` with libsoxr (high quality). *pcm is owned: release with
- * kstt_audio_free. Errors name the file and the problem. */
-KSTT_API KSTT_WUR int kstt_audio_load(const char *path, int sample_rate, float **pcm, size_t *n,
-                             char *err, size_t errlen);
-KSTT_API void kstt_audio_free(float *pcm);
 
 #ifdef __cplusplus
 }

@@ -51,7 +51,7 @@ MIMI_API MimiTokenizer *mimi_tokenizer_new(const char *path, size_t num_codebook
  * (NULL arguments, out of memory) and also when no frame is complete yet (the samples are kept
  * for the next call); the outputs are then untouched. */
 MIMI_API int32_t mimi_encode_step(MimiTokenizer *tokenizer, const float *pcm, size_t samples,
-                         uint32_t **out_codes, size_t *out_codebooks, size_t *out_steps);
+                                  uint32_t **out_codes, size_t *out_codebooks, size_t *out_steps);
 
 /* Releases codes returned by mimi_encode_step; len is their count (NULL is accepted). */
 MIMI_API void mimi_free_codes(uint32_t *codes, size_t len);
@@ -68,7 +68,7 @@ MIMI_API void mimi_tokenizer_free(MimiTokenizer *tokenizer);
  * on failure returns NULL and writes a message naming the file and the problem into err
  * (errlen bytes, may be NULL / 0). */
 MIMI_API MimiTokenizer *mimi_tokenizer_new_ex(const char *path, size_t num_codebooks,
-                                     const char *config_path, char *err, size_t errlen);
+                                              const char *config_path, char *err, size_t errlen);
 
 /* The message of the last failed call on the tokenizer ("" when it succeeded, or when it
  * returned -1 only because no frame was complete). Borrowed until the next call on it. */

@@ -1,40 +1,43 @@
 /*
- * The kernel tables a kernel test runs: the scalar reference (when asked), then every SIMD
- * level this CPU has and KSTT_KERNELS allows, and the best table in any case (under
- * KSTT_KERNELS=ref that is the reference itself), each once. Printed, so a log shows what ran.
+ * The kernel tables a kernel test runs: the scalar reference (when asked), then every table
+ * this CPU can run within the KSTT_KERNELS cap, variants of a level included (x86: avx2,
+ * avx512, avx512-vnni, avx512-bf16; aarch64: neon, dotprod, i8mm), each once; the best table
+ * is always among them (under KSTT_KERNELS=ref that is the reference itself). Printed, so a
+ * log shows what ran. Architecture-free: the list comes from kstt__kernels_available.
  */
 #ifndef KSTT_TESTS_KERNEL_LEVELS_H
 #define KSTT_TESTS_KERNEL_LEVELS_H
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "kernels/kernels.h"
 
-static int kstt_test_add_level(const kstt__kernels **out, int n, const kstt__kernels *k) {
-    for (int i = 0; i < n; i++)
-        if (out[i] == k)
-            return n;
-    out[n] = k;
-    return n + 1;
-}
+#define KSTT_TEST_MAX_LEVELS 12
 
-/* Fills out[0..3] and returns the count (>= 1). */
-static int kstt_test_levels(const kstt__kernels **out, int with_ref) {
+/* Fills out[0..KSTT_TEST_MAX_LEVELS - 1] and returns the count (>= 1). */
+static inline int kstt_test_levels(const kstt__kernels **out, int with_ref) {
+    const kstt__kernels *all[KSTT_TEST_MAX_LEVELS];
+    const int na = kstt__kernels_available(all, KSTT_TEST_MAX_LEVELS);
+    const kstt__kernels *best = kstt__kernels_get(KSTT_KERNELS_AUTO);
     int n = 0;
-    if (with_ref)
-        n = kstt_test_add_level(out, n, kstt__kernels_ref());
-    const kstt_kernels want[2] = {KSTT_KERNELS_AVX2, KSTT_KERNELS_AVX512};
-    for (int i = 0; i < 2; i++) {
-        const kstt__kernels *k = kstt__kernels_get(want[i]);
-        if (k->level == want[i])
-            n = kstt_test_add_level(out, n, k);
-    }
-    n = kstt_test_add_level(out, n, kstt__kernels_get(KSTT_KERNELS_AUTO));
+    for (int i = 0; i < na; i++)
+        if (all[i] != kstt__kernels_ref() || with_ref || best == all[i])
+            out[n++] = all[i];
     printf("  levels tested:");
     for (int i = 0; i < n; i++)
-        printf(" %s", out[i]->name);
+        printf(" %s", out[i]->variant);
     printf("\n");
     return n;
+}
+
+/* Iteration counts scaled by KSTT_TEST_SCALE (default 1; e.g. 0.05 under an emulator, where
+ * the aarch64 CI stage runs these tests at a small fraction of native speed); at least 1. */
+static inline int kstt_test_iters(int n) {
+    const char *e = getenv("KSTT_TEST_SCALE");
+    const double s = e && *e ? atof(e) : 1.0;
+    const int k = (int)(n * (s > 0 ? s : 1.0) + 0.5);
+    return k < 1 ? 1 : k > n ? n : k;
 }
 
 #endif

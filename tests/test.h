@@ -17,66 +17,66 @@ static int test_cases_failed_;
 static int test_cases_;
 static uint64_t test_seed_ = 0x9e3779b97f4a7c15ull;
 
-#define TEST_FAIL_(...)                                                                   \
-    do {                                                                                  \
-        fprintf(stderr, "  FAIL %s:%d: ", __FILE__, __LINE__);                            \
-        fprintf(stderr, __VA_ARGS__);                                                     \
-        fprintf(stderr, "\n");                                                            \
-        test_failures_++;                                                                 \
+#define TEST_FAIL_(...)                                                                            \
+    do {                                                                                           \
+        fprintf(stderr, "  FAIL %s:%d: ", __FILE__, __LINE__);                                     \
+        fprintf(stderr, __VA_ARGS__);                                                              \
+        fprintf(stderr, "\n");                                                                     \
+        test_failures_++;                                                                          \
     } while (0)
 
-#define ASSERT_TRUE(c)                                                                    \
-    do {                                                                                  \
-        if (!(c)) {                                                                       \
-            TEST_FAIL_("expected true: %s", #c);                                          \
-            return;                                                                       \
-        }                                                                                 \
+#define ASSERT_TRUE(c)                                                                             \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            TEST_FAIL_("expected true: %s", #c);                                                   \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
-#define ASSERT_INT_EQ(a, b)                                                               \
-    do {                                                                                  \
-        long long a_ = (long long)(a), b_ = (long long)(b);                               \
-        if (a_ != b_) {                                                                   \
-            TEST_FAIL_("%s == %s: %lld vs %lld", #a, #b, a_, b_);                         \
-            return;                                                                       \
-        }                                                                                 \
+#define ASSERT_INT_EQ(a, b)                                                                        \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ != b_) {                                                                            \
+            TEST_FAIL_("%s == %s: %lld vs %lld", #a, #b, a_, b_);                                  \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
-#define ASSERT_STR_EQ(a, b)                                                               \
-    do {                                                                                  \
-        const char *a_ = (a), *b_ = (b);                                                  \
-        if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                          \
-            TEST_FAIL_("%s == %s: \"%s\" vs \"%s\"", #a, #b, a_ ? a_ : "(null)",          \
-                       b_ ? b_ : "(null)");                                               \
-            return;                                                                       \
-        }                                                                                 \
+#define ASSERT_STR_EQ(a, b)                                                                        \
+    do {                                                                                           \
+        const char *a_ = (a), *b_ = (b);                                                           \
+        if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                                   \
+            TEST_FAIL_("%s == %s: \"%s\" vs \"%s\"", #a, #b, a_ ? a_ : "(null)",                   \
+                       b_ ? b_ : "(null)");                                                        \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
-#define ASSERT_STR_CONTAINS(hay, needle)                                                  \
-    do {                                                                                  \
-        const char *h_ = (hay), *n_ = (needle);                                           \
-        if (!h_ || !strstr(h_, n_)) {                                                     \
-            TEST_FAIL_("\"%s\" should contain \"%s\"", h_ ? h_ : "(null)", n_);           \
-            return;                                                                       \
-        }                                                                                 \
+#define ASSERT_STR_CONTAINS(hay, needle)                                                           \
+    do {                                                                                           \
+        const char *h_ = (hay), *n_ = (needle);                                                    \
+        if (!h_ || !strstr(h_, n_)) {                                                              \
+            TEST_FAIL_("\"%s\" should contain \"%s\"", h_ ? h_ : "(null)", n_);                    \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
-#define ASSERT_NEAR(a, b, tol)                                                            \
-    do {                                                                                  \
-        double a_ = (double)(a), b_ = (double)(b);                                        \
-        if (!(fabs(a_ - b_) <= (tol))) {                                                  \
-            TEST_FAIL_("%s ~ %s: %.9g vs %.9g (tol %g)", #a, #b, a_, b_, (double)(tol));  \
-            return;                                                                       \
-        }                                                                                 \
+#define ASSERT_NEAR(a, b, tol)                                                                     \
+    do {                                                                                           \
+        double a_ = (double)(a), b_ = (double)(b);                                                 \
+        if (!(fabs(a_ - b_) <= (tol))) {                                                           \
+            TEST_FAIL_("%s ~ %s: %.9g vs %.9g (tol %g)", #a, #b, a_, b_, (double)(tol));           \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
 
-#define RUN(fn)                                                                           \
-    do {                                                                                  \
-        int before_ = test_failures_;                                                     \
-        test_cases_++;                                                                    \
-        fn();                                                                             \
-        if (test_failures_ != before_) {                                                  \
-            test_cases_failed_++;                                                         \
-            fprintf(stderr, "[FAIL] %s (seed %llu)\n", #fn, (unsigned long long)test_seed_); \
-        } else {                                                                          \
-            printf("[ ok ] %s\n", #fn);                                                   \
-        }                                                                                 \
+#define RUN(fn)                                                                                    \
+    do {                                                                                           \
+        int before_ = test_failures_;                                                              \
+        test_cases_++;                                                                             \
+        fn();                                                                                      \
+        if (test_failures_ != before_) {                                                           \
+            test_cases_failed_++;                                                                  \
+            fprintf(stderr, "[FAIL] %s (seed %llu)\n", #fn, (unsigned long long)test_seed_);       \
+        } else {                                                                                   \
+            printf("[ ok ] %s\n", #fn);                                                            \
+        }                                                                                          \
     } while (0)
 
 static inline int test_summary(void) {
@@ -104,7 +104,8 @@ static inline const char *test_golden(const char *name) {
     static char buf[8][1024];
     static int k;
     const char *dir = getenv("KSTT_GOLDEN_DIR");
-    if (!dir) dir = "../shared/golden";
+    if (!dir)
+        dir = "../shared/golden";
     char *out = buf[k++ & 7];
     snprintf(out, 1024, "%s/%s", dir, name);
     FILE *f = fopen(out, "rb");
@@ -119,7 +120,8 @@ static inline const char *test_golden(const char *name) {
 /* Reads a whole file into a malloc'd buffer; NULL on failure. */
 static inline void *test_read_file(const char *path, size_t *size) {
     FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+    if (!f)
+        return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -129,7 +131,8 @@ static inline void *test_read_file(const char *path, size_t *size) {
         buf = NULL;
     }
     fclose(f);
-    if (buf && size) *size = (size_t)n;
+    if (buf && size)
+        *size = (size_t)n;
     return buf;
 }
 

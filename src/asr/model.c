@@ -40,15 +40,7 @@ kstt_model_params kstt_model_params_default(void) {
 static kstt_mimi_weights resolve_mimi_weights(const kstt__lm *lm, kstt_mimi_weights w) {
     if (w != KSTT_MIMI_WEIGHTS_AUTO)
         return w;
-    for (int l = 0; l < lm->n_layers; l++) {
-        const kstt__lm_layer *L = &lm->layers[l];
-        const kstt__wmat *ms[4] = {&L->in_proj, &L->out_proj, &L->linear_in, &L->linear_out};
-        for (int i = 0; i < 4; i++)
-            if (ms[i]->type == KSTT_WT_Q4_0 || ms[i]->type == KSTT_WT_Q4_0R ||
-                ms[i]->type == KSTT_WT_Q4_K || ms[i]->type == KSTT_WT_Q4_KR)
-                return KSTT_MIMI_WEIGHTS_BF16;
-    }
-    return KSTT_MIMI_WEIGHTS_F32;
+    return lm->layers_4bit ? KSTT_MIMI_WEIGHTS_BF16 : KSTT_MIMI_WEIGHTS_F32;
 }
 
 static int join(char *out, size_t cap, const char *dir, const char *name, char *err,
@@ -90,8 +82,7 @@ int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *
                           (int)params->kv_type);
     if (params->mimi_weights < KSTT_MIMI_WEIGHTS_AUTO ||
         params->mimi_weights > KSTT_MIMI_WEIGHTS_BF16)
-        return kstt__errf(err, errlen, KSTT_EINVAL,
-                          "kstt_model_load: mimi_weights %d out of range",
+        return kstt__errf(err, errlen, KSTT_EINVAL, "kstt_model_load: mimi_weights %d out of range",
                           (int)params->mimi_weights);
 
     kstt_model *m = kstt__calloc(1, sizeof *m);

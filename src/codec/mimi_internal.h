@@ -1,5 +1,7 @@
 /*
- * Private structures of the Mimi encoder (model: mimi_load.c; stream: mimi_stream.c).
+ * Private structures of the Mimi encoder, for the library and its tests and benches (model:
+ * mimi_load.c; the encoder's own shared structures are in mimi_run.h, which says which file
+ * does what).
  *
  * Layout conventions. Activations are time-major [T, C] f32. Every convolution keeps its input
  * in one buffer: `state` rows carried from the previous call (the last K - S input rows), then
@@ -56,8 +58,8 @@ typedef struct {
     /* The screening copy (mimi_rvq.c, kstt__mimi_vq_prepare): cb as int8 with a scale per row,
      * and per row the error-bound coefficients of its distances: |exact - screened| <= c1 ||x||
      * + c0. */
-    kstt__wmat cb_lo;         /* [bins, q_dim] KSTT_WT_I8S */
-    const float *c1, *c0;     /* [bins] */
+    kstt__wmat cb_lo;     /* [bins, q_dim] KSTT_WT_I8S */
+    const float *c1, *c0; /* [bins] */
 } kstt__mimi_vq;
 
 struct kstt_mimi {
@@ -78,9 +80,10 @@ struct kstt_mimi {
 };
 
 /* Test hook: called with every intermediate the golden files record, time-major [rows, cols]
- * (rows of this pass): "seanet_layerNN_out" (SEANet module NN's output), "seanet_out",
- * "tr_layerL_out", "transformer_out", "latent", "proj_semantic", "proj_acoustic". With a tap set
- * the fused element-wise ops run unfused (same values). NULL fn removes it. */
+ * (the stream's rows of each pass, also when it is encoded in a batch with other streams):
+ * "seanet_layerNN_out" (SEANet module NN's output), "seanet_out", "tr_layerL_out",
+ * "transformer_out", "latent", "proj_semantic", "proj_acoustic". With a tap set the fused
+ * element-wise ops run unfused (same values; for every stream of a pass). NULL fn removes it. */
 typedef void (*kstt__mimi_tap_fn)(void *user, const char *name, const float *data, int rows,
                                   int cols);
 void kstt__mimi_stream_set_tap(kstt_mimi_stream *s, kstt__mimi_tap_fn fn, void *user);
@@ -110,32 +113,42 @@ void kstt__mimi_rvq_encode(const kstt_mimi *m, const float *latent, int n, int32
 
 /* ---- several streams at once (mimi_stream.c) ---- */
 
-/* Scratch of kstt__mimi_streams_encode for up to max_streams streams of model m (~20 MB at
+/* Scratch of kstt__mimi_encode for up to max_streams streams of model m (~20 MB at
  * full size: one back pass of KSTT_MIMI_BACK frames over all streams). One call at a time. */
 typedef struct kstt__mimi_batch kstt__mimi_batch;
 int kstt__mimi_batch_new(kstt__mimi_batch **out, const kstt_mimi *m, int max_streams);
 void kstt__mimi_batch_free(kstt__mimi_batch *b); /* NULL ok */
 
-/* kstt_mimi_stream_encode(s[i], pcm[i], n[i], codes[i], max_frames[i]) for count distinct
- * streams of b's model (count <= max_streams), with frames[i] the codes written; each stream
- * gets bit for bit the codes of its own call. Each stream's front runs alone; the back (last
- * SEANet stages, transformer linears, downsample, quantizer) runs once over the frames of all
- * streams that have some (at most KSTT_MIMI_BACK frames per pass), so its weights are read
- * once per pass, not once per stream. Streams with a tap or profiling hook are encoded one by
- * one. Returns KSTT_OK, or the first failing stream's error (argument checks run before any
- * work; its message in kstt_mimi_stream_errmsg). Allocates nothing. */
-int kstt__mimi_streams_encode(kstt__mimi_batch *b, kstt_mimi_stream *const *s, int count,
-                              const float *const *pcm, const size_t *n, int32_t *const *codes,
-                              const size_t *max_frames, int *frames);
+/* One stream's share of a kstt__mimi_encode call: the arguments of
+ * kstt_mimi_stream_encode(s, pcm, n, codes, max_frames), and the result, frames, the codes
+ * written to codes ([frames, num_codebooks]). */
+typedef struct {
+    kstt_mimi_stream *s;
+    const float *pcm;
+    size_t n;
+    int32_t *codes;
+    size_t max_frames;
+    int frames; /* out */
+} kstt__mimi_job;
+
+/* kstt_mimi_stream_encode for count jobs on distinct streams of b's model (count <=
+ * max_streams); each stream gets bit for bit the codes of its own call. Each stream's front
+ * runs alone; the back (last SEANet stages, transformer linears, downsample, quantizer) runs
+ * once over the frames of all streams that have some (at most KSTT_MIMI_BACK frames per pass),
+ * so its weights are read once per pass, not once per stream. Returns KSTT_OK, or the first
+ * failing job's error (argument checks run before any work; its message in
+ * kstt_mimi_stream_errmsg). Allocates nothing. */
+int kstt__mimi_encode(kstt__mimi_batch *b, kstt__mimi_job *jobs, int count);
 
 /* Bench hook: when set, each encode call adds the wall seconds of its parts to *p (front:
  * input conv and the first SEANet stages; seanet: the rest of the SEANet; transformer;
- * quant: downsample and quantizer). NULL removes it. */
+ * quant: downsample and quantizer). In a batch, a stream gets its own front and the whole
+ * time of each back pass it takes part in. NULL removes it. */
 typedef struct {
     double front, seanet, transformer, quant;
 } kstt__mimi_prof;
 void kstt__mimi_stream_set_prof(kstt_mimi_stream *s, kstt__mimi_prof *p);
-/* The same for kstt__mimi_streams_encode calls on b: the parts of all streams together. */
+/* The same for kstt__mimi_encode calls on b: the parts of all streams together. */
 void kstt__mimi_batch_set_prof(kstt__mimi_batch *b, kstt__mimi_prof *p);
 
 #endif

@@ -137,7 +137,7 @@ static int nearest(const float *norm2, const float *sc, int bins) {
 /* The exact search for one row x (the fallback of the screened search). */
 static int exact_row(const kstt_mimi *m, const kstt__mimi_vq *vq, const float *x, float *ex) {
     const int bins = m->cfg.bins;
-    m->k->matmul[vq->cb.type](&vq->cb, x, m->cfg.q_dim, ex, bins, 1, 0, bins, &no_ws);
+    m->k->wt[vq->cb.type].matmul(&vq->cb, x, m->cfg.q_dim, ex, bins, 1, 0, bins, &no_ws);
     return nearest(vq->norm2, ex, bins);
 }
 
@@ -175,7 +175,7 @@ static int screened_row(const kstt_mimi *m, const kstt__mimi_vq *vq, const float
     int bi = -1;
     for (int i = 0; i < nc; i++) {
         const int j = p->cand[i];
-        m->k->matmul[vq->cb.type](&vq->cb, x, dq, p->ex, bins, 1, j, j + 1, &no_ws);
+        m->k->wt[vq->cb.type].matmul(&vq->cb, x, dq, p->ex, bins, 1, j, j + 1, &no_ws);
         const float d = n2[j] - 2.0f * p->ex[j];
         if (bi < 0 || d < best) {
             best = d;

@@ -23,13 +23,13 @@
 #define YIELD_EVERY 256
 
 struct kstt_pool {
-    int n;                 /* threads including the caller */
+    int n; /* threads including the caller */
     pthread_t *threads;
     pthread_mutex_t submit; /* one job at a time */
     pthread_mutex_t mu;
     pthread_cond_t wake;
-    atomic_uint gen;       /* incremented per job */
-    atomic_int pending;    /* workers still running the current job */
+    atomic_uint gen;    /* incremented per job */
+    atomic_int pending; /* workers still running the current job */
     atomic_int quit;
     kstt__task_fn fn;
     void *arg;
@@ -43,6 +43,8 @@ typedef struct {
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
 #endif
 }
 
@@ -68,7 +70,8 @@ static void *worker_main(void *p) {
                 pthread_cond_wait(&pool->wake, &pool->mu);
             pthread_mutex_unlock(&pool->mu);
         }
-        if (atomic_load(&pool->quit)) break;
+        if (atomic_load(&pool->quit))
+            break;
         seen = g;
         pool->fn(pool->arg, ith, pool->n);
         atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_acq_rel);
@@ -77,15 +80,18 @@ static void *worker_main(void *p) {
 }
 
 int kstt_pool_new(kstt_pool **out, int n_threads) {
-    if (!out) return KSTT_EINVAL;
+    if (!out)
+        return KSTT_EINVAL;
     *out = NULL;
     if (n_threads <= 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         n_threads = c > 0 ? (int)c : 1;
     }
-    if (n_threads > 256) return KSTT_EINVAL;
+    if (n_threads > 256)
+        return KSTT_EINVAL;
     kstt_pool *pool = kstt__calloc(1, sizeof *pool);
-    if (!pool) return KSTT_ENOMEM;
+    if (!pool)
+        return KSTT_ENOMEM;
     pool->n = n_threads;
     pthread_mutex_init(&pool->submit, NULL);
     pthread_mutex_init(&pool->mu, NULL);
@@ -93,7 +99,8 @@ int kstt_pool_new(kstt_pool **out, int n_threads) {
     worker_arg *args = NULL;
     if (n_threads > 1) {
         pool->threads = kstt__calloc((size_t)n_threads, sizeof(pthread_t) + sizeof(worker_arg));
-        if (!pool->threads) goto fail;
+        if (!pool->threads)
+            goto fail;
         args = (worker_arg *)(pool->threads + n_threads);
         for (int i = 1; i < n_threads; i++) {
             args[i].pool = pool;
@@ -112,13 +119,15 @@ fail:
 }
 
 void kstt_pool_free(kstt_pool *pool) {
-    if (!pool) return;
+    if (!pool)
+        return;
     if (pool->threads) {
         pthread_mutex_lock(&pool->mu);
         atomic_store(&pool->quit, 1);
         pthread_cond_broadcast(&pool->wake);
         pthread_mutex_unlock(&pool->mu);
-        for (int i = 1; i < pool->n; i++) pthread_join(pool->threads[i], NULL);
+        for (int i = 1; i < pool->n; i++)
+            pthread_join(pool->threads[i], NULL);
         kstt__free(pool->threads);
     }
     pthread_cond_destroy(&pool->wake);
@@ -127,8 +136,12 @@ void kstt_pool_free(kstt_pool *pool) {
     kstt__free(pool);
 }
 
-int kstt_pool_threads(const kstt_pool *pool) { return pool ? pool->n : 1; }
-int kstt__pool_size(const kstt_pool *pool) { return pool ? pool->n : 1; }
+int kstt_pool_threads(const kstt_pool *pool) {
+    return pool ? pool->n : 1;
+}
+int kstt__pool_size(const kstt_pool *pool) {
+    return pool ? pool->n : 1;
+}
 
 void kstt__pool_run(kstt_pool *pool, kstt__task_fn fn, void *arg) {
     if (!pool || pool->n == 1) {
@@ -144,7 +157,8 @@ void kstt__pool_run(kstt_pool *pool, kstt__task_fn fn, void *arg) {
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->mu);
     fn(arg, 0, pool->n);
-    for (unsigned spins = 1; atomic_load_explicit(&pool->pending, memory_order_acquire) > 0; spins++) {
+    for (unsigned spins = 1; atomic_load_explicit(&pool->pending, memory_order_acquire) > 0;
+         spins++) {
         if (spins % YIELD_EVERY == 0)
             sched_yield();
         else

@@ -16,8 +16,7 @@ void kstt__pool_run(kstt_pool *pool, kstt__task_fn fn, void *arg);
 int kstt__pool_size(const kstt_pool *pool);
 
 /* Splits [0, n) into nth near-equal ranges, rounded to multiples of `align` (>= 1). */
-static inline void kstt__split_range(long n, long align, int ith, int nth, long *begin,
-                                     long *end) {
+static inline void kstt__split_range(long n, long align, int ith, int nth, long *begin, long *end) {
     long blocks = (n + align - 1) / align;
     long b0 = blocks * ith / nth, b1 = blocks * (ith + 1) / nth;
     *begin = b0 * align < n ? b0 * align : n;

@@ -6,8 +6,8 @@
 
 const char *kstt_strerror(int status) {
     switch (status) {
-#define KSTT_STATUS_CASE_(name, value, text) \
-    case value:                              \
+#define KSTT_STATUS_CASE_(name, value, text)                                                       \
+    case value:                                                                                    \
         return text;
         KSTT_STATUS_LIST(KSTT_STATUS_CASE_)
 #undef KSTT_STATUS_CASE_
@@ -15,10 +15,13 @@ const char *kstt_strerror(int status) {
     return "unknown status";
 }
 
-const char *kstt_version(void) { return "0.1.0"; }
+const char *kstt_version(void) {
+    return KSTT_VERSION_STRING;
+} /* from CMake's project() */
 
 int kstt__verrf(char *err, size_t errlen, int status, const char *fmt, va_list ap) {
-    if (err && errlen > 0) vsnprintf(err, errlen, fmt, ap);
+    if (err && errlen > 0)
+        vsnprintf(err, errlen, fmt, ap);
     return status;
 }
 

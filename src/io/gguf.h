@@ -37,12 +37,12 @@ enum {
 };
 
 typedef struct {
-    const char *name;  /* NUL-terminated, owned by the file */
+    const char *name; /* NUL-terminated, owned by the file */
     kstt__wtype type;
     int ndim;
     int64_t shape[KSTT_GGUF_MAX_DIMS]; /* row-major: shape[ndim - 1] is the row length */
     int64_t numel;
-    const void *data;  /* into the mapping, aligned to general.alignment */
+    const void *data; /* into the mapping, aligned to general.alignment */
     size_t nbytes;
 } kstt__gguf_tensor;
 

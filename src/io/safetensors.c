@@ -33,7 +33,7 @@
 
 #include "core/alloc.h"
 #include "core/status.h"
-#include "kernels/kernels.h"
+#include "core/wtype.h"
 
 #define MAX_HEADER_BYTES (100u * 1000u * 1000u)
 #define MAX_JSON_INT 9007199254740992.0 /* 2^53 */

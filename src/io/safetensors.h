@@ -36,12 +36,12 @@ typedef enum {
 #define KSTT_ST_MAX_DIMS 8
 
 typedef struct {
-    const char *name;   /* NUL-terminated, owned by the file */
+    const char *name; /* NUL-terminated, owned by the file */
     kstt__dtype dtype;
     int ndim;
     int64_t shape[KSTT_ST_MAX_DIMS];
     int64_t numel;
-    const void *data;   /* into the mapping; aligned as the file aligns it */
+    const void *data; /* into the mapping; aligned as the file aligns it */
     size_t nbytes;
 } kstt__tensor;
 

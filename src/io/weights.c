@@ -32,11 +32,13 @@ struct kstt__weights {
 
 int kstt__weights_open(kstt__weights **out, const char *path, char *err, size_t errlen) {
     *out = NULL;
-    if (!path) return kstt__errf(err, errlen, KSTT_EINVAL, "weights: NULL path");
+    if (!path)
+        return kstt__errf(err, errlen, KSTT_EINVAL, "weights: NULL path");
     char magic[4] = {0};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
-        if (read(fd, magic, 4) != 4) memset(magic, 0, 4);
+        if (read(fd, magic, 4) != 4)
+            memset(magic, 0, 4);
         close(fd);
     }
     kstt__weights *w = kstt__calloc(1, sizeof *w);
@@ -44,7 +46,8 @@ int kstt__weights_open(kstt__weights **out, const char *path, char *err, size_t 
         kstt__free(w);
         w = NULL;
     }
-    if (!w) return kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory", path);
+    if (!w)
+        return kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory", path);
     int rc = memcmp(magic, "GGUF", 4) == 0 ? kstt__gguf_open(&w->gg, path, err, errlen)
                                            : kstt__st_open(&w->st, path, err, errlen);
     if (rc) {
@@ -57,10 +60,12 @@ int kstt__weights_open(kstt__weights **out, const char *path, char *err, size_t 
 }
 
 void kstt__weights_close(kstt__weights *w) {
-    if (!w) return;
+    if (!w)
+        return;
     kstt__st_close(w->st);
     kstt__gguf_close(w->gg);
-    for (size_t i = 0; i < w->packs->n; i++) kstt__free(w->packs->blob[i]);
+    for (size_t i = 0; i < w->packs->n; i++)
+        kstt__free(w->packs->blob[i]);
     kstt__free(w->packs->blob);
     kstt__free(w->packs);
     kstt__free(w);
@@ -69,8 +74,12 @@ void kstt__weights_close(kstt__weights *w) {
 const char *kstt__weights_path(const kstt__weights *w) {
     return w->st ? kstt__st_path(w->st) : kstt__gguf_path(w->gg);
 }
-const kstt__st_file *kstt__weights_st(const kstt__weights *w) { return w->st; }
-const kstt__gguf *kstt__weights_gguf(const kstt__weights *w) { return w->gg; }
+const kstt__st_file *kstt__weights_st(const kstt__weights *w) {
+    return w->st;
+}
+const kstt__gguf *kstt__weights_gguf(const kstt__weights *w) {
+    return w->gg;
+}
 
 /* A uniform view of one tensor. */
 typedef struct {
@@ -87,7 +96,8 @@ static int find(const kstt__weights *w, const char *name, view *v) {
     memset(v, 0, sizeof *v);
     if (w->st) {
         const kstt__tensor *t = kstt__st_find(w->st, name);
-        if (!t) return 0;
+        if (!t)
+            return 0;
         v->name = t->name;
         v->ndim = t->ndim;
         memcpy(v->shape, t->shape, sizeof v->shape);
@@ -101,7 +111,8 @@ static int find(const kstt__weights *w, const char *name, view *v) {
         return 1;
     }
     const kstt__gguf_tensor *t = kstt__gguf_find(w->gg, name);
-    if (!t) return 0;
+    if (!t)
+        return 0;
     v->name = t->name;
     v->ndim = t->ndim;
     memcpy(v->shape, t->shape, sizeof(int64_t) * KSTT_GGUF_MAX_DIMS);
@@ -119,7 +130,8 @@ int kstt__weights_has(const kstt__weights *w, const char *name) {
 
 int kstt__weights_shape(const kstt__weights *w, const char *name, int *ndim, int64_t *shape) {
     view v;
-    if (!find(w, name, &v)) return KSTT_ENOTFOUND;
+    if (!find(w, name, &v))
+        return KSTT_ENOTFOUND;
     *ndim = v.ndim;
     memcpy(shape, v.shape, sizeof(int64_t) * (size_t)v.ndim);
     return KSTT_OK;
@@ -128,10 +140,11 @@ int kstt__weights_shape(const kstt__weights *w, const char *name, int *ndim, int
 static const char *fmt_shape(char *buf, size_t cap, int ndim, const int64_t *s) {
     size_t k = (size_t)snprintf(buf, cap, "[");
     for (int i = 0; i < ndim && k < cap; i++)
-        k += (size_t)(s[i] < 0 ? snprintf(buf + k, cap - k, "%s*", i ? ", " : "")
-                               : snprintf(buf + k, cap - k, "%s%lld", i ? ", " : "",
-                                          (long long)s[i]));
-    if (k < cap) snprintf(buf + k, cap - k, "]");
+        k += (size_t)(s[i] < 0
+                          ? snprintf(buf + k, cap - k, "%s*", i ? ", " : "")
+                          : snprintf(buf + k, cap - k, "%s%lld", i ? ", " : "", (long long)s[i]));
+    if (k < cap)
+        snprintf(buf + k, cap - k, "]");
     return buf;
 }
 
@@ -150,8 +163,8 @@ int kstt__weights_mat(const kstt__weights *w, const char *name, int64_t rows, in
     }
     if (v.wtype < 0)
         return kstt__errf(err, errlen, KSTT_EFORMAT,
-                          "%s: tensor '%s' has dtype %s; expected a float or quantised type",
-                          path, name, v.dtype_name);
+                          "%s: tensor '%s' has dtype %s; expected a float or quantised type", path,
+                          name, v.dtype_name);
     const size_t el = kstt__wtype_block_bytes((kstt__wtype)v.wtype);
     if (kstt__wtype_block_elems((kstt__wtype)v.wtype) == 1 && (uintptr_t)v.data % el)
         return kstt__errf(err, errlen, KSTT_EFORMAT,
@@ -190,17 +203,20 @@ int kstt__weights_f32(const kstt__weights *w, const char *name, int64_t n, float
  * replaces them). Only a hint; failure is harmless. */
 static void release_pages(const void *p, size_t n) {
     const long pg = sysconf(_SC_PAGESIZE);
-    if (pg <= 0) return;
+    if (pg <= 0)
+        return;
     const uintptr_t a = ((uintptr_t)p + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
     const uintptr_t e = ((uintptr_t)p + n) & ~((uintptr_t)pg - 1);
-    if (e > a) (void)madvise((void *)a, e - a, MADV_DONTNEED);
+    if (e > a)
+        (void)madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
-int kstt__weights_mat_packed(const kstt__weights *w, const char *name, int64_t rows,
-                             int64_t cols, kstt__wmat *out, char *err, size_t errlen) {
+int kstt__weights_mat_packed(const kstt__weights *w, const char *name, int64_t rows, int64_t cols,
+                             kstt__wmat *out, char *err, size_t errlen) {
     kstt__wmat src;
     int rc = kstt__weights_mat(w, name, rows, cols, &src, err, errlen);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     const size_t bytes = kstt__repack_bytes(&src);
     if (!bytes || !w->gg) { /* no packed layout for this type (packed types only come in GGUF) */
         *out = src;
@@ -210,8 +226,9 @@ int kstt__weights_mat_packed(const kstt__weights *w, const char *name, int64_t r
     if (pk->n == pk->cap) {
         const size_t cap = pk->cap ? 2 * pk->cap : 64;
         void **b = kstt__realloc(pk->blob, pk->cap * sizeof *b, cap * sizeof *b);
-        if (!b) return kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory packing '%s'",
-                                  kstt__weights_path(w), name);
+        if (!b)
+            return kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory packing '%s'",
+                              kstt__weights_path(w), name);
         pk->blob = b;
         pk->cap = cap;
     }

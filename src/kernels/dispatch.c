@@ -1,6 +1,8 @@
 /*
- * Kernel selection and the matmul driver. The tables are built once (pthread_once) and are
- * immutable afterwards: they are constants computed at run time, not mutable global state.
+ * Kernel selection and the matmul driver. Architecture-free: the tables are constant data
+ * (ref/table_ref.c and one file per level), the target's detection file (kernels/cpu.h)
+ * lists them, and this file only picks per public level the last listed table whose
+ * required features the CPU has. Chosen once (pthread_once), immutable afterwards.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,81 +16,96 @@
 #include "kernels/cpu.h"
 #include "kernels/kernels.h"
 #include "kernels/qx.h"
-#include "kernels/ref/ref.h"
-#include "kernels/ref/ref_q.h"
-#include "kernels/ref/attn_ref.h" /* LM attention */
-#ifdef KSTT_HAVE_X86
-#include "kernels/x86/attn_x86.h" /* LM attention */
-#endif
+#include "quant/quant.h"
 
-static kstt__kernels g_tables[4]; /* indexed by kstt_kernels level */
+extern const kstt__kernels kstt__table_ref;
+
+#define NLEVELS 16 /* > every kstt_kernels value */
+
+static const kstt__kernels *g_level[NLEVELS]; /* per public level: the table, or NULL */
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static kstt_kernels g_best = KSTT_KERNELS_REF;
-static char g_info[256];
+static uint64_t g_features;
+static char g_cpu[192];
+static char g_info[320];
 
-/* KSTT_BF16=dot makes the vdpbf16ps product the bf16 entry (where the CPU has it). Read once,
- * with the tables. */
-static void apply_bf16_mode(kstt__kernels *k) {
-    const char *e = getenv("KSTT_BF16");
-    if (e && !strcmp(e, "dot") && k->matmul_bf16_dot) {
-        k->matmul[KSTT_WT_BF16] = k->matmul_bf16_dot;
-        k->prepare_x[KSTT_WT_BF16] = k->prepare_x_bf16_dot;
-    }
-}
-
-static void fill_ref(kstt__kernels *k) {
-    kstt__kernels_fill_ref(k);
-    kstt__kernels_fill_q_ref(k);
-    kstt__attn_fill_ref(k); /* LM attention */
-}
+static kstt_kernels env_cap(void);
+static const kstt__kernels *level_at_most(kstt_kernels cap);
 
 static void init_tables(void) {
-    fill_ref(&g_tables[KSTT_KERNELS_REF]);
-    g_best = KSTT_KERNELS_REF;
-#ifdef KSTT_HAVE_X86
-    const kstt__cpu_features *f = kstt__cpu_detect();
-    if (f->avx2 && f->fma && f->f16c) {
-        fill_ref(&g_tables[KSTT_KERNELS_AVX2]);
-        kstt__kernels_fill_avx2(&g_tables[KSTT_KERNELS_AVX2]);
-        kstt__attn_fill_avx2(&g_tables[KSTT_KERNELS_AVX2]); /* LM attention */
-        apply_bf16_mode(&g_tables[KSTT_KERNELS_AVX2]);
-        g_best = KSTT_KERNELS_AVX2;
+    g_features = kstt__cpu_arch.detect(g_cpu, sizeof g_cpu);
+    g_level[KSTT_KERNELS_REF] = &kstt__table_ref;
+    for (int i = 0; i < kstt__cpu_arch.ntables; i++) {
+        const kstt__kernels *t = kstt__cpu_arch.tables[i];
+        if ((t->requires & ~g_features) != 0 || (unsigned)t->level >= NLEVELS)
+            continue;
+        g_level[t->level] = t;
+        if (t->level > g_best)
+            g_best = t->level;
     }
-    if (g_best == KSTT_KERNELS_AVX2 && f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq) {
-        fill_ref(&g_tables[KSTT_KERNELS_AVX512]);
-        kstt__kernels_fill_avx2(&g_tables[KSTT_KERNELS_AVX512]);
-        kstt__kernels_fill_avx512(&g_tables[KSTT_KERNELS_AVX512], f);
-        kstt__attn_fill_avx2(&g_tables[KSTT_KERNELS_AVX512]); /* LM attention */
-        kstt__attn_fill_avx512(&g_tables[KSTT_KERNELS_AVX512]);
-        apply_bf16_mode(&g_tables[KSTT_KERNELS_AVX512]);
-        g_best = KSTT_KERNELS_AVX512;
-    }
-#endif
-    snprintf(g_info, sizeof g_info, "kstt %s | cpu: %s | kernels: %s (best %s)", kstt_version(),
-             kstt__cpu_describe(), g_tables[g_best].name, g_tables[g_best].name);
+    /* "kstt 0.x | cpu: <arch and features found> | kernels: <level used> (<table>; best
+     * <level>)": the level used is the best capped by KSTT_KERNELS as read now. */
+    const kstt__kernels *used = level_at_most(env_cap());
+    snprintf(g_info, sizeof g_info, "kstt %s | cpu: %s | kernels: %s (%s; best %s)", kstt_version(),
+             g_cpu, used->name, used->variant, g_level[g_best]->name);
 }
 
+/* KSTT_KERNELS=<level name>: "ref" or the name of one of the arch's tables; anything else
+ * (or unset) caps nothing. */
 static kstt_kernels env_cap(void) {
     const char *e = getenv("KSTT_KERNELS");
-    if (!e || !*e) return KSTT_KERNELS_AUTO;
-    if (!strcmp(e, "ref")) return KSTT_KERNELS_REF;
-    if (!strcmp(e, "avx2")) return KSTT_KERNELS_AVX2;
-    if (!strcmp(e, "avx512")) return KSTT_KERNELS_AVX512;
+    if (!e || !*e)
+        return KSTT_KERNELS_AUTO;
+    if (!strcmp(e, kstt__table_ref.name))
+        return KSTT_KERNELS_REF;
+    for (int i = 0; i < kstt__cpu_arch.ntables; i++)
+        if (!strcmp(e, kstt__cpu_arch.tables[i]->name))
+            return kstt__cpu_arch.tables[i]->level;
     return KSTT_KERNELS_AUTO;
+}
+
+/* The highest level the CPU has at or below cap (AUTO: the best). */
+static const kstt__kernels *level_at_most(kstt_kernels cap) {
+    int l = cap == KSTT_KERNELS_AUTO || cap > g_best ? (int)g_best : (int)cap;
+    while (l > KSTT_KERNELS_REF && !g_level[l])
+        l--;
+    return g_level[l > KSTT_KERNELS_REF ? l : KSTT_KERNELS_REF];
 }
 
 const kstt__kernels *kstt__kernels_get(kstt_kernels cap) {
     pthread_once(&g_once, init_tables);
-    kstt_kernels level = g_best;
-    if (cap != KSTT_KERNELS_AUTO && cap < level) level = cap;
-    kstt_kernels e = env_cap();
-    if (e != KSTT_KERNELS_AUTO && e < level) level = e;
-    return &g_tables[level];
+    const kstt_kernels e = env_cap();
+    if (e != KSTT_KERNELS_AUTO && (cap == KSTT_KERNELS_AUTO || e < cap))
+        cap = e;
+    return level_at_most(cap);
+}
+
+int kstt__kernels_available(const kstt__kernels **out, int max) {
+    pthread_once(&g_once, init_tables);
+    const kstt__kernels *cap = kstt__kernels_get(KSTT_KERNELS_AUTO);
+    int n = 0;
+    if (n < max)
+        out[n++] = &kstt__table_ref;
+    for (int i = 0; i < kstt__cpu_arch.ntables && n < max; i++) {
+        const kstt__kernels *t = kstt__cpu_arch.tables[i];
+        if ((t->requires & ~g_features) == 0 && t->level <= cap->level)
+            out[n++] = t;
+    }
+    return n;
 }
 
 const kstt__kernels *kstt__kernels_ref(void) {
+    return &kstt__table_ref;
+}
+
+uint64_t kstt__cpu_features(void) {
     pthread_once(&g_once, init_tables);
-    return &g_tables[KSTT_KERNELS_REF];
+    return g_features;
+}
+
+const char *kstt__cpu_describe(void) {
+    pthread_once(&g_once, init_tables);
+    return g_cpu;
 }
 
 const char *kstt_system_info(void) {
@@ -97,19 +114,12 @@ const char *kstt_system_info(void) {
 }
 
 size_t kstt__matmul_ws_size(kstt__wtype type, long cols, int batch) {
-    switch (type) {
-    case KSTT_WT_Q8_0R:
-    case KSTT_WT_Q4_0R:
-    case KSTT_WT_Q4_KR:
-        /* the same quantisation, transposed per group of 16 blocks (kernels/qx.h, kstt__qxt) */
+    switch (kstt__wtype_info(type)->act) {
+    case KSTT_ACT_Q8T:
         return (size_t)batch * kstt__qxt_row_bytes(cols) + 64;
-    case KSTT_WT_Q8_0:
-    case KSTT_WT_Q4_0:
-    case KSTT_WT_Q4_K:
-        /* activations quantised to 8 bits in blocks of 32 (kernels/qx.h) */
+    case KSTT_ACT_Q8:
         return (size_t)batch * kstt__qx_row_bytes(cols) + 64;
-    case KSTT_WT_BF16:
-        /* activations rounded to bf16 when KSTT_BF16=dot selects the vdpbf16ps product */
+    case KSTT_ACT_BF16:
         return (size_t)batch * kstt__bx_row_bytes(cols) + 64;
     default:
         return 0;
@@ -125,8 +135,8 @@ typedef struct {
     long ldy;
     int batch;
     const kstt__ws *ws;
-    long chunk;        /* rows per claim, a multiple of 16 */
-    atomic_long next;  /* first row not yet claimed */
+    long chunk;       /* rows per claim, a multiple of 16 */
+    atomic_long next; /* first row not yet claimed */
 } matmul_job;
 
 /* Threads claim chunks of rows from a shared counter rather than taking a fixed 1/nth: when a
@@ -139,20 +149,22 @@ static void matmul_task(void *arg, int ith, int nth) {
     const long rows = (long)j->w->rows;
     for (;;) {
         const long r0 = atomic_fetch_add_explicit(&j->next, j->chunk, memory_order_relaxed);
-        if (r0 >= rows) break;
+        if (r0 >= rows)
+            break;
         const long r1 = r0 + j->chunk < rows ? r0 + j->chunk : rows;
-        j->k->matmul[j->w->type](j->w, j->x, j->ldx, j->y, j->ldy, j->batch, r0, r1, j->ws);
+        j->k->wt[j->w->type].matmul(j->w, j->x, j->ldx, j->y, j->ldy, j->batch, r0, r1, j->ws);
     }
 }
 
 void kstt__matmul(kstt_pool *pool, const kstt__kernels *k, const kstt__wmat *w, const float *x,
                   long ldx, float *y, long ldy, int batch, const kstt__ws *ws) {
-    KSTT_ASSERT(k->matmul[w->type] != NULL);
+    KSTT_ASSERT(k->wt[w->type].matmul != NULL);
     /* the prepared activations are read with aligned 512-bit loads */
-    KSTT_ASSERT(!k->prepare_x[w->type] ||
+    KSTT_ASSERT(!k->wt[w->type].prepare_x ||
                 (ws && ((uintptr_t)ws->buf & 63) == 0 &&
                  ws->cap >= kstt__matmul_ws_size(w->type, (long)w->cols, batch) - 64));
-    if (k->prepare_x[w->type]) k->prepare_x[w->type](x, ldx, batch, (long)w->cols, ws);
+    if (k->wt[w->type].prepare_x)
+        k->wt[w->type].prepare_x(x, ldx, batch, (long)w->cols, ws);
     matmul_job j = {k, w, x, ldx, y, ldy, batch, ws, 0, 0};
     /* about 8 chunks per thread: fine enough to rebalance, coarse enough to keep the weight
      * streams long */

@@ -9,9 +9,10 @@
  * contiguous run x + t * stride * C_in of K * C_in floats, so a conv is this product with
  * ldx = stride * C_in and the weight repacked to [C_out, K, C_in]).
  *
- * A kstt__kernels table holds the best implementation per entry for one CPU level; it is
- * chosen once at load (kstt__kernels_get) and model code only calls through it, or through
- * the drivers below, which split rows across a pool.
+ * A kstt__kernels table holds the implementation of every entry for one CPU level (one file
+ * per level, constant data: see "HOW LEVELS ARE MADE" below); it is chosen once at load
+ * (kstt__kernels_get) and model code only calls through it, or through the drivers below,
+ * which split rows across a pool.
  */
 #ifndef KSTT_KERNELS_H
 #define KSTT_KERNELS_H
@@ -19,48 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/wtype.h"
 #include "kstt.h"
-
-typedef enum {
-    KSTT_WT_F32 = 0,
-    KSTT_WT_BF16,
-    KSTT_WT_F16,
-    KSTT_WT_Q8_0, /* ggml block layouts (src/quant/) */
-    KSTT_WT_Q4_0,
-    KSTT_WT_Q4_K,
-    KSTT_WT_COUNT, /* the types of files (quant/quant.h); the packed types follow */
-    /* Load-time repacks of q8_0 / q4_0 (and q4_K: KSTT_WT_Q4_KR below; quant/repack.h), never
-     * found in files: the same quants and scales (identical dequantised values), rearranged so
-     * that the products stream one 64-byte-aligned sequence per two rows. row_bytes is then
-     * the bytes of a tile of two rows, and rows are not addressable one by one (no
-     * kstt__wmat_row_f32). */
-    KSTT_WT_Q8_0R = KSTT_WT_COUNT,
-    KSTT_WT_Q4_0R,
-    /* f32 pre-packed at load for the register-blocked GEMMs (kstt__f32_panel_pack): panels of
-     * KSTT_F32_PANEL_ROWS rows, panel p holding W[32p + i, c] at float c * 32 + i (rows past
-     * `rows` zero), panels row_bytes apart. Products give the same bits as KSTT_WT_F32 at every
-     * level (the same FMA sequence per element); rows are not addressable one by one. */
-    KSTT_WT_F32_PANEL,
-    /* The same panels holding bf16 weights (row_bytes: 32 * cols * 2), widened exactly to f32
-     * in the products: the bits of KSTT_WT_F32_PANEL over the widened weights. */
-    KSTT_WT_BF16_PANEL,
-    /* int8 rows with one f32 scale each (made at load, e.g. a screening copy; not a file type):
-     * row r = {float s; int8_t q[cols]} at data + r * row_bytes (row_bytes >= 4 + cols, a
-     * multiple of 4), W[r, c] = s * q[c]; y = s * (sum_c q[c] x[c] in f32, any order). */
-    KSTT_WT_I8S,
-    KSTT_WT_Q4_KR, /* load-time repack of q4_K, as Q8_0R / Q4_0R above (quant/repack.h) */
-    KSTT_WT_NTYPES /* table size: file types + packed types */
-} kstt__wtype;
-
-/* A weight matrix [rows, cols]. data is borrowed (mmapped file or model-owned repack). For the
- * block types cols is a multiple of the block (32 for q8_0/q4_0, 256 for q4_K) and a row is
- * cols / block blocks (quant/quant.h); io/weights.h makes these from safetensors or GGUF. */
-typedef struct {
-    kstt__wtype type;
-    int64_t rows, cols;
-    size_t row_bytes; /* bytes from one row to the next */
-    const void *data;
-} kstt__wmat;
 
 /* Scratch memory for kernels that transform activations first (e.g. quantize x to 8 bits).
  * Owned by the caller (a stream or model), sized once with kstt__matmul_ws_size. */
@@ -69,27 +30,76 @@ typedef struct {
     size_t cap;
 } kstt__ws;
 
-typedef void (*kstt__matmul_fn)(const kstt__wmat *w, const float *x, long ldx, float *y,
-                                long ldy, int batch, long r0, long r1, const kstt__ws *ws);
+/* ---- kernel entry types (function types: a level header declares its kernels with them,
+ * e.g. `kstt__matmul_kernel kstt__matmul_f32_avx2;`, so the compiler checks every signature) */
 
+/* y[b * ldy + r] = sum_c W[r, c] x[b * ldx + c] for rows [r0, r1) and b < batch; ws: what
+ * prepare_x wrote (or NULL when the type has no preparation). */
+typedef void kstt__matmul_kernel(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                                 int batch, long r0, long r1, const kstt__ws *ws);
+typedef kstt__matmul_kernel *kstt__matmul_fn;
+/* Preparation of x for a weight type, run once per product before the rows are split (e.g.
+ * quantizing activations, layouts in kernels/qx.h): writes ws. */
+typedef void kstt__prepare_kernel(const float *x, long ldx, int batch, long cols,
+                                  const kstt__ws *ws);
+typedef float kstt__dot_kernel(const float *a, const float *b, long n);
+typedef void kstt__axpy_kernel(float a, const float *x, float *y, long n);
+typedef void kstt__map_kernel(float *x, long n);
+typedef void kstt__map_copy_kernel(float *dst, const float *src, long n);
+typedef void kstt__bias_map_kernel(float *y, const float *b, long rows, long cols, long ld);
+typedef void kstt__res_map_kernel(float *x, const float *u, const float *b, long rows, long cols);
+typedef void kstt__attn_f32_kernel(const float *q, const float *k, const float *v, long ld, long s0,
+                                   long n, long cap, int hd, float scale, float *scores,
+                                   float *out);
+typedef void kstt__attn_f16_kernel(const float *q, const uint16_t *k, const uint16_t *v, long ld,
+                                   long s0, long n, long cap, int hd, float scale, float *scores,
+                                   float *out);
+typedef void kstt__f32_to_f16_kernel(const float *x, uint16_t *y, long n);
+
+/* The entries of one weight type at one level (a row of kstt__kernels.wt). */
+typedef struct {
+    kstt__matmul_kernel *matmul;     /* NULL: type not supported at this level */
+    kstt__prepare_kernel *prepare_x; /* NULL: the products read x as given */
+} kstt__wt_kernels;
+
+/*
+ * HOW LEVELS ARE MADE (the pattern every table file follows; ref/table_ref.c is the model)
+ *
+ * - One table file per level: <arch>/table_<level>.c defines `const kstt__kernels
+ *   kstt__table_<variant>` with designated initializers listing EVERY entry, the fallbacks
+ *   written out (an entry the level does not speed up names the reference or a lower level's
+ *   kernel explicitly; nothing is inherited or patched at run time).
+ * - .wt has one row per weight type: `.wt[KSTT_WT_Q8_0] = {kstt__matmul_q8_0_neon,
+ *   kstt__prepare_x_q8_ref}`. Prepared activation layouts (kernels/qx.h) are one contract for
+ *   all levels, so a level may pair its product with another level's preparation.
+ * - .requires lists the KSTT_CPU_* features (kernels/cpu.h) the table's kernels execute. A
+ *   level may have several variants (tables with the same .level and more .requires, e.g.
+ *   AVX-512 with VNNI); the dispatcher takes the last one in the arch's list whose features
+ *   the CPU has.
+ * - Kernels are declared with the entry types above in one header per arch (ref/ref.h,
+ *   x86/x86.h, arm/arm.h) and are named kstt__<op>_<suffix>, where the suffix is the file's
+ *   ISA suffix (cmake/kernels.cmake gives *_avx2.c, *_avx512.c, *_neon.c, *_dotprod.c,
+ *   *_i8mm.c their compiler flags).
+ * - Each arch has one detection file (x86/cpu_x86.c, arm/cpu_arm.c) that defines
+ *   kstt__cpu_arch (kernels/cpu.h): the feature bits found, a description, and its list of
+ *   tables in increasing order. A new level = its kernel files + its table file + one line in
+ *   that list; dispatch.c does not change.
+ */
 typedef struct kstt__kernels {
-    kstt_kernels level; /* the level this table implements */
-    const char *name;   /* "ref", "avx2", "avx512" */
-    kstt__matmul_fn matmul[KSTT_WT_NTYPES]; /* NULL: type not supported at this level */
-    /* Optional preparation of x for a weight type, run once per product before the rows are
-     * split (e.g. quantizing activations). NULL: none needed. */
-    void (*prepare_x[KSTT_WT_NTYPES])(const float *x, long ldx, int batch, long cols,
-                                     const kstt__ws *ws);
-    float (*dot_f32)(const float *a, const float *b, long n);
+    kstt_kernels level;  /* the public level this table implements */
+    const char *name;    /* the level's name for KSTT_KERNELS: "ref", "avx2", "neon", ... */
+    const char *variant; /* the table's own name, e.g. "avx512-vnni" (== name if only one) */
+    uint64_t requires;   /* KSTT_CPU_* bits the CPU must have (kernels/cpu.h) */
+    kstt__wt_kernels wt[KSTT_WT_NTYPES];
+    kstt__dot_kernel *dot_f32;
     /* y += a * x */
-    void (*axpy_f32)(float a, const float *x, float *y, long n);
-    /* The bf16 product through vdpbf16ps (x rounded to bf16 once per product: ~3 significant
-     * digits, not f32-exact), NULL when the CPU lacks AVX512_BF16. matmul[KSTT_WT_BF16] is the
-     * exact one (weights widened to f32, FMA) unless KSTT_BF16=dot selects this one. The bench
-     * measures both. */
-    kstt__matmul_fn matmul_bf16_dot;
-    void (*prepare_x_bf16_dot)(const float *x, long ldx, int batch, long cols,
-                               const kstt__ws *ws);
+    kstt__axpy_kernel *axpy_f32;
+    /* An optional second bf16 product, NULL where the CPU lacks it: through vdpbf16ps (x
+     * rounded to bf16 once per product: ~3 significant digits, not f32-exact). Model code never
+     * uses it (wt[KSTT_WT_BF16] is the exact one: weights widened to f32, FMA); the bench and
+     * the kernel tests measure it. Workspace: kstt__matmul_ws_size(KSTT_WT_BF16, ...). */
+    kstt__matmul_kernel *matmul_bf16_dot;
+    kstt__prepare_kernel *prepare_x_bf16_dot;
 
     /* Element-wise f32 activations (hot in convolutional encoders: an ELU on every activation).
      * The references are the libm forms (kstt__elu, kstt__gelu_erf); the vector versions are
@@ -98,45 +108,42 @@ typedef struct kstt__kernels {
      * element's position (tails are masked, not scalar), so splitting a call into pieces gives
      * the same bits. */
     /* x[n] = ELU(x) (alpha 1), in place */
-    void (*elu_f32)(float *x, long n);
+    kstt__map_kernel *elu_f32;
     /* dst[n] = ELU(src[n]); dst and src do not overlap */
-    void (*elu_copy_f32)(float *dst, const float *src, long n);
+    kstt__map_copy_kernel *elu_copy_f32;
     /* y[t * ld + c] = ELU(y[t * ld + c] + b[c]) for t < rows, c < cols (ld >= cols; the
      * ld - cols floats after each row are not touched); b [cols] or NULL (no bias) */
-    void (*bias_elu_f32)(float *y, const float *b, long rows, long cols, long ld);
+    kstt__bias_map_kernel *bias_elu_f32;
     /* x[t, c] = ELU(x[t, c] + (u[t, c] + b[c])), x and u [rows, cols] packed; b [cols] or
      * NULL. A residual add fused with the activation that follows it. */
-    void (*res_elu_f32)(float *x, const float *u, const float *b, long rows, long cols);
+    kstt__res_map_kernel *res_elu_f32;
     /* x[n] = GELU(x), exact erf form 0.5 x (1 + erf(x / sqrt 2)), in place */
-    void (*gelu_f32)(float *x, long n);
-    /* One attention query over n keys held in a ring of cap rows: key/value i (0 <= i < n) is
-     * row (s0 + i) mod cap of k and v, rows ld floats apart, hd features at the row start.
-     * out[hd] = sum_i softmax_i(scale * q.k_i) v_i. scores: scratch for n floats (left
-     * holding the unnormalised weights). n >= 1, s0 >= 0. out overlaps none of the inputs. */
-    void (*attn_ring_f32)(const float *q, const float *k, const float *v, long ld, long s0,
-                          long n, long cap, int hd, float scale, float *scores, float *out);
+    kstt__map_kernel *gelu_f32;
 
-    /* ---- LM attention (src/lm: head-major KV ring, kernels/ref/attn_ref.c, x86/attn_*.c) ----
-     * One query head over n keys held in a ring of cap rows of hd contiguous elements (the KV
-     * ring of one (layer, head): k and v [cap, hd], row r at k + r * hd): key/value i
-     * (0 <= i < n) is row (s0 + i) mod cap. out[hd] = sum_i softmax_i(scale * q.k_i) v_i, the
-     * keys and values widened to f32 and every sum in f32. scores: scratch for n floats (left
-     * holding the unnormalised weights). 1 <= n <= cap, s0 >= 0; out overlaps no input. The
-     * vector levels agree with the reference to f32 rounding (sums in another order, exp within
-     * 2 ulp). */
-    void (*attn_kv_f32)(const float *q, const float *k, const float *v, long s0, long n,
-                        long cap, int hd, float scale, float *scores, float *out);
+    /* ---- ring attention (the Mimi transformer and the LM; ref/attn_ref.c, x86/attn_*.c) ------
+     * One query head over n keys held in a ring of cap rows: key/value i (0 <= i < n) is row
+     * (s0 + i) mod cap of k and v, rows ld elements apart, hd features at the row start (the
+     * LM's head-major ring: ld = hd; Mimi's time-major cache: ld = model dim, k and v offset to
+     * the head). out[hd] = sum_i softmax_i(scale * q.k_i) v_i, keys and values widened to f32
+     * and every sum in f32. scores: scratch for n floats (left holding the unnormalised
+     * weights). 1 <= n <= cap, s0 >= 0, ld >= hd; out overlaps no input. The vector levels
+     * agree with the reference to f32 rounding (sums in another order, exp within 2 ulp). */
+    kstt__attn_f32_kernel *attn_ring_f32;
     /* The same over IEEE half K and V (f16 KV ring: half the bytes per step). */
-    void (*attn_kv_f16)(const float *q, const uint16_t *k, const uint16_t *v, long s0, long n,
-                        long cap, int hd, float scale, float *scores, float *out);
+    kstt__attn_f16_kernel *attn_ring_f16;
     /* y[n] = x[n] rounded to IEEE half, to nearest even (kstt__f32_to_f16 for every finite x:
      * the same bits at every level); y does not overlap x. Writes a step's keys and values. */
-    void (*f32_to_f16)(const float *x, uint16_t *y, long n);
+    kstt__f32_to_f16_kernel *f32_to_f16;
 } kstt__kernels;
 
 /* The table for this CPU, capped by `cap` and by the KSTT_KERNELS environment variable
- * (ref|avx2|avx512). Static storage, immutable. */
+ * (ref|avx2|avx512 on x86-64, ref|neon|dotprod|i8mm on aarch64: a level's name). Static
+ * storage, immutable. */
 const kstt__kernels *kstt__kernels_get(kstt_kernels cap);
+/* Every table this CPU can run, the variants of each level included, within the KSTT_KERNELS
+ * cap: the reference first, then in the arch's order (at most max; returns the count). For
+ * tests and benchmarks; model code takes kstt__kernels_get. */
+int kstt__kernels_available(const kstt__kernels **out, int max);
 /* The reference (scalar) table: the oracle of every kernel test. */
 const kstt__kernels *kstt__kernels_ref(void);
 
@@ -166,8 +173,7 @@ void kstt__matmul(kstt_pool *pool, const kstt__kernels *k, const kstt__wmat *w, 
 /* y = x * alpha / sqrt(mean(x^2) + eps), in f32. x and y may alias. */
 void kstt__rmsnorm(const float *x, const float *alpha, float eps, float *y, long n);
 /* y = (x - mean) / sqrt(var + eps) * w + b (biased variance). x and y may alias. */
-void kstt__layernorm(const float *x, const float *w, const float *b, float eps, float *y,
-                     long n);
+void kstt__layernorm(const float *x, const float *w, const float *b, float eps, float *y, long n);
 /* Interleaved RoPE on n_heads heads of head_dim at position pos: pairs (2i, 2i+1) rotated by
  * pos * max_period^(-2i/head_dim). Frequencies and angles in f32 as the reference does. */
 void kstt__rope_interleaved(float *x, int n_heads, int head_dim, int64_t pos, float max_period);
@@ -177,27 +183,5 @@ void kstt__elu(float *x, long n);      /* alpha 1 */
 void kstt__gelu_erf(float *x, long n); /* exact erf form */
 /* out[i] = silu(a[i]) * b[i] */
 void kstt__silu_mul(const float *a, const float *b, float *out, long n);
-
-/* bf16 <-> f32 (round to nearest even for f32 -> bf16). */
-static inline float kstt__bf16_to_f32(uint16_t h) {
-    union {
-        uint32_t u;
-        float f;
-    } v;
-    v.u = (uint32_t)h << 16;
-    return v.f;
-}
-static inline uint16_t kstt__f32_to_bf16(float f) {
-    union {
-        uint32_t u;
-        float f;
-    } v;
-    v.f = f;
-    if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40); /* NaN */
-    v.u += 0x7fffu + ((v.u >> 16) & 1u);
-    return (uint16_t)(v.u >> 16);
-}
-float kstt__f16_to_f32(uint16_t h);
-uint16_t kstt__f32_to_f16(float f);
 
 #endif

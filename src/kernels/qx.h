@@ -47,7 +47,9 @@ static inline kstt__qx kstt__qx_at(void *buf, long cols, int b) {
 }
 
 /* bf16 activations for the vdpbf16ps product: batch rows of KSTT__A64(cols * 2) bytes. */
-static inline size_t kstt__bx_row_bytes(long cols) { return KSTT__A64((size_t)cols * 2); }
+static inline size_t kstt__bx_row_bytes(long cols) {
+    return KSTT__A64((size_t)cols * 2);
+}
 
 /* The transposed activation layout of the packed weight types (quant/repack.h), written by
  * their prepare_x: the same quantisation as above (same q and d, bit for bit), arranged per

@@ -17,54 +17,6 @@
 #include <math.h>
 #include <string.h>
 
-int kstt__wtype_block_elems(kstt__wtype t) {
-    switch (t) {
-    case KSTT_WT_F32:
-    case KSTT_WT_BF16:
-    case KSTT_WT_F16: return 1;
-    case KSTT_WT_Q8_0: return KSTT_QK8_0;
-    case KSTT_WT_Q4_0: return KSTT_QK4_0;
-    case KSTT_WT_Q4_K: return KSTT_QK_K;
-    default: return 0;
-    }
-}
-
-size_t kstt__wtype_block_bytes(kstt__wtype t) {
-    switch (t) {
-    case KSTT_WT_F32: return 4;
-    case KSTT_WT_BF16:
-    case KSTT_WT_F16: return 2;
-    case KSTT_WT_Q8_0: return sizeof(kstt__block_q8_0);
-    case KSTT_WT_Q4_0: return sizeof(kstt__block_q4_0);
-    case KSTT_WT_Q4_K: return sizeof(kstt__block_q4_K);
-    default: return 0;
-    }
-}
-
-size_t kstt__wtype_row_bytes(kstt__wtype t, int64_t cols) {
-    int be = kstt__wtype_block_elems(t);
-    if (be <= 0 || cols < 0 || cols % be) return 0;
-    return (size_t)(cols / be) * kstt__wtype_block_bytes(t);
-}
-
-static const char *const g_names[KSTT_WT_COUNT] = {"f32", "bf16", "f16", "q8_0", "q4_0", "q4_k"};
-
-const char *kstt__wtype_name(kstt__wtype t) {
-    return (unsigned)t < KSTT_WT_COUNT ? g_names[t] : "?";
-}
-
-int kstt__wtype_from_name(const char *s) {
-    for (int i = 0; i < KSTT_WT_COUNT; i++)
-        if (!strcmp(s, g_names[i])) return i;
-    if (!strcmp(s, "q4_K")) return KSTT_WT_Q4_K;
-    return -1;
-}
-
-/* ---- scale search for the symmetric formats (q8_0, q4_0) ------------------------------ */
-
-/* v rounded to the nearest level in [lo, hi] (ties away from zero, as roundf), as float.
- * Branch-free and without libm calls so that the loops below vectorise; v is clamped before
- * the conversion so that no input (however large) overflows the int. */
 static inline float level(float v, float lo, float hi) {
     v = v < lo ? lo : v;
     v = v > hi ? hi : v;
@@ -102,7 +54,9 @@ static float block_err(const float *x, int n, float d, float lo, float hi) {
 }
 
 /* f16 rounding of a scale, as the block stores it. */
-static inline float f16r(float d) { return kstt__f16_to_f32(kstt__f32_to_f16(d)); }
+static inline float f16r(float d) {
+    return kstt__f16_to_f32(kstt__f32_to_f16(d));
+}
 
 /* The lowest-squared-error scale for levels lo..hi of a block, among: the max-based scale
  * `d0` and a fan of candidate inverse scales (ends[e] + step * c) / extreme, c in
@@ -117,16 +71,19 @@ static inline float f16r(float d) { return kstt__f16_to_f32(kstt__f32_to_f16(d))
 static float search_scale(const float *x, int n, float lo, float hi, float d0, float extreme,
                           const float *ends, int nends, int ncand, float step) {
     const float dm = f16r(d0);
-    if (extreme == 0.0f) return dm;
+    if (extreme == 0.0f)
+        return dm;
     float sxx = 0.0f;
-    for (int j = 0; j < n; j++) sxx += x[j] * x[j];
+    for (int j = 0; j < n; j++)
+        sxx += x[j] * x[j];
     float best_d = dm, best_s = INFINITY;
     for (int e = 0; e < nends; e++) {
         for (int c = -ncand; c <= ncand; c++) {
             const float is = (ends[e] + step * (float)c) / extreme;
             float sxq, sqq;
             level_sums(x, n, is, lo, hi, &sxq, &sqq);
-            if (!(sqq > 0.0f)) continue;
+            if (!(sqq > 0.0f))
+                continue;
             const float d = f16r(sxq / sqq), score = sxx - 2.0f * d * sxq + d * d * sqq;
             if (score < best_s) {
                 best_s = score;
@@ -135,7 +92,7 @@ static float search_scale(const float *x, int n, float lo, float hi, float d0, f
         }
     }
     return best_d == dm || block_err(x, n, best_d, lo, hi) < block_err(x, n, dm, lo, hi) ? best_d
-                                                                                        : dm;
+                                                                                         : dm;
 }
 
 /* ---- q8_0 ------------------------------------------------------------------------------ */
@@ -145,17 +102,20 @@ static float search_scale(const float *x, int n, float lo, float hi, float d0, f
 static void store_q8_0(const float *x, float d, kstt__block_q8_0 *b) {
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     b->d = kstt__f32_to_f16(d);
-    for (int j = 0; j < KSTT_QK8_0; j++) b->qs[j] = (int8_t)level(x[j] * id, -127.0f, 127.0f);
+    for (int j = 0; j < KSTT_QK8_0; j++)
+        b->qs[j] = (int8_t)level(x[j] * id, -127.0f, 127.0f);
 }
 
 void kstt__quantize_q8_0_maxscale(const float *x, void *dst, int64_t n) {
     kstt__block_q8_0 *b = dst;
     for (int64_t i = 0; i < n / KSTT_QK8_0; i++, x += KSTT_QK8_0) {
         float amax = 0.0f;
-        for (int j = 0; j < KSTT_QK8_0; j++) amax = fmaxf(amax, fabsf(x[j]));
+        for (int j = 0; j < KSTT_QK8_0; j++)
+            amax = fmaxf(amax, fabsf(x[j]));
         const float d = amax / 127.0f, id = d ? 1.0f / d : 0.0f;
         b[i].d = kstt__f32_to_f16(d);
-        for (int j = 0; j < KSTT_QK8_0; j++) b[i].qs[j] = (int8_t)roundf(x[j] * id);
+        for (int j = 0; j < KSTT_QK8_0; j++)
+            b[i].qs[j] = (int8_t)roundf(x[j] * id);
     }
 }
 
@@ -175,9 +135,10 @@ void kstt__quantize_q8_0(const float *x, void *dst, int64_t n) {
     static const float ends[1] = {127.0f};
     for (int64_t i = 0; i < n / KSTT_QK8_0; i++, x += KSTT_QK8_0) {
         float amax = 0.0f;
-        for (int j = 0; j < KSTT_QK8_0; j++) amax = fmaxf(amax, fabsf(x[j]));
-        const float d = search_scale(x, KSTT_QK8_0, -127.0f, 127.0f, amax / 127.0f, amax, ends,
-                                     1, Q8_SEARCH, Q8_STEP);
+        for (int j = 0; j < KSTT_QK8_0; j++)
+            amax = fmaxf(amax, fabsf(x[j]));
+        const float d = search_scale(x, KSTT_QK8_0, -127.0f, 127.0f, amax / 127.0f, amax, ends, 1,
+                                     Q8_SEARCH, Q8_STEP);
         store_q8_0(x, d, &b[i]);
     }
 }
@@ -185,7 +146,8 @@ void kstt__quantize_q8_0(const float *x, void *dst, int64_t n) {
 static void dequantize_q8_0(const kstt__block_q8_0 *b, float *y, int64_t n) {
     for (int64_t i = 0; i < n / KSTT_QK8_0; i++) {
         const float d = kstt__f16_to_f32(b[i].d);
-        for (int j = 0; j < KSTT_QK8_0; j++) *y++ = d * (float)b[i].qs[j];
+        for (int j = 0; j < KSTT_QK8_0; j++)
+            *y++ = d * (float)b[i].qs[j];
     }
 }
 
@@ -242,8 +204,8 @@ void kstt__quantize_q4_0(const float *x, void *dst, int64_t n) {
     static const float ends[2] = {-8.0f, 7.0f};
     for (int64_t i = 0; i < n / KSTT_QK4_0; i++, x += KSTT_QK4_0) {
         const float max = signed_max(x, KSTT_QK4_0);
-        const float d = search_scale(x, KSTT_QK4_0, -8.0f, 7.0f, max / -8.0f, max, ends, 2,
-                                     Q4_SEARCH, Q4_STEP);
+        const float d =
+            search_scale(x, KSTT_QK4_0, -8.0f, 7.0f, max / -8.0f, max, ends, 2, Q4_SEARCH, Q4_STEP);
         store_q4_0(x, d, &b[i]);
     }
 }
@@ -280,7 +242,8 @@ static void fit_sub_block(const float *x, float *s_out, float *m_out) {
         mn = fminf(mn, x[j]);
         mx = fmaxf(mx, x[j]);
     }
-    if (mn > 0.0f) mn = 0.0f;
+    if (mn > 0.0f)
+        mn = 0.0f;
     if (mx <= mn) {
         *s_out = 0.0f;
         *m_out = -mn;
@@ -304,13 +267,15 @@ static void fit_sub_block(const float *x, float *s_out, float *m_out) {
                 sxq += x[j] * q;
             }
             const float det = 32.0f * sqq - sq * sq;
-            if (det <= 0.0f) break;
+            if (det <= 0.0f)
+                break;
             float ns = (32.0f * sxq - sq * sx) / det, nm = (sq * sxq - sqq * sx) / det;
             if (nm < 0.0f) { /* min must stay >= 0: refit the scale alone */
                 nm = 0.0f;
                 ns = sqq > 0 ? sxq / sqq : 0.0f;
             }
-            if (!(ns > 0.0f)) break;
+            if (!(ns > 0.0f))
+                break;
             s = ns;
             m = nm;
         }
@@ -355,7 +320,8 @@ static void best_pair(const float *x, float d, float dmin, int a0, int c0, uint8
     float be = sub_block_err(x, d * (float)a0, dmin * (float)c0);
     for (int a = a0 - Q4K_PAIR; a <= a0 + Q4K_PAIR; a++) {
         for (int c = c0 - Q4K_PAIR; c <= c0 + Q4K_PAIR; c++) {
-            if (a < 0 || a > 63 || c < 0 || c > 63 || (a == a0 && c == c0)) continue;
+            if (a < 0 || a > 63 || c < 0 || c > 63 || (a == a0 && c == c0))
+                continue;
             const float e = sub_block_err(x, d * (float)a, dmin * (float)c);
             if (e < be) {
                 be = e;
@@ -382,7 +348,13 @@ void kstt__quantize_q4_K(const float *x, void *dst, int64_t n) {
         uint8_t sc[8], mq[8];
         for (int j = 0; j < 8; j++) {
             int a = d > 0 ? (int)lrintf(s[j] / d) : 0, c = dmin > 0 ? (int)lrintf(m[j] / dmin) : 0;
-            best_pair(x + 32 * j, d, dmin, a < 0 ? 0 : a > 63 ? 63 : a, c < 0 ? 0 : c > 63 ? 63 : c,
+            best_pair(x + 32 * j, d, dmin,
+                      a < 0    ? 0
+                      : a > 63 ? 63
+                               : a,
+                      c < 0    ? 0
+                      : c > 63 ? 63
+                               : c,
                       &sc[j], &mq[j]);
         }
         b[i].d = dh;
@@ -421,38 +393,106 @@ static void dequantize_q4_K(const kstt__block_q4_K *b, float *y, int64_t n) {
     }
 }
 
-/* ---- any type --------------------------------------------------------------------------- */
+/* ---- any type: the traits table ------------------------------------------------------ */
+
+static void f32_to_f32(const void *src, float *y, int64_t n) {
+    memcpy(y, src, (size_t)n * sizeof(float));
+}
+static void f32_from_f32(const float *x, void *dst, int64_t n) {
+    memcpy(dst, x, (size_t)n * sizeof(float));
+}
+static void bf16_to_f32(const void *src, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        y[i] = kstt__bf16_to_f32(((const uint16_t *)src)[i]);
+}
+static void bf16_from_f32(const float *x, void *dst, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        ((uint16_t *)dst)[i] = kstt__f32_to_bf16(x[i]);
+}
+static void f16_to_f32(const void *src, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        y[i] = kstt__f16_to_f32(((const uint16_t *)src)[i]);
+}
+static void f16_from_f32(const float *x, void *dst, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        ((uint16_t *)dst)[i] = kstt__f32_to_f16(x[i]);
+}
+static void q8_0_to_f32(const void *src, float *y, int64_t n) {
+    dequantize_q8_0(src, y, n);
+}
+static void q4_0_to_f32(const void *src, float *y, int64_t n) {
+    dequantize_q4_0(src, y, n);
+}
+static void q4_K_to_f32(const void *src, float *y, int64_t n) {
+    dequantize_q4_K(src, y, n);
+}
+
+static const kstt__wtype_traits g_traits[KSTT_WT_NTYPES] = {
+    [KSTT_WT_F32] = {"f32", 1, 4, KSTT_WT_F32, KSTT_WT_F32, KSTT_ACT_F32, f32_to_f32, f32_from_f32},
+    /* the bf16 products read x as given; the workspace serves the optional bf16_dot entry */
+    [KSTT_WT_BF16] = {"bf16", 1, 2, KSTT_WT_BF16, KSTT_WT_BF16, KSTT_ACT_BF16, bf16_to_f32,
+                      bf16_from_f32},
+    [KSTT_WT_F16] = {"f16", 1, 2, KSTT_WT_F16, KSTT_WT_F16, KSTT_ACT_F32, f16_to_f32, f16_from_f32},
+    [KSTT_WT_Q8_0] = {"q8_0", KSTT_QK8_0, sizeof(kstt__block_q8_0), KSTT_WT_Q8_0, KSTT_WT_Q8_0R,
+                      KSTT_ACT_Q8, q8_0_to_f32, kstt__quantize_q8_0},
+    [KSTT_WT_Q4_0] = {"q4_0", KSTT_QK4_0, sizeof(kstt__block_q4_0), KSTT_WT_Q4_0, KSTT_WT_Q4_0R,
+                      KSTT_ACT_Q8, q4_0_to_f32, kstt__quantize_q4_0},
+    [KSTT_WT_Q4_K] = {"q4_k", KSTT_QK_K, sizeof(kstt__block_q4_K), KSTT_WT_Q4_K, KSTT_WT_Q4_KR,
+                      KSTT_ACT_Q8, q4_K_to_f32, kstt__quantize_q4_K},
+    [KSTT_WT_Q8_0R] = {"q8_0r", 0, 0, KSTT_WT_Q8_0, KSTT_WT_Q8_0R, KSTT_ACT_Q8T, NULL, NULL},
+    [KSTT_WT_Q4_0R] = {"q4_0r", 0, 0, KSTT_WT_Q4_0, KSTT_WT_Q4_0R, KSTT_ACT_Q8T, NULL, NULL},
+    [KSTT_WT_F32_PANEL] = {"f32_panel", 0, 0, KSTT_WT_F32_PANEL, KSTT_WT_F32_PANEL, KSTT_ACT_F32,
+                           NULL, NULL},
+    [KSTT_WT_BF16_PANEL] = {"bf16_panel", 0, 0, KSTT_WT_BF16_PANEL, KSTT_WT_BF16_PANEL,
+                            KSTT_ACT_F32, NULL, NULL},
+    [KSTT_WT_I8S] = {"i8s", 0, 0, KSTT_WT_I8S, KSTT_WT_I8S, KSTT_ACT_F32, NULL, NULL},
+    [KSTT_WT_Q4_KR] = {"q4_kr", 0, 0, KSTT_WT_Q4_K, KSTT_WT_Q4_KR, KSTT_ACT_Q8T, NULL, NULL},
+};
+static const kstt__wtype_traits g_none = {"?",          0,    0,   KSTT_WT_NTYPES, KSTT_WT_NTYPES,
+                                          KSTT_ACT_F32, NULL, NULL};
+
+const kstt__wtype_traits *kstt__wtype_info(kstt__wtype t) {
+    return (unsigned)t < KSTT_WT_NTYPES && g_traits[t].name ? &g_traits[t] : &g_none;
+}
+
+int kstt__wtype_block_elems(kstt__wtype t) {
+    return kstt__wtype_info(t)->block_elems;
+}
+
+size_t kstt__wtype_block_bytes(kstt__wtype t) {
+    return kstt__wtype_info(t)->block_bytes;
+}
+
+size_t kstt__wtype_row_bytes(kstt__wtype t, int64_t cols) {
+    const int be = kstt__wtype_block_elems(t);
+    if (be <= 0 || cols < 0 || cols % be)
+        return 0;
+    return (size_t)(cols / be) * kstt__wtype_block_bytes(t);
+}
+
+const char *kstt__wtype_name(kstt__wtype t) {
+    return (unsigned)t < KSTT_WT_COUNT ? g_traits[t].name : "?";
+}
+
+int kstt__wtype_from_name(const char *s) {
+    for (int i = 0; i < KSTT_WT_COUNT; i++)
+        if (!strcmp(s, g_traits[i].name))
+            return i;
+    if (!strcmp(s, "q4_K"))
+        return KSTT_WT_Q4_K;
+    return -1;
+}
 
 void kstt__quantize_row(kstt__wtype t, const float *x, void *dst, int64_t n) {
-    switch (t) {
-    case KSTT_WT_F32: memcpy(dst, x, (size_t)n * sizeof(float)); break;
-    case KSTT_WT_BF16:
-        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = kstt__f32_to_bf16(x[i]);
-        break;
-    case KSTT_WT_F16:
-        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = kstt__f32_to_f16(x[i]);
-        break;
-    case KSTT_WT_Q8_0: kstt__quantize_q8_0(x, dst, n); break;
-    case KSTT_WT_Q4_0: kstt__quantize_q4_0(x, dst, n); break;
-    case KSTT_WT_Q4_K: kstt__quantize_q4_K(x, dst, n); break;
-    default: break;
-    }
+    const kstt__wtype_traits *tr = kstt__wtype_info(t);
+    if (tr->from_f32)
+        tr->from_f32(x, dst, n);
 }
 
 void kstt__dequantize_row(kstt__wtype t, const void *src, float *y, int64_t n) {
-    switch (t) {
-    case KSTT_WT_F32: memcpy(y, src, (size_t)n * sizeof(float)); break;
-    case KSTT_WT_BF16:
-        for (int64_t i = 0; i < n; i++) y[i] = kstt__bf16_to_f32(((const uint16_t *)src)[i]);
-        break;
-    case KSTT_WT_F16:
-        for (int64_t i = 0; i < n; i++) y[i] = kstt__f16_to_f32(((const uint16_t *)src)[i]);
-        break;
-    case KSTT_WT_Q8_0: dequantize_q8_0(src, y, n); break;
-    case KSTT_WT_Q4_0: dequantize_q4_0(src, y, n); break;
-    case KSTT_WT_Q4_K: dequantize_q4_K(src, y, n); break;
-    default: break;
-    }
+    const kstt__wtype_traits *tr = kstt__wtype_info(t);
+    if (tr->to_f32)
+        tr->to_f32(src, y, n);
 }
 
 void kstt__wmat_row_f32(const kstt__wmat *w, int64_t r, float *dst) {

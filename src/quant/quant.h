@@ -19,40 +19,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernels/kernels.h"
+#include "core/wtype.h"
 
-#define KSTT_QK8_0 32
-#define KSTT_QK4_0 32
-#define KSTT_QK_K 256
-
+/* One row per weight type: everything the library knows about a storage type, in one place
+ * (quant.c, kstt__wtypes). File types convert to and from f32; packed types (made at load,
+ * quant/repack.h and kernels.h) are tile-addressed and have neither. */
 typedef struct {
-    uint16_t d;              /* f16 */
-    int8_t qs[KSTT_QK8_0];
-} kstt__block_q8_0;
+    const char *name;        /* "f32", "bf16", "f16", "q8_0", "q4_0", "q4_k"; packed: "q8_0r"... */
+    int block_elems;         /* elements per block (1 for F32/BF16/F16); 0 for packed types */
+    size_t block_bytes;      /* bytes per block; 0 for packed types */
+    kstt__wtype file_type;   /* the file type a packed type is made from; itself otherwise */
+    kstt__wtype packed_type; /* the load-time repack of a file type; itself when it has none */
+    kstt__act_layout act;    /* activation preparation of its products (workspace size) */
+    /* dequantise / quantise n elements (a multiple of block_elems); NULL for packed types */
+    void (*to_f32)(const void *src, float *y, int64_t n);
+    void (*from_f32)(const float *x, void *dst, int64_t n);
+} kstt__wtype_traits;
 
-typedef struct {
-    uint16_t d;                  /* f16 */
-    uint8_t qs[KSTT_QK4_0 / 2];  /* nibbles */
-} kstt__block_q4_0;
+/* The row of type t (t < KSTT_WT_NTYPES; any other value gives a row of zeros named "?"). */
+const kstt__wtype_traits *kstt__wtype_info(kstt__wtype t);
 
-typedef struct {
-    uint16_t d;              /* f16 super-block scale of the sub-block scales */
-    uint16_t dmin;           /* f16 super-block scale of the sub-block mins */
-    uint8_t scales[12];      /* 8 x 6-bit scales and 8 x 6-bit mins, packed */
-    uint8_t qs[KSTT_QK_K / 2];
-} kstt__block_q4_K;
-
-static_assert(sizeof(kstt__block_q8_0) == 34, "q8_0 block is 34 bytes");
-static_assert(sizeof(kstt__block_q4_0) == 18, "q4_0 block is 18 bytes");
-static_assert(sizeof(kstt__block_q4_K) == 144, "q4_K block is 144 bytes");
-
-/* Elements per block and bytes per block of a weight type (1 and the element size for the
- * plain types F32/BF16/F16); 0 for an invalid type. */
+/* Shorthands over the traits: elements and bytes per block (0 for packed or invalid types),
+ * bytes of a row of `cols` elements (0 if cols is not a multiple of the block size). */
 int kstt__wtype_block_elems(kstt__wtype t);
 size_t kstt__wtype_block_bytes(kstt__wtype t);
-/* Bytes of a row of `cols` elements; 0 if cols is not a multiple of the block size. */
 size_t kstt__wtype_row_bytes(kstt__wtype t, int64_t cols);
-/* "f32", "bf16", "f16", "q8_0", "q4_0", "q4_k"; and back (-1 when unknown). */
+/* "f32", "bf16", "f16", "q8_0", "q4_0", "q4_k"; and back for the file types (-1 when
+ * unknown; "q4_K" accepted). */
 const char *kstt__wtype_name(kstt__wtype t);
 int kstt__wtype_from_name(const char *s);
 

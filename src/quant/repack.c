@@ -7,21 +7,14 @@
 
 #include <string.h>
 
-#include "kernels/kernels.h"
 #include "quant/quant.h"
 
 kstt__wtype kstt__repack_type(kstt__wtype t) {
-    return t == KSTT_WT_Q8_0   ? KSTT_WT_Q8_0R
-           : t == KSTT_WT_Q4_0 ? KSTT_WT_Q4_0R
-           : t == KSTT_WT_Q4_K ? KSTT_WT_Q4_KR
-                               : t;
+    return (unsigned)t < KSTT_WT_COUNT ? kstt__wtype_info(t)->packed_type : t;
 }
 
 kstt__wtype kstt__repack_file_type(kstt__wtype t) {
-    return t == KSTT_WT_Q8_0R   ? KSTT_WT_Q8_0
-           : t == KSTT_WT_Q4_0R ? KSTT_WT_Q4_0
-           : t == KSTT_WT_Q4_KR ? KSTT_WT_Q4_K
-                                : t;
+    return t >= KSTT_WT_COUNT && t < KSTT_WT_NTYPES ? kstt__wtype_info(t)->file_type : t;
 }
 
 static size_t tile_bytes(kstt__wtype packed, long cols) {

@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernels/kernels.h"
+#include "core/wtype.h"
 
 #define KSTT_RP_GROUP 16 /* blocks of 32 per group */
 

@@ -34,10 +34,12 @@ static int read_varint(kstt__pb *r, uint64_t *out, char *err, size_t errlen) {
     size_t at = (size_t)(r->p - r->file);
     uint64_t v = 0;
     for (int i = 0; i < 10; i++) {
-        if (r->p >= r->end) return fail(r, err, errlen, at, "truncated varint");
+        if (r->p >= r->end)
+            return fail(r, err, errlen, at, "truncated varint");
         uint8_t b = *r->p++;
         /* The tenth byte holds bit 63 only: anything more overflows 64 bits. */
-        if (i == 9 && b > 1) return fail(r, err, errlen, at, "varint overflows 64 bits");
+        if (i == 9 && b > 1)
+            return fail(r, err, errlen, at, "varint overflows 64 bits");
         v |= (uint64_t)(b & 0x7f) << (7 * i);
         if (!(b & 0x80)) {
             *out = v;
@@ -52,7 +54,8 @@ static int read_fixed(kstt__pb *r, int nbytes, uint64_t *out, char *err, size_t 
     if ((size_t)(r->end - r->p) < (size_t)nbytes)
         return fail(r, err, errlen, at, nbytes == 4 ? "truncated fixed32" : "truncated fixed64");
     uint64_t v = 0;
-    for (int i = 0; i < nbytes; i++) v |= (uint64_t)r->p[i] << (8 * i); /* little-endian */
+    for (int i = 0; i < nbytes; i++)
+        v |= (uint64_t)r->p[i] << (8 * i); /* little-endian */
     r->p += nbytes;
     *out = v;
     return KSTT_OK;
@@ -62,10 +65,13 @@ static int read_key(kstt__pb *r, uint32_t *field, int *wire, char *err, size_t e
     size_t at = (size_t)(r->p - r->file);
     uint64_t key;
     int rc = read_varint(r, &key, err, errlen);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     uint64_t fn = key >> 3;
-    if (fn == 0) return fail(r, err, errlen, at, "field number 0");
-    if (fn > 0x1fffffff) return fail(r, err, errlen, at, "field number above 2^29-1");
+    if (fn == 0)
+        return fail(r, err, errlen, at, "field number 0");
+    if (fn > 0x1fffffff)
+        return fail(r, err, errlen, at, "field number above 2^29-1");
     *field = (uint32_t)fn;
     *wire = (int)(key & 7);
     return KSTT_OK;
@@ -84,7 +90,8 @@ static int read_value(kstt__pb *r, kstt__pb_field *f, int depth, char *err, size
         return read_fixed(r, 4, &f->value, err, errlen);
     case KSTT__PB_BYTES: {
         size_t at = (size_t)(r->p - r->file);
-        if ((rc = read_varint(r, &len, err, errlen))) return rc;
+        if ((rc = read_varint(r, &len, err, errlen)))
+            return rc;
         if (len > (uint64_t)(r->end - r->p))
             return fail(r, err, errlen, at, "length runs past the end of its message");
         f->data = r->p;
@@ -99,15 +106,18 @@ static int read_value(kstt__pb *r, kstt__pb_field *f, int depth, char *err, size
         for (;;) {
             kstt__pb_field g = {0};
             g.offset = (size_t)(r->p - r->file);
-            if (r->p >= r->end) return fail(r, err, errlen, f->offset, "unterminated group");
-            if ((rc = read_key(r, &g.field, &g.wire, err, errlen))) return rc;
+            if (r->p >= r->end)
+                return fail(r, err, errlen, f->offset, "unterminated group");
+            if ((rc = read_key(r, &g.field, &g.wire, err, errlen)))
+                return rc;
             if (g.wire == KSTT__PB_GROUP_END) {
                 if (g.field != f->field)
                     return fail(r, err, errlen, g.offset, "end of group does not match its start");
                 f->len = (size_t)((r->file + g.offset) - f->data); /* body, without the end key */
                 return KSTT_OK;
             }
-            if ((rc = read_value(r, &g, depth + 1, err, errlen))) return rc;
+            if ((rc = read_value(r, &g, depth + 1, err, errlen)))
+                return rc;
         }
     }
     case KSTT__PB_GROUP_END:
@@ -118,12 +128,14 @@ static int read_value(kstt__pb *r, kstt__pb_field *f, int depth, char *err, size
 }
 
 int kstt__pb_next(kstt__pb *r, kstt__pb_field *f, char *err, size_t errlen) {
-    if (r->p >= r->end) return 0;
+    if (r->p >= r->end)
+        return 0;
     f->value = 0;
     f->data = NULL;
     f->len = 0;
     f->offset = (size_t)(r->p - r->file);
     int rc = read_key(r, &f->field, &f->wire, err, errlen);
-    if (!rc) rc = read_value(r, f, 0, err, errlen);
+    if (!rc)
+        rc = read_value(r, f, 0, err, errlen);
     return rc ? rc : 1;
 }

@@ -29,20 +29,20 @@ enum {
 };
 
 typedef struct {
-    const uint8_t *p;     /* next byte to read */
-    const uint8_t *end;   /* one past the last byte of this message */
-    const uint8_t *file;  /* start of the whole image: error offsets are counted from here */
-    const char *name;     /* file name for messages */
-    const char *kind;     /* what the file is, for messages ("SentencePiece model") */
+    const uint8_t *p;    /* next byte to read */
+    const uint8_t *end;  /* one past the last byte of this message */
+    const uint8_t *file; /* start of the whole image: error offsets are counted from here */
+    const char *name;    /* file name for messages */
+    const char *kind;    /* what the file is, for messages ("SentencePiece model") */
 } kstt__pb;
 
 typedef struct {
-    uint32_t field;       /* 1 .. 2^29 - 1 */
-    int wire;             /* KSTT__PB_* */
-    uint64_t value;       /* VARINT, FIXED64, FIXED32 (zero-extended) */
-    const uint8_t *data;  /* BYTES: the payload (borrowed); GROUP_START: the group's body */
-    size_t len;           /* BYTES and GROUP_START: payload length in bytes */
-    size_t offset;        /* offset of the field's key in the whole image */
+    uint32_t field;      /* 1 .. 2^29 - 1 */
+    int wire;            /* KSTT__PB_* */
+    uint64_t value;      /* VARINT, FIXED64, FIXED32 (zero-extended) */
+    const uint8_t *data; /* BYTES: the payload (borrowed); GROUP_START: the group's body */
+    size_t len;          /* BYTES and GROUP_START: payload length in bytes */
+    size_t offset;       /* offset of the field's key in the whole image */
 } kstt__pb_field;
 
 /* A reader over buf[0..size), the whole image; `name` and `kind` appear in errors. */

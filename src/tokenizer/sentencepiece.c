@@ -42,6 +42,7 @@
 #include "core/status.h"
 #include "io/file.h"
 #include "tokenizer/protobuf.h"
+#include "tokenizer/vocab_json.h"
 
 /* Larger files are refused before reading: real models are well under 1 MiB (8000 pieces plus
  * an optional 240 KiB normalization table). */
@@ -50,14 +51,14 @@
 static const char DEFAULT_UNK_SURFACE[] = " \xE2\x81\x87 "; /* " ⁇ " */
 
 struct kstt__spm {
-    int n;                  /* number of pieces */
-    char *arena;            /* piece texts, each NUL-terminated */
-    uint32_t *offset;       /* [n] start of piece i in arena */
-    uint32_t *len;          /* [n] its length in bytes */
-    float *score;           /* [n] */
-    uint8_t *type;          /* [n] kstt__spm_type */
-    int16_t *byte;          /* [n] the byte of a BYTE piece, else -1 */
-    char *unk_surface;      /* NUL-terminated */
+    int n;             /* number of pieces */
+    char *arena;       /* piece texts, each NUL-terminated */
+    uint32_t *offset;  /* [n] start of piece i in arena */
+    uint32_t *len;     /* [n] its length in bytes */
+    float *score;      /* [n] */
+    uint8_t *type;     /* [n] kstt__spm_type */
+    int16_t *byte;     /* [n] the byte of a BYTE piece, else -1 */
+    char *unk_surface; /* NUL-terminated */
     size_t unk_surface_len;
     kstt__spm_info info;
 };
@@ -73,7 +74,9 @@ typedef struct {
     size_t piece_bytes; /* sum of piece lengths, NULs excluded */
 } header;
 
-static int32_t as_int32(uint64_t v) { return (int32_t)(uint32_t)(v & 0xffffffffu); }
+static int32_t as_int32(uint64_t v) {
+    return (int32_t)(uint32_t)(v & 0xffffffffu);
+}
 
 static int parse_trainer(kstt__pb r, header *h, char *err, size_t errlen) {
     kstt__pb_field f;
@@ -84,17 +87,35 @@ static int parse_trainer(kstt__pb r, header *h, char *err, size_t errlen) {
             h->unk_surface_len = f.len;
             continue;
         }
-        if (f.wire != KSTT__PB_VARINT) continue;
+        if (f.wire != KSTT__PB_VARINT)
+            continue;
         switch (f.field) {
-        case 3: h->info.model_type = as_int32(f.value); break;
-        case 4: h->info.vocab_size = as_int32(f.value); break;
-        case 24: h->info.treat_whitespace_as_suffix = f.value != 0; break;
-        case 35: h->info.byte_fallback = f.value != 0; break;
-        case 40: h->info.unk_id = as_int32(f.value); break;
-        case 41: h->info.bos_id = as_int32(f.value); break;
-        case 42: h->info.eos_id = as_int32(f.value); break;
-        case 43: h->info.pad_id = as_int32(f.value); break;
-        default: break;
+        case 3:
+            h->info.model_type = as_int32(f.value);
+            break;
+        case 4:
+            h->info.vocab_size = as_int32(f.value);
+            break;
+        case 24:
+            h->info.treat_whitespace_as_suffix = f.value != 0;
+            break;
+        case 35:
+            h->info.byte_fallback = f.value != 0;
+            break;
+        case 40:
+            h->info.unk_id = as_int32(f.value);
+            break;
+        case 41:
+            h->info.bos_id = as_int32(f.value);
+            break;
+        case 42:
+            h->info.eos_id = as_int32(f.value);
+            break;
+        case 43:
+            h->info.pad_id = as_int32(f.value);
+            break;
+        default:
+            break;
         }
     }
     return rc < 0 ? rc : KSTT_OK;
@@ -104,12 +125,20 @@ static int parse_normalizer(kstt__pb r, header *h, char *err, size_t errlen) {
     kstt__pb_field f;
     int rc;
     while ((rc = kstt__pb_next(&r, &f, err, errlen)) == 1) {
-        if (f.wire != KSTT__PB_VARINT) continue;
+        if (f.wire != KSTT__PB_VARINT)
+            continue;
         switch (f.field) {
-        case 3: h->info.add_dummy_prefix = f.value != 0; break;
-        case 4: h->info.remove_extra_whitespaces = f.value != 0; break;
-        case 5: h->info.escape_whitespaces = f.value != 0; break;
-        default: break;
+        case 3:
+            h->info.add_dummy_prefix = f.value != 0;
+            break;
+        case 4:
+            h->info.remove_extra_whitespaces = f.value != 0;
+            break;
+        case 5:
+            h->info.escape_whitespaces = f.value != 0;
+            break;
+        default:
+            break;
         }
     }
     return rc < 0 ? rc : KSTT_OK;
@@ -124,8 +153,10 @@ typedef struct {
 } piece;
 
 static int hexval(uint8_t c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1; /* SentencePiece spells byte pieces with upper-case hex only */
 }
 
@@ -146,10 +177,12 @@ static int parse_piece(kstt__pb r, int index, size_t at, piece *p, char *err, si
             memcpy(&p->score, &bits, sizeof bits);
         } else if (f.field == 3 && f.wire == KSTT__PB_VARINT) {
             /* proto2: a value outside the enum is an unknown field; the default stays. */
-            if (f.value >= KSTT_SPM_NORMAL && f.value <= KSTT_SPM_BYTE) p->type = (int)f.value;
+            if (f.value >= KSTT_SPM_NORMAL && f.value <= KSTT_SPM_BYTE)
+                p->type = (int)f.value;
         }
     }
-    if (rc < 0) return rc;
+    if (rc < 0)
+        return rc;
     if (p->len == 0)
         return kstt__errf(err, errlen, KSTT_EFORMAT,
                           "%s: malformed SentencePiece model: piece %d is empty (at byte %zu)",
@@ -179,7 +212,8 @@ static int parse_model(kstt__pb r, header *h, kstt__spm *spm, char *err, size_t 
     int rc, index = 0;
     size_t arena_at = 0;
     while ((rc = kstt__pb_next(&r, &f, err, errlen)) == 1) {
-        if (f.wire != KSTT__PB_BYTES) continue;
+        if (f.wire != KSTT__PB_BYTES)
+            continue;
         if (f.field == 1) {
             piece p;
             if (!spm && index == INT_MAX)
@@ -202,14 +236,18 @@ static int parse_model(kstt__pb r, header *h, kstt__spm *spm, char *err, size_t 
             index++;
         } else if (!spm && f.field == 2) {
             h->have_trainer = 1;
-            if ((rc = parse_trainer(kstt__pb_sub(&r, &f), h, err, errlen))) return rc;
+            if ((rc = parse_trainer(kstt__pb_sub(&r, &f), h, err, errlen)))
+                return rc;
         } else if (!spm && f.field == 3) {
             h->have_normalizer = 1;
-            if ((rc = parse_normalizer(kstt__pb_sub(&r, &f), h, err, errlen))) return rc;
+            if ((rc = parse_normalizer(kstt__pb_sub(&r, &f), h, err, errlen)))
+                return rc;
         }
     }
-    if (rc < 0) return rc;
-    if (!spm) h->n_pieces = index;
+    if (rc < 0)
+        return rc;
+    if (!spm)
+        h->n_pieces = index;
     return KSTT_OK;
 }
 
@@ -227,7 +265,8 @@ static void info_defaults(kstt__spm_info *info) {
 }
 
 void kstt__spm_free(kstt__spm *spm) {
-    if (!spm) return;
+    if (!spm)
+        return;
     kstt__free(spm->arena);
     kstt__free(spm->offset);
     kstt__free(spm->len);
@@ -240,15 +279,23 @@ void kstt__spm_free(kstt__spm *spm) {
 
 int kstt__spm_load_memory(kstt__spm **out, const void *buf, size_t size, const char *name,
                           char *err, size_t errlen) {
-    if (!out) return kstt__errf(err, errlen, KSTT_EINVAL, "kstt__spm_load_memory: out is NULL");
+    if (!out)
+        return kstt__errf(err, errlen, KSTT_EINVAL, "kstt__spm_load_memory: out is NULL");
     *out = NULL;
-    if (!name) name = "(memory)";
+    if (!name)
+        name = "(memory)";
     if (!buf && size > 0)
         return kstt__errf(err, errlen, KSTT_EINVAL, "%s: buffer is NULL", name);
     if (size > MAX_FILE_SIZE)
         return kstt__errf(err, errlen, KSTT_EFORMAT,
-                          "%s: %zu bytes is too large for a SentencePiece model (limit %zu)",
-                          name, size, MAX_FILE_SIZE);
+                          "%s: %zu bytes is too large for a SentencePiece model (limit %zu)", name,
+                          size, MAX_FILE_SIZE);
+
+    /* A JSON vocabulary ({"0": "<unk>", ...}, the macOS app's tokenizer_spm_8k_0.json): its
+     * first non-blank byte is '{', which no ModelProto starts with (0x7B is field 15 as a
+     * group, a wire type SentencePiece never writes). */
+    if (kstt__vocab_json_sniff(buf, size))
+        return kstt__vocab_json_load_memory(out, buf, size, name, err, errlen);
 
     static const uint8_t empty = 0;
     kstt__pb r = kstt__pb_reader(buf ? buf : &empty, size, name, "SentencePiece model");
@@ -256,7 +303,8 @@ int kstt__spm_load_memory(kstt__spm **out, const void *buf, size_t size, const c
     memset(&h, 0, sizeof h);
     info_defaults(&h.info);
     int rc = parse_model(r, &h, NULL, err, errlen);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     if (h.n_pieces == 0)
         return kstt__errf(err, errlen, KSTT_EFORMAT,
                           "%s: not a SentencePiece model: no pieces (%zu bytes)", name, size);
@@ -264,11 +312,11 @@ int kstt__spm_load_memory(kstt__spm **out, const void *buf, size_t size, const c
         return kstt__errf(err, errlen, KSTT_EFORMAT,
                           "%s: malformed SentencePiece model: no %s after %d pieces (file cut "
                           "short?)",
-                          name, h.have_trainer ? "normalizer_spec" : "trainer_spec",
-                          h.n_pieces);
+                          name, h.have_trainer ? "normalizer_spec" : "trainer_spec", h.n_pieces);
 
     kstt__spm *spm = kstt__alloc(sizeof *spm);
-    if (!spm) goto oom;
+    if (!spm)
+        goto oom;
     size_t n = (size_t)h.n_pieces;
     spm->n = h.n_pieces;
     spm->info = h.info;
@@ -297,8 +345,8 @@ int kstt__spm_load_memory(kstt__spm **out, const void *buf, size_t size, const c
 
 oom:
     kstt__spm_free(spm);
-    return kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory reading a %d-piece model",
-                      name, h.n_pieces);
+    return kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory reading a %d-piece model", name,
+                      h.n_pieces);
 }
 
 int kstt__spm_load(kstt__spm **out, const char *path, char *err, size_t errlen) {
@@ -314,22 +362,95 @@ int kstt__spm_load(kstt__spm **out, const char *path, char *err, size_t errlen) 
     return rc;
 }
 
+/* ---- models from a piece list (vocab_json.h) -------------------------------------------- */
+
+int kstt__spm_from_pieces(kstt__spm **out, int n, const char *const *text, const size_t *len,
+                          const uint8_t *type, const kstt__spm_info *info, const char *name,
+                          char *err, size_t errlen) {
+    *out = NULL;
+    size_t bytes = 0;
+    for (int i = 0; i < n; i++) {
+        piece p = {(const uint8_t *)text[i], len[i], 0.0f, type[i], -1};
+        if (p.len == 0 || memchr(p.text, 0, p.len))
+            return kstt__errf(err, errlen, KSTT_EFORMAT, "%s: piece %d is empty or holds a NUL",
+                              name, i);
+        if (p.len > MAX_FILE_SIZE || bytes > MAX_FILE_SIZE)
+            return kstt__errf(err, errlen, KSTT_EFORMAT, "%s: pieces too long", name);
+        bytes += p.len;
+    }
+    kstt__spm *spm = kstt__alloc(sizeof *spm);
+    if (!spm)
+        goto oom;
+    memset(spm, 0, sizeof *spm);
+    size_t un = (size_t)n;
+    spm->n = n;
+    spm->info = *info;
+    spm->arena = kstt__alloc(bytes + un);
+    spm->offset = kstt__calloc(un, sizeof *spm->offset);
+    spm->len = kstt__calloc(un, sizeof *spm->len);
+    spm->score = kstt__calloc(un, sizeof *spm->score);
+    spm->type = kstt__calloc(un, sizeof *spm->type);
+    spm->byte = kstt__calloc(un, sizeof *spm->byte);
+    spm->unk_surface = kstt__alloc(sizeof DEFAULT_UNK_SURFACE);
+    if (!spm->arena || !spm->offset || !spm->len || !spm->score || !spm->type || !spm->byte ||
+        !spm->unk_surface)
+        goto oom;
+    memcpy(spm->unk_surface, DEFAULT_UNK_SURFACE, sizeof DEFAULT_UNK_SURFACE);
+    spm->unk_surface_len = sizeof DEFAULT_UNK_SURFACE - 1;
+    spm->info.unk_surface = spm->unk_surface;
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        const uint8_t *t = (const uint8_t *)text[i];
+        memcpy(spm->arena + at, t, len[i]);
+        spm->arena[at + len[i]] = '\0';
+        spm->offset[i] = (uint32_t)at;
+        spm->len[i] = (uint32_t)len[i];
+        spm->type[i] = type[i];
+        spm->byte[i] = -1;
+        if (type[i] == KSTT_SPM_BYTE) {
+            int hi = len[i] == 6 ? hexval(t[3]) : -1, lo = len[i] == 6 ? hexval(t[4]) : -1;
+            if (hi < 0 || lo < 0 || memcmp(t, "<0x", 3) != 0 || t[5] != '>') {
+                kstt__spm_free(spm);
+                return kstt__errf(err, errlen, KSTT_EFORMAT,
+                                  "%s: piece %d is typed BYTE but not spelled <0xHH>", name, i);
+            }
+            spm->byte[i] = (int16_t)(hi * 16 + lo);
+        }
+        at += len[i] + 1;
+    }
+    *out = spm;
+    return KSTT_OK;
+oom:
+    kstt__spm_free(spm);
+    return kstt__errf(err, errlen, KSTT_ENOMEM, "%s: out of memory reading a %d-piece vocabulary",
+                      name, n);
+}
+
+void kstt__spm_info_defaults(kstt__spm_info *info) {
+    info_defaults(info);
+}
+
 /* ---- queries ------------------------------------------------------------------------- */
 
-int kstt__spm_size(const kstt__spm *spm) { return spm ? spm->n : 0; }
+int kstt__spm_size(const kstt__spm *spm) {
+    return spm ? spm->n : 0;
+}
 
 const char *kstt__spm_piece(const kstt__spm *spm, int id) {
-    if (!spm || id < 0 || id >= spm->n) return NULL;
+    if (!spm || id < 0 || id >= spm->n)
+        return NULL;
     return spm->arena + spm->offset[id];
 }
 
 kstt__spm_type kstt__spm_piece_type(const kstt__spm *spm, int id) {
-    if (!spm || id < 0 || id >= spm->n) return KSTT_SPM_UNKNOWN;
+    if (!spm || id < 0 || id >= spm->n)
+        return KSTT_SPM_UNKNOWN;
     return (kstt__spm_type)spm->type[id];
 }
 
 float kstt__spm_score(const kstt__spm *spm, int id) {
-    if (!spm || id < 0 || id >= spm->n) return 0.0f;
+    if (!spm || id < 0 || id >= spm->n)
+        return 0.0f;
     return spm->score[id];
 }
 
@@ -354,35 +475,44 @@ typedef struct {
 static void put(sink *s, const void *p, size_t n) {
     size_t room = s->cap - s->pos;
     size_t k = n < room ? n : room;
-    if (k) memcpy(s->out + s->pos, p, k);
+    if (k)
+        memcpy(s->out + s->pos, p, k);
     s->pos += k;
     s->total += n;
 }
 
-static const char SPACE_MARK[] = "\xE2\x96\x81"; /* U+2581, SentencePiece's whitespace */
+static const char SPACE_MARK[] = "\xE2\x96\x81";  /* U+2581, SentencePiece's whitespace */
 static const char REPLACEMENT[] = "\xEF\xBF\xBD"; /* U+FFFD */
 
 /* Length of the well-formed UTF-8 character at b[0..n) (Unicode table 3-7: no overlongs, no
  * surrogates, nothing above U+10FFFF), or 0 when the first byte does not start one. */
 static size_t utf8_char(const uint8_t *b, size_t n) {
     uint8_t c = b[0];
-    if (c < 0x80) return 1;
+    if (c < 0x80)
+        return 1;
     size_t len;
     uint8_t lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
     else if (c >= 0xE0 && c <= 0xEF) {
         len = 3;
-        if (c == 0xE0) lo = 0xA0;      /* overlong */
-        else if (c == 0xED) hi = 0x9F; /* surrogates */
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* surrogates */
     } else if (c >= 0xF0 && c <= 0xF4) {
         len = 4;
-        if (c == 0xF0) lo = 0x90;      /* overlong */
-        else if (c == 0xF4) hi = 0x8F; /* above U+10FFFF */
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* above U+10FFFF */
     } else
         return 0;
-    if (n < len || b[1] < lo || b[1] > hi) return 0;
+    if (n < len || b[1] < lo || b[1] > hi)
+        return 0;
     for (size_t i = 2; i < len; i++)
-        if ((b[i] & 0xC0) != 0x80) return 0;
+        if ((b[i] & 0xC0) != 0x80)
+            return 0;
     return len;
 }
 
@@ -393,7 +523,8 @@ static void put_bytes(sink *s, const kstt__spm *spm, const int32_t *ids, size_t 
     size_t i = 0;
     while (i < n) {
         size_t k = n - i < 4 ? n - i : 4;
-        for (size_t j = 0; j < k; j++) w[j] = (uint8_t)spm->byte[ids[i + j]];
+        for (size_t j = 0; j < k; j++)
+            w[j] = (uint8_t)spm->byte[ids[i + j]];
         size_t len = utf8_char(w, k);
         if (len) {
             put(s, w, len);
@@ -433,7 +564,8 @@ static size_t trim_partial_char(const char *out, size_t pos) {
         start--;
         back++;
     }
-    if (start == 0) return pos;
+    if (start == 0)
+        return pos;
     uint8_t lead = (uint8_t)out[start - 1];
     size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
     return need > back + 1 ? start - 1 : pos;
@@ -443,19 +575,24 @@ int kstt__spm_decode(const kstt__spm *spm, const int32_t *ids, size_t n, char *o
     return kstt__spm_decode_len(spm, ids, n, out, cap, NULL);
 }
 
-int kstt__spm_decode_len(const kstt__spm *spm, const int32_t *ids, size_t n, char *out,
-                         size_t cap, size_t *len) {
-    if (len) *len = 0;
-    if (!spm || (!ids && n > 0)) return KSTT_EINVAL;
-    if (!out) cap = 0;
+int kstt__spm_decode_len(const kstt__spm *spm, const int32_t *ids, size_t n, char *out, size_t cap,
+                         size_t *len) {
+    if (len)
+        *len = 0;
+    if (!spm || (!ids && n > 0))
+        return KSTT_EINVAL;
+    if (!out)
+        cap = 0;
     /* with cap 0 nothing is written (the sink has no room) but the length is still counted */
     sink s = {out, cap ? cap - 1 : 0, 0, 0};
     int strip_lead = spm->info.add_dummy_prefix || spm->info.remove_extra_whitespaces;
     size_t run = 0; /* start of the current run of BYTE pieces */
     for (size_t i = 0; i < n; i++) {
         int32_t id = ids[i];
-        if (is_byte(spm, id)) continue;
-        if (run < i) put_bytes(&s, spm, ids + run, i - run);
+        if (is_byte(spm, id))
+            continue;
+        if (run < i)
+            put_bytes(&s, spm, ids + run, i - run);
         run = i + 1;
         if (id < 0 || id >= spm->n || spm->type[id] == KSTT_SPM_UNKNOWN) {
             put(&s, spm->unk_surface, spm->unk_surface_len);
@@ -469,9 +606,12 @@ int kstt__spm_decode_len(const kstt__spm *spm, const int32_t *ids, size_t n, cha
             put_piece(&s, p, len);
         }
     }
-    if (run < n) put_bytes(&s, spm, ids + run, n - run);
-    if (len) *len = s.total;
-    if (cap == 0) return KSTT_ERANGE;
+    if (run < n)
+        put_bytes(&s, spm, ids + run, n - run);
+    if (len)
+        *len = s.total;
+    if (cap == 0)
+        return KSTT_ERANGE;
     if (s.total > s.cap || s.total > (size_t)INT_MAX) {
         out[trim_partial_char(out, s.pos)] = '\0';
         return KSTT_ERANGE;

@@ -27,8 +27,8 @@ typedef enum {
 
 /* What the model's trainer and normalizer specs say (SentencePiece's defaults where absent). */
 typedef struct {
-    int model_type;      /* 1 unigram, 2 bpe, 3 word, 4 char */
-    int vocab_size;      /* as recorded by the trainer (the piece count is kstt__spm_size) */
+    int model_type; /* 1 unigram, 2 bpe, 3 word, 4 char */
+    int vocab_size; /* as recorded by the trainer (the piece count is kstt__spm_size) */
     int unk_id, bos_id, eos_id, pad_id; /* -1 = none */
     int byte_fallback;
     int treat_whitespace_as_suffix;
@@ -66,7 +66,7 @@ int kstt__spm_decode(const kstt__spm *spm, const int32_t *ids, size_t n, char *o
 /* The same, and *len (when len is not NULL) gets the full decoded length in bytes (excluding
  * the NUL) on success and on KSTT_ERANGE, so a caller can size a second try with len + 1 bytes.
  * out may be NULL with cap 0 to only measure (returns KSTT_ERANGE). */
-int kstt__spm_decode_len(const kstt__spm *spm, const int32_t *ids, size_t n, char *out,
-                         size_t cap, size_t *len);
+int kstt__spm_decode_len(const kstt__spm *spm, const int32_t *ids, size_t n, char *out, size_t cap,
+                         size_t *len);
 
 #endif

@@ -10,7 +10,7 @@
 # commit revision); interrupted download resumed by a later run; a dropped or stalled
 # connection resumed within one run; HTTP 503 retried; a server that ignores Range; 404 repo / revision / file; 401 / 403 / token
 # accepted and not leaked to the CDN; connection refused; size mismatch both ways; disk write
-# failure; config without tokenizer_name (repo listing); progress bar and --quiet; usage errors;
+# failure; config without tokenizer_name (refused as by the loader); progress bar and --quiet; usage errors;
 # `kstt transcribe --model ORG/NAME` through the cache when transcribe is implemented.
 set -euo pipefail
 
@@ -316,21 +316,36 @@ expect_fail
 contains "$WORK/err" "kstt download: cannot create directory $WORK/afile/hf: Not a directory"
 ok "disk full and an unusable cache folder are reported with the path"
 
-# ---- 12. config.json without tokenizer_name: the repo listing names the *.model file ------------
+# ---- 12. config.json without tokenizer_name: refused as the loader refuses it ------------------
+# The hub reads config.json by the loader's rules (app_model_files_read): a repo the library
+# could not load is not downloaded (no repo listing, no guessing of a *.model file).
 new_home notok
 dl fake/notok
-expect_ok
-SNAP_NT=$(cat "$WORK/out")
-cmp -s "$SNAP_NT/tokenizer_tiny_en_fr_audio_128.model" "$REPO/tokenizer_tiny_en_fr_audio_128.model" ||
-    fail "tokenizer not fetched through the listing"
-contains "$LOG" "GET /api/models/fake/notok/revision/"
-ok "tokenizer found through the repo listing"
+expect_fail
+contains "$WORK/err" "config.json: missing key \"tokenizer_name\""
+grep -q "GET /api/models/" "$LOG" && fail "the repo listing was asked for"
+[ "$(ls "$(rdir notok)/blobs" 2>/dev/null | wc -l)" -le 1 ] || fail "files beyond config.json were fetched"
+GOLDEN_LOAD_ERR=$(mktemp -d)
+cp -r "$GOLD/." "$GOLDEN_LOAD_ERR/"
+chmod -R u+w "$GOLDEN_LOAD_ERR"
+python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1])); del c["tokenizer_name"]; json.dump(c, open(sys.argv[1], "w"))' \
+    "$GOLDEN_LOAD_ERR/config.json"
+set +e
+"$KSTT_BIN" transcribe -q --model "$GOLDEN_LOAD_ERR" "$KSTT_GOLDEN_DIR/fr_6s_24k.wav" \
+    >/dev/null 2>"$WORK/err_load"
+set -e
+grep -qF 'missing key "tokenizer_name"' "$WORK/err_load" ||
+    fail "a local directory without tokenizer_name: $(cat "$WORK/err_load")"
+rm -rf "$GOLDEN_LOAD_ERR"
+ok "config without tokenizer_name: the hub and the loader give the same error"
 
 # ---- 13. progress bar, --quiet, usage --------------------------------------------------------
 new_home progress
 dl --progress fake/stt-tiny
 expect_ok
-contains "$WORK/err" "100% [==============================]"
+contains "$WORK/err" "] 100%  "
 grep -qF "$MIMI" "$WORK/err" || fail "no bar for $MIMI"
 new_home quiet
 dl --quiet fake/stt-tiny

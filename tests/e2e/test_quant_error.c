@@ -39,21 +39,24 @@ static cJSON *run_bench(const char *args) {
     }
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
-             "'%s' bench lm --no-1b --json --golden none --demo '%s/models/kstt-demo-en' %s",
-             bin, src, args);
+             "'%s' bench lm --no-1b --json --golden none --demo '%s/models/kstt-demo-en' %s", bin,
+             src, args);
     FILE *p = popen(cmd, "r");
-    if (!p) return NULL;
+    if (!p)
+        return NULL;
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     size_t k;
     while ((k = fread(buf + n, 1, cap - 1 - n, p)) > 0) {
         n += k;
-        if (n + 1 == cap) buf = realloc(buf, cap *= 2);
+        if (n + 1 == cap)
+            buf = realloc(buf, cap *= 2);
     }
     buf[n] = 0;
     const int rc = pclose(p);
     cJSON *js = rc == 0 ? cJSON_Parse(buf) : NULL;
-    if (!js) fprintf(stderr, "bench failed (status %d) or printed no JSON:\n%s\n", rc, buf);
+    if (!js)
+        fprintf(stderr, "bench failed (status %d) or printed no JSON:\n%s\n", rc, buf);
     free(buf);
     return js;
 }
@@ -126,7 +129,8 @@ static void test_defaults_pay(void) {
 
 int main(void) {
     defaults = run_bench("--types q8_0,q4_0,q4_k");
-    if (!defaults) return 1;
+    if (!defaults)
+        return 1;
     RUN(test_demo);
     RUN(test_defaults_pay);
     cJSON_Delete(defaults);

@@ -16,18 +16,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     kstt__gguf *f;
     char err[256];
     if (kstt__gguf_open_memory(&f, data, size, "fuzz.gguf", err, sizeof err) != 0) {
-        if (!strstr(err, "fuzz.gguf")) __builtin_trap(); /* errors name the file */
+        if (!strstr(err, "fuzz.gguf"))
+            __builtin_trap(); /* errors name the file */
         return 0;
     }
     unsigned sum = 0;
     for (size_t i = 0; i < kstt__gguf_count(f); i++) {
         const kstt__gguf_tensor *t = kstt__gguf_at(f, i);
-        if (kstt__gguf_find(f, t->name) != t) __builtin_trap();
+        if (kstt__gguf_find(f, t->name) != t)
+            __builtin_trap();
         const int64_t row = t->shape[t->ndim - 1];
         if (t->nbytes != kstt__wtype_row_bytes(t->type, row) * (size_t)(t->numel / row))
             __builtin_trap();
         const unsigned char *p = t->data;
-        for (size_t b = 0; b < t->nbytes; b++) sum += p[b];
+        for (size_t b = 0; b < t->nbytes; b++)
+            sum += p[b];
     }
     sink = sum;
     int64_t v;

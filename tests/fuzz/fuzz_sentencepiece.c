@@ -14,13 +14,15 @@
 #include "tokenizer/sentencepiece.h"
 
 static void check(int cond) {
-    if (!cond) abort();
+    if (!cond)
+        abort();
 }
 
 static void decode_checks(const kstt__spm *spm, const int32_t *ids, size_t n) {
     static char full[1 << 16], part[1 << 16];
     int len = kstt__spm_decode(spm, ids, n, full, sizeof full);
-    if (len == KSTT_ERANGE) return; /* pieces can be long; 64 KiB is not always enough */
+    if (len == KSTT_ERANGE)
+        return; /* pieces can be long; 64 KiB is not always enough */
     /* A <0x00> byte piece puts a NUL inside the text: the count, not strlen, is its length. */
     check(len >= 0 && full[len] == '\0' && strlen(full) <= (size_t)len);
     for (size_t cap = 1; cap <= (size_t)len && cap < 64; cap++) {
@@ -51,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check(p != NULL && p[0] != '\0');
         kstt__spm_type t = kstt__spm_piece_type(spm, i);
         check(t >= KSTT_SPM_NORMAL && t <= KSTT_SPM_BYTE);
-        if (t == KSTT_SPM_BYTE) check(strlen(p) == 6 && memcmp(p, "<0x", 3) == 0);
+        if (t == KSTT_SPM_BYTE)
+            check(strlen(p) == 6 && memcmp(p, "<0x", 3) == 0);
     }
     check(kstt__spm_piece(spm, n) == NULL && kstt__spm_piece(spm, -1) == NULL);
     kstt__spm_info info;
@@ -61,7 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* Every piece once, in order; then ids drawn from the input's last bytes. */
     int32_t ids[256];
     size_t m = 0;
-    for (int i = 0; i < n && m < 256; i++) ids[m++] = i;
+    for (int i = 0; i < n && m < 256; i++)
+        ids[m++] = i;
     decode_checks(spm, ids, m);
     m = 0;
     for (size_t i = 0; i + 2 <= size && m < 64; i += 2) {

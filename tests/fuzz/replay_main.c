@@ -45,15 +45,18 @@ int main(int argc, char **argv) {
             return 1;
         }
         if (!S_ISDIR(st.st_mode)) {
-            if (run_file(argv[a]) != 0) return 1;
+            if (run_file(argv[a]) != 0)
+                return 1;
             files++;
             continue;
         }
         DIR *d = opendir(argv[a]);
-        if (!d) return 1;
+        if (!d)
+            return 1;
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
-            if (e->d_name[0] == '.') continue;
+            if (e->d_name[0] == '.')
+                continue;
             char path[4096];
             snprintf(path, sizeof path, "%s/%s", argv[a], e->d_name);
             if (run_file(path) != 0) {

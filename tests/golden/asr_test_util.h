@@ -65,7 +65,7 @@ static inline int event_time_ok(double got, double golden, double shift) {
  * golden events at steps >= limit not compared, VAD probabilities within 1e-5. Returns the
  * number of log events matched, or -1 after printing the first difference. */
 static inline int event_log_compare(const event_log *c, const cJSON *list, const char *clip,
-                             double shift, int64_t limit) {
+                                    double shift, int64_t limit) {
     int i = 0;
     const cJSON *g;
     cJSON_ArrayForEach(g, list) {
@@ -88,11 +88,11 @@ static inline int event_log_compare(const event_log *c, const cJSON *list, const
                 ok = ok && fabs(e->prs[h] - cJSON_GetArrayItem(prs, h)->valuedouble) <= 1e-5;
         } else if (!strcmp(type, "Word")) {
             const cJSON *toks = cJSON_GetObjectItem(g, "tokens");
-            ok = ok && e->type == KSTT_EVENT_WORD &&
-                 event_time_ok(e->start, cJSON_GetObjectItem(g, "start_time")->valuedouble,
-                               shift) &&
-                 e->n_tokens == cJSON_GetArraySize(toks) &&
-                 !strcmp(c->text[i], cJSON_GetObjectItem(g, "text")->valuestring);
+            ok =
+                ok && e->type == KSTT_EVENT_WORD &&
+                event_time_ok(e->start, cJSON_GetObjectItem(g, "start_time")->valuedouble, shift) &&
+                e->n_tokens == cJSON_GetArraySize(toks) &&
+                !strcmp(c->text[i], cJSON_GetObjectItem(g, "text")->valuestring);
             for (int k = 0; ok && k < e->n_tokens && k < 128; k++)
                 ok = c->toks[i][k] == cJSON_GetArrayItem(toks, k)->valueint;
         } else {

@@ -80,31 +80,35 @@ static int teacher_force(const char *path, kstt_kernels level, kstt_kv_type kv, 
     const int32_t *in = ref("tf.input_tokens", T * 9);
     const float *lg = ref("tf.text_logits", T * V);
     const int32_t *am = ref("tf.argmax", T);
-    kstt__lm_cache cache, *cp = &cache;
+    kstt__lm_state *st = NULL;
     kstt__lm_work *w = NULL;
-    int rc = kstt__lm_cache_init(&cache, lm) || kstt__lm_work_new(&w, lm, 1) ? -1 : 0;
+    float logits[TF_VOCAB], vad[64];
+    int rc = kstt__lm_state_new(&st, lm) || kstt__lm_work_new(&w, lm, 1) || lm->text_card != V ||
+                     lm->n_vad * lm->vad_dim > 64
+                 ? -1
+                 : 0;
     double num = 0, den = 0;
     memset(r, 0, sizeof *r);
     r->kv = lm->kv_type;
     r->kv_bytes = kstt__lm_kv_bytes(lm);
     for (int t = 0; t < T && !rc; t++) {
-        if (kstt__lm_step(lm, w, &cp, in + t * 9, 1, NULL, NULL)) {
+        if (kstt__lm_step(lm, w, &st, in + t * 9, 1, logits, vad)) {
             rc = -1;
             break;
         }
         for (int v = 0; v < V; v++) {
-            const double d = (double)w->logits[v] - lg[t * V + v];
+            const double d = (double)logits[v] - lg[t * V + v];
             num += d * d;
             den += (double)lg[t * V + v] * lg[t * V + v];
             r->max_abs = fmax(r->max_abs, fabs(d));
-            r->logits[t * V + v] = w->logits[v];
+            r->logits[t * V + v] = logits[v];
         }
-        r->argmax_equal += argmax(w->logits, V) == am[t];
+        r->argmax_equal += argmax(logits, V) == am[t];
     }
     r->steps = T;
     r->rel_rms = sqrt(num / den);
-    kstt__lm_work_free(w);
-    kstt__lm_cache_free(&cache);
+    kstt__lm_work_free(lm, w);
+    kstt__lm_state_free(lm, st);
     kstt__lm_free(lm);
     kstt__weights_close(wf);
     return rc;

@@ -11,12 +11,12 @@
 #include <math.h>
 
 #include "asr/asr.h"
+#include "asr_test_util.h"
 #include "core/alloc.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "lm/config.h"
 #include "lm/lm.h"
-#include "asr_test_util.h"
 #include "test.h"
 
 typedef struct {
@@ -88,9 +88,10 @@ static void run_clip(const char *clip, int T, int callback) {
     }
     kstt__asr a;
     ASSERT_INT_EQ(kstt__asr_init(&a, &p), KSTT_OK);
-    kstt__lm_cache cache, *cp = &cache;
+    kstt__lm_state *cp;
     kstt__lm_work *w;
-    ASSERT_INT_EQ(kstt__lm_cache_init(&cache, fx.lm), KSTT_OK);
+    float logits[128], vad[24];
+    ASSERT_INT_EQ(kstt__lm_state_new(&cp, fx.lm), KSTT_OK);
     ASSERT_INT_EQ(kstt__lm_work_new(&w, fx.lm, 1), KSTT_OK);
     int32_t in[9];
     kstt_event buf[3];
@@ -103,8 +104,8 @@ static void run_clip(const char *clip, int T, int callback) {
                            inputs[t * 9 + k]);
                 goto done;
             }
-        ASSERT_INT_EQ(kstt__lm_step(fx.lm, w, &cp, in, 1, NULL, NULL), KSTT_OK);
-        ASSERT_INT_EQ(kstt__asr_output(&a, w->logits, w->vad), KSTT_OK);
+        ASSERT_INT_EQ(kstt__lm_step(fx.lm, w, &cp, in, 1, logits, vad), KSTT_OK);
+        ASSERT_INT_EQ(kstt__asr_output(&a, logits, vad), KSTT_OK);
         ASSERT_INT_EQ(a.prev, tokens[t]);
         /* read in small pieces, sometimes not at all, to exercise the queue compaction */
         if (!callback && t % 3 != 1) {
@@ -164,8 +165,8 @@ static void run_clip(const char *clip, int T, int callback) {
         }
     }
 done:
-    kstt__lm_cache_free(&cache);
-    kstt__lm_work_free(w);
+    kstt__lm_state_free(fx.lm, cp);
+    kstt__lm_work_free(fx.lm, w);
     kstt__asr_free(&a);
     free(c);
 }

@@ -6,7 +6,7 @@
  *     leaves pending and its EndWord;
  *   - raw mode fed exactly the golden stream (zeros, clip, zeros): the golden events and times;
  *   - random chunk sizes, callback delivery, reset and re-run: identical events;
- *   - bria and fr batched in one kstt_streams_feed (random chunks): identical to separate runs;
+ *   - bria and fr batched in one kstt_batch (random chunks): identical to separate runs;
  *     five streams at different positions, piece sizes and modes: the same.
  * Words whose text is empty are not reported (kstt's rule); Step probabilities within 1e-5 of
  * the reference, everything else exact. Near-ties: the Mimi codes of the golden stream are
@@ -16,10 +16,10 @@
 #include <cJSON.h>
 #include <math.h>
 
+#include "asr_test_util.h"
 #include "core/alloc.h"
 #include "io/safetensors.h"
 #include "kstt.h"
-#include "asr_test_util.h"
 #include "test.h"
 
 #define PREFIX 24960
@@ -264,6 +264,8 @@ static void test_batched(void) {
     kstt_stream *s[2];
     ASSERT_INT_EQ(kstt_stream_new(&s[0], model, NULL), KSTT_OK);
     ASSERT_INT_EQ(kstt_stream_new(&s[1], model, NULL), KSTT_OK);
+    kstt_batch *bt;
+    ASSERT_INT_EQ(kstt_batch_new(&bt, model, 2, NULL, 0), KSTT_OK);
     /* batched */
     memset(ev_c, 0, sizeof *ev_c);
     memset(ev_d, 0, sizeof *ev_d);
@@ -277,7 +279,7 @@ static void test_batched(void) {
             kf = nf - of;
         const float *p[2] = {bria + ob, fr + of};
         size_t k[2] = {kb, kf};
-        ASSERT_INT_EQ(kstt_streams_feed(s, p, k, 2), KSTT_OK);
+        ASSERT_TRUE(kstt_batch_feed(bt, s, p, k, 2) >= 0);
         ob += kb;
         of += kf;
         event_log_drain(s[0], ev_c);
@@ -292,6 +294,7 @@ static void test_batched(void) {
     ASSERT_TRUE(ev_pad[0]->n > 0 && ev_pad[1]->n > 0);
     ASSERT_TRUE(same_events(ev_pad[0], ev_c, 1e-6));
     ASSERT_TRUE(same_events(ev_pad[1], ev_d, 1e-6));
+    kstt_batch_free(bt);
     kstt_stream_free(s[0]);
     kstt_stream_free(s[1]);
     free(bria);
@@ -331,6 +334,8 @@ static void test_batched_many(void) {
             kstt_stream_reset(s[i]);
         }
     }
+    kstt_batch *bt;
+    ASSERT_INT_EQ(kstt_batch_new(&bt, model, NMANY + 1, NULL, 0), KSTT_OK);
     int calls = 0, left = NMANY;
     while (left > 0) {
         const float *p[NMANY];
@@ -341,7 +346,7 @@ static void test_batched_many(void) {
                 k[i] = sp[i].n - off[i];
             p[i] = sp[i].pcm + off[i];
         }
-        ASSERT_INT_EQ(kstt_streams_feed(s, p, k, NMANY), KSTT_OK);
+        ASSERT_TRUE(kstt_batch_feed(bt, s, p, k, NMANY) >= 0);
         left = 0;
         for (int i = 0; i < NMANY; i++) {
             off[i] += k[i];
@@ -361,6 +366,7 @@ static void test_batched_many(void) {
             break;
         }
     }
+    kstt_batch_free(bt);
     for (int i = 0; i < NMANY; i++) {
         kstt_stream_free(s[i]);
         free(got[i]);
@@ -370,32 +376,28 @@ static void test_batched_many(void) {
     free(fr);
 }
 
-/* The batch scratch of kstt_streams_feed (LM work and Mimi batch) is allocated on the first
- * call with several streams: every allocation failure there is reported as KSTT_ENOMEM with
- * nothing leaked, and a later call succeeds. */
-static void test_batched_alloc_fail(void) {
-    kstt_stream *s[3];
-    for (int i = 0; i < 3; i++)
-        ASSERT_INT_EQ(kstt_stream_new(&s[i], model, NULL), KSTT_OK);
-    const float *p[3] = {NULL, NULL, NULL};
-    size_t k[3] = {0, 0, 0};
+/* All of a batch's scratch is allocated in kstt_batch_new: every allocation failure there is
+ * reported as KSTT_ENOMEM with a message and nothing leaked, and a later call succeeds. */
+static void test_batch_new_alloc_fail(void) {
     int rc = KSTT_ENOMEM, fails = 0;
+    kstt_batch *bt = NULL;
+    char err[256];
     for (long n = 0; rc == KSTT_ENOMEM && n < 1000; n++) {
         const long long live = kstt__alloc_live_bytes();
         kstt__alloc_fail_after(n);
-        rc = kstt_streams_feed(s, p, k, 3);
+        rc = kstt_batch_new(&bt, model, 3, err, sizeof err);
         kstt__alloc_fail_after(-1);
         if (rc == KSTT_ENOMEM) {
             fails++;
+            ASSERT_TRUE(bt == NULL);
             ASSERT_TRUE(kstt__alloc_live_bytes() == live);
-            ASSERT_STR_CONTAINS(kstt_stream_errmsg(s[2]), "batch scratch");
+            ASSERT_STR_CONTAINS(err, "scratch for 3 streams");
         }
     }
     ASSERT_INT_EQ(rc, KSTT_OK);
     printf("  %d failing allocations checked\n", fails);
-    ASSERT_TRUE(fails >= 8); /* the LM work, the Mimi batch and their arrays */
-    for (int i = 0; i < 3; i++)
-        kstt_stream_free(s[i]);
+    ASSERT_TRUE(fails >= 8); /* the LM work, the Mimi batch and the rows */
+    kstt_batch_free(bt);
 }
 
 int main(void) {
@@ -425,7 +427,7 @@ int main(void) {
     RUN(test_fr);
     RUN(test_batched);
     RUN(test_batched_many);
-    RUN(test_batched_alloc_fail);
+    RUN(test_batch_new_alloc_fail);
     free(ev_a);
     free(ev_b);
     free(ev_c);

@@ -51,9 +51,10 @@
 #include "io/weights.h"
 #include "kstt.h"
 #include "lm/config.h"
+#include "lm/cpu/lm_cpu.h"
 #include "lm/lm.h"
-#include "quant/quant.h"
 #include "lm_teacher.h"
+#include "quant/quant.h"
 #include "test.h"
 
 /* Bounds on the measured errors (see the header). */
@@ -275,7 +276,7 @@ static void test_pipeline_q8_0(void) {
     ASSERT_INT_EQ(kstt_model_load(&m, qdir("q8_0"), NULL, err, sizeof err), KSTT_OK);
     ASSERT_TRUE(kstt__weights_gguf(m->weights) != NULL);
     /* q8_0 in the file, packed at load for the kernels */
-    ASSERT_INT_EQ((int)m->lm->layers[0].in_proj.type, (int)KSTT_WT_Q8_0R);
+    ASSERT_INT_EQ((int)kstt__lm_cpu_of(m->lm)->layers[0].in_proj.type, (int)KSTT_WT_Q8_0R);
     size_t bytes;
     float *clip = test_read_file(test_golden("bria_10s_24k.f32"), &bytes);
     ASSERT_TRUE(clip != NULL);
@@ -304,17 +305,18 @@ static void test_pipeline_q8_0(void) {
                           .spm = m->spm};
     kstt__asr a;
     ASSERT_INT_EQ(kstt__asr_init(&a, &p), KSTT_OK);
-    kstt__lm_cache cache, *cp = &cache;
+    kstt__lm_state *cp;
     kstt__lm_work *w;
-    ASSERT_INT_EQ(kstt__lm_cache_init(&cache, m->lm), KSTT_OK);
+    float logits[128], vad[24];
+    ASSERT_INT_EQ(kstt__lm_state_new(&cp, m->lm), KSTT_OK);
     ASSERT_INT_EQ(kstt__lm_work_new(&w, m->lm, 1), KSTT_OK);
     int equal = 0, first_diff = -1;
     for (int t = 0; t < T; t++) {
         int32_t in[9];
         kstt__asr_release(&a);
         kstt__asr_input(&a, codes + t * nq, in);
-        ASSERT_INT_EQ(kstt__lm_step(m->lm, w, &cp, in, 1, NULL, NULL), KSTT_OK);
-        ASSERT_INT_EQ(kstt__asr_output(&a, w->logits, w->vad), KSTT_OK);
+        ASSERT_INT_EQ(kstt__lm_step(m->lm, w, &cp, in, 1, logits, vad), KSTT_OK);
+        ASSERT_INT_EQ(kstt__asr_output(&a, logits, vad), KSTT_OK);
         equal += a.prev == gold[t];
         if (a.prev != gold[t] && first_diff < 0)
             first_diff = t;
@@ -322,8 +324,8 @@ static void test_pipeline_q8_0(void) {
         while (kstt__asr_read(&a, ev, 8) > 0) {
         }
     }
-    kstt__lm_work_free(w);
-    kstt__lm_cache_free(&cache);
+    kstt__lm_work_free(m->lm, w);
+    kstt__lm_state_free(m->lm, cp);
     kstt__asr_free(&a);
     free(codes);
 
@@ -395,8 +397,7 @@ static void expect_load_error(const char *dir, int code, const char *want) {
  * choices override it: exact f32 for bf16 weights, f16 KV for q8_0 (Mimi stays f32: bf16
  * Mimi cost the q8_0 pipeline 17 of 157 golden tokens), f16 KV + bf16 Mimi for 4-bit. */
 static kstt__wtype mimi_type(const kstt_model *m) {
-    return m->mimi->cfg.num_layers > 0 ? m->mimi->layers[0].in_proj.type
-                                       : m->mimi->conv_out.w.type;
+    return m->mimi->cfg.num_layers > 0 ? m->mimi->layers[0].in_proj.type : m->mimi->conv_out.w.type;
 }
 
 static void test_storage_defaults(void) {
@@ -415,13 +416,13 @@ static void test_storage_defaults(void) {
         kstt_model_free(m);
         kstt_model_params mp = kstt_model_params_default();
         mp.kv_type = cases[i].kv == KSTT_KV_F32 ? KSTT_KV_F16 : KSTT_KV_F32;
-        mp.mimi_weights = cases[i].mimi == KSTT_WT_F32_PANEL ? KSTT_MIMI_WEIGHTS_BF16
-                                                             : KSTT_MIMI_WEIGHTS_F32;
+        mp.mimi_weights =
+            cases[i].mimi == KSTT_WT_F32_PANEL ? KSTT_MIMI_WEIGHTS_BF16 : KSTT_MIMI_WEIGHTS_F32;
         ASSERT_INT_EQ(kstt_model_load(&m, cases[i].dir, &mp, err, sizeof err), KSTT_OK);
         ASSERT_INT_EQ((int)m->lm->kv_type, (int)mp.kv_type);
-        ASSERT_INT_EQ((int)mimi_type(m), (int)(cases[i].mimi == KSTT_WT_F32_PANEL
-                                                   ? KSTT_WT_BF16_PANEL
-                                                   : KSTT_WT_F32_PANEL));
+        ASSERT_INT_EQ(
+            (int)mimi_type(m),
+            (int)(cases[i].mimi == KSTT_WT_F32_PANEL ? KSTT_WT_BF16_PANEL : KSTT_WT_F32_PANEL));
         kstt_model_free(m);
     }
     kstt_model_params bad = kstt_model_params_default();

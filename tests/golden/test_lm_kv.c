@@ -26,8 +26,8 @@
 #include "kstt.h"
 #include "lm/config.h"
 #include "lm/lm.h"
-#include "quant/quant.h"
 #include "lm_teacher.h"
+#include "quant/quant.h"
 #include "test.h"
 
 #define F16_MAX_ABS 7e-3

@@ -13,6 +13,7 @@
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "lm/config.h"
+#include "lm/cpu/lm_cpu.h"
 #include "lm/lm.h"
 #include "test.h"
 
@@ -116,32 +117,33 @@ static void run_tf(kstt_kernels level, int threads) {
                 *l1 = ref(&fx, "tf.layer1_out", T * 64), *on = ref(&fx, "tf.out_norm", T * 64),
                 *lg = ref(&fx, "tf.text_logits", T * V), *vp = ref(&fx, "tf.extra_probs", T * 24);
     const int32_t *am = ref(&fx, "tf.argmax", T);
-    kstt__lm_cache cache;
+    kstt__lm_state *cp;
     kstt__lm_work *w;
-    ASSERT_INT_EQ(kstt__lm_cache_init(&cache, lm), KSTT_OK);
+    float logits[128], vad[24];
+    ASSERT_INT_EQ(kstt__lm_state_new(&cp, lm), KSTT_OK);
     ASSERT_INT_EQ(kstt__lm_work_new(&w, lm, 1), KSTT_OK);
-    kstt__lm_cache *cp = &cache;
     capture cap = {.row = 0, .D = 64};
     double worst_logit = 0, worst_rel = 0, worst_vad = 0;
     for (int t = 0; t < T; t++) {
-        ASSERT_INT_EQ(kstt__lm_step(lm, w, &cp, in + t * 9, 1, trace_fn, &cap), KSTT_OK);
+        ASSERT_INT_EQ(
+            kstt__lm_cpu_step_traced(lm, w, &cp, in + t * 9, 1, logits, vad, trace_fn, &cap),
+            KSTT_OK);
         worst_rel = fmax(worst_rel, rel_l2(cap.emb, emb + t * 64, 64));
         worst_rel = fmax(worst_rel, rel_l2(cap.layer[0], l0 + t * 64, 64));
         worst_rel = fmax(worst_rel, rel_l2(cap.layer[1], l1 + t * 64, 64));
         worst_rel = fmax(worst_rel, rel_l2(cap.out, on + t * 64, 64));
-        worst_rel = fmax(worst_rel, rel_l2(w->out, on + t * 64, 64));
-        worst_logit = fmax(worst_logit, max_abs(w->logits, lg + t * V, V));
-        worst_vad = fmax(worst_vad, max_abs(w->vad, vp + t * 24, 24));
-        if (argmax(w->logits, V) != am[t]) {
-            TEST_FAIL_("step %d: argmax %d, reference %d", t, argmax(w->logits, V), am[t]);
+        worst_logit = fmax(worst_logit, max_abs(logits, lg + t * V, V));
+        worst_vad = fmax(worst_vad, max_abs(vad, vp + t * 24, 24));
+        if (argmax(logits, V) != am[t]) {
+            TEST_FAIL_("step %d: argmax %d, reference %d", t, argmax(logits, V), am[t]);
             break;
         }
     }
-    printf("  %s, %d thread(s): logits max abs %.3g, rel L2 %.3g, VAD max abs %.3g\n", lm->k->name,
+    printf("  %s, %d thread(s): logits max abs %.3g, rel L2 %.3g, VAD max abs %.3g\n", lm->kernels,
            threads, worst_logit, worst_rel, worst_vad);
-    ASSERT_INT_EQ(cache.pos, T);
-    kstt__lm_work_free(w);
-    kstt__lm_cache_free(&cache);
+    ASSERT_INT_EQ(kstt__lm_state_pos(lm, cp), T);
+    kstt__lm_work_free(lm, w);
+    kstt__lm_state_free(lm, cp);
     fx_close(&fx);
     ASSERT_TRUE(worst_logit <= 1e-4);
     ASSERT_TRUE(worst_rel <= 1e-5);
@@ -168,19 +170,18 @@ static void test_tf_batched(void) {
     const int T = 126, V = 128, B = 3, start[3] = {0, 5, 40};
     const int32_t *in = ref(&fx, "tf.input_tokens", T * 9);
     const float *lg = ref(&fx, "tf.text_logits", T * V), *vp = ref(&fx, "tf.extra_probs", T * 24);
-    kstt__lm_cache cache[3], *cp[3];
+    kstt__lm_state *cp[3];
     kstt__lm_work *w;
+    float logits[3 * 128], vad[3 * 24];
     ASSERT_INT_EQ(kstt__lm_work_new(&w, lm, B), KSTT_OK);
-    for (int b = 0; b < B; b++) {
-        ASSERT_INT_EQ(kstt__lm_cache_init(&cache[b], lm), KSTT_OK);
-        cp[b] = &cache[b];
-    }
+    for (int b = 0; b < B; b++)
+        ASSERT_INT_EQ(kstt__lm_state_new(&cp[b], lm), KSTT_OK);
     /* stream b is at reference step t - start[b]; it joins when that is 0, rows are the inputs
      * of step (t - start[b]) of the reference run, which starts from a fresh state */
     double worst = 0, worst_vad = 0;
     int32_t tok[3 * 9];
     for (int t = 0; t < T + 40; t++) {
-        kstt__lm_cache *act[3];
+        kstt__lm_state *act[3];
         int idx[3], n = 0;
         for (int b = 0; b < B; b++) {
             int s = t - start[b];
@@ -192,15 +193,15 @@ static void test_tf_batched(void) {
         }
         if (!n)
             continue;
-        ASSERT_INT_EQ(kstt__lm_step(lm, w, act, tok, n, NULL, NULL), KSTT_OK);
+        ASSERT_INT_EQ(kstt__lm_step(lm, w, act, tok, n, logits, vad), KSTT_OK);
         for (int i = 0; i < n; i++) {
-            worst = fmax(worst, max_abs(w->logits + i * V, lg + idx[i] * V, V));
-            worst_vad = fmax(worst_vad, max_abs(w->vad + i * 24, vp + idx[i] * 24, 24));
+            worst = fmax(worst, max_abs(logits + i * V, lg + idx[i] * V, V));
+            worst_vad = fmax(worst_vad, max_abs(vad + i * 24, vp + idx[i] * 24, 24));
         }
     }
     for (int b = 0; b < B; b++)
-        kstt__lm_cache_free(&cache[b]);
-    kstt__lm_work_free(w);
+        kstt__lm_state_free(lm, cp[b]);
+    kstt__lm_work_free(lm, w);
     fx_close(&fx);
     printf("  batched: logits max abs %.3g, VAD %.3g\n", worst, worst_vad);
     ASSERT_TRUE(worst <= 1e-4);
@@ -222,21 +223,22 @@ static void run_asr_inputs(const char *clip, int T) {
     const float *vp = ref(&fx, n, T * 24);
     snprintf(n, sizeof n, "asr.%s.tokens", clip);
     const int32_t *tk = ref(&fx, n, T);
-    kstt__lm_cache cache, *cp = &cache;
+    kstt__lm_state *cp;
     kstt__lm_work *w;
-    ASSERT_INT_EQ(kstt__lm_cache_init(&cache, fx.lm), KSTT_OK);
+    float logits[128], vad[24];
+    ASSERT_INT_EQ(kstt__lm_state_new(&cp, fx.lm), KSTT_OK);
     ASSERT_INT_EQ(kstt__lm_work_new(&w, fx.lm, 1), KSTT_OK);
     double worst = 0, worst_vad = 0;
     int bad = -1;
     for (int t = 0; t < T; t++) {
-        ASSERT_INT_EQ(kstt__lm_step(fx.lm, w, &cp, in + t * 9, 1, NULL, NULL), KSTT_OK);
-        worst = fmax(worst, max_abs(w->logits, lg + t * V, V));
-        worst_vad = fmax(worst_vad, max_abs(w->vad, vp + t * 24, 24));
-        if (bad < 0 && argmax(w->logits, V) != tk[t])
+        ASSERT_INT_EQ(kstt__lm_step(fx.lm, w, &cp, in + t * 9, 1, logits, vad), KSTT_OK);
+        worst = fmax(worst, max_abs(logits, lg + t * V, V));
+        worst_vad = fmax(worst_vad, max_abs(vad, vp + t * 24, 24));
+        if (bad < 0 && argmax(logits, V) != tk[t])
             bad = t;
     }
-    kstt__lm_cache_free(&cache);
-    kstt__lm_work_free(w);
+    kstt__lm_state_free(fx.lm, cp);
+    kstt__lm_work_free(fx.lm, w);
     fx_close(&fx);
     printf("  asr.%s: logits max abs %.3g, VAD %.3g\n", clip, worst, worst_vad);
     ASSERT_INT_EQ(bad, -1);
@@ -255,24 +257,25 @@ static void test_asr_inputs_fr(void) {
 static void test_bad_tokens(void) {
     fixture fx;
     ASSERT_TRUE(fx_open(&fx, KSTT_KERNELS_AUTO, 1) == 0);
-    kstt__lm_cache cache, *cp = &cache;
+    kstt__lm_state *cp;
     kstt__lm_work *w;
-    ASSERT_INT_EQ(kstt__lm_cache_init(&cache, fx.lm), KSTT_OK);
+    float logits[128], vad[24];
+    ASSERT_INT_EQ(kstt__lm_state_new(&cp, fx.lm), KSTT_OK);
     ASSERT_INT_EQ(kstt__lm_work_new(&w, fx.lm, 1), KSTT_OK);
     int32_t tok[9] = {129, 64, 64, 64, 64, 64, 64, 64, 64};
-    ASSERT_INT_EQ(kstt__lm_step(fx.lm, w, &cp, tok, 1, NULL, NULL), KSTT_EINVAL);
+    ASSERT_INT_EQ(kstt__lm_step(fx.lm, w, &cp, tok, 1, logits, vad), KSTT_EINVAL);
     tok[0] = 128;
     tok[8] = 65;
-    ASSERT_INT_EQ(kstt__lm_step(fx.lm, w, &cp, tok, 1, NULL, NULL), KSTT_EINVAL);
+    ASSERT_INT_EQ(kstt__lm_step(fx.lm, w, &cp, tok, 1, logits, vad), KSTT_EINVAL);
     tok[8] = -1;
-    ASSERT_INT_EQ(kstt__lm_step(fx.lm, w, &cp, tok, 1, NULL, NULL), KSTT_EINVAL);
+    ASSERT_INT_EQ(kstt__lm_step(fx.lm, w, &cp, tok, 1, logits, vad), KSTT_EINVAL);
     tok[8] = 64;
-    ASSERT_INT_EQ(kstt__lm_step(fx.lm, w, &cp, tok, 2, NULL, NULL), KSTT_EINVAL);
-    ASSERT_INT_EQ(cache.pos, 0);
-    ASSERT_INT_EQ(kstt__lm_step(fx.lm, w, &cp, tok, 1, NULL, NULL), KSTT_OK);
-    ASSERT_INT_EQ(cache.pos, 1);
-    kstt__lm_cache_free(&cache);
-    kstt__lm_work_free(w);
+    ASSERT_INT_EQ(kstt__lm_step(fx.lm, w, &cp, tok, 2, logits, vad), KSTT_EINVAL);
+    ASSERT_INT_EQ(kstt__lm_state_pos(fx.lm, cp), 0);
+    ASSERT_INT_EQ(kstt__lm_step(fx.lm, w, &cp, tok, 1, logits, vad), KSTT_OK);
+    ASSERT_INT_EQ(kstt__lm_state_pos(fx.lm, cp), 1);
+    kstt__lm_state_free(fx.lm, cp);
+    kstt__lm_work_free(fx.lm, w);
     fx_close(&fx);
 }
 

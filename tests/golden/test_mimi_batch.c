@@ -1,5 +1,5 @@
 /*
- * Mimi encoding across streams (kstt__mimi_streams_encode, codec/mimi_internal.h): every
+ * Mimi encoding across streams (kstt__mimi_encode, codec/mimi_internal.h): every
  * stream of a batched call must get bit for bit the codes of its own kstt_mimi_stream_encode
  * with the same pieces of audio. Streams get different audio (two clips, different start
  * offsets), different piece sizes per call (none, less than a frame, one frame, many frames:
@@ -7,7 +7,9 @@
  * split between streams) and start at different rounds, so streams sit at different
  * positions and some have no complete frame in a call. Run on the golden tiny Mimi, single
  * threaded and with a 2-thread pool, and on the real-size Mimi of the golden set when its
- * weights are present (test_mimi_medium.c says how to make them).
+ * weights are present (test_mimi_medium.c says how to make them). Test taps and timers work in
+ * a batch: each tapped stream gets exactly the intermediates of its own encoding, and the
+ * codes of every stream (tapped or not) stay those of its own encoding.
  */
 #include <sys/stat.h>
 
@@ -53,10 +55,7 @@ static void scenario(kstt_mimi *m, int count, int max_frames, int rounds, size_t
     long total = 0;
     int ok = 1;
     for (int round = 0; ok; round++) {
-        const float *pcm[MAXS];
-        size_t n[MAXS], maxf[MAXS];
-        int32_t *codes[MAXS];
-        int fr[MAXS];
+        kstt__mimi_job jobs[MAXS];
         int pending = 0;
         for (int i = 0; i < count; i++) {
             size_t len = 0;
@@ -69,26 +68,26 @@ static void scenario(kstt_mimi *m, int count, int max_frames, int rounds, size_t
                 if (len > left[i])
                     len = left[i];
             }
-            pcm[i] = src[i] + done[i];
-            n[i] = len;
-            codes[i] = ca[i] + pos[i] * K;
-            maxf[i] = cap_f[i] - pos[i];
+            jobs[i] = (kstt__mimi_job){
+                a[i], src[i] + done[i], len, ca[i] + pos[i] * K, cap_f[i] - pos[i], -1};
             pending += left[i] > 0;
         }
         if (!pending)
             break;
-        int rc = kstt__mimi_streams_encode(bt, a, count, pcm, n, codes, maxf, fr);
+        int rc = kstt__mimi_encode(bt, jobs, count);
         if (rc != KSTT_OK) {
-            TEST_FAIL_("round %d: streams_encode %d: %s", round, rc, kstt_mimi_stream_errmsg(a[0]));
+            TEST_FAIL_("round %d: kstt__mimi_encode %d: %s", round, rc,
+                       kstt_mimi_stream_errmsg(a[0]));
             ok = 0;
             break;
         }
         for (int i = 0; i < count; i++) {
-            const int r =
-                kstt_mimi_stream_encode(b[i], pcm[i], n[i], cb[i] + pos[i] * K, cap_f[i] - pos[i]);
-            if (r != fr[i]) {
+            const size_t n = jobs[i].n;
+            const int r = kstt_mimi_stream_encode(b[i], jobs[i].pcm, n, cb[i] + pos[i] * K,
+                                                  cap_f[i] - pos[i]);
+            if (r != jobs[i].frames) {
                 TEST_FAIL_("round %d stream %d (%zu samples): batched %d frames, alone %d", round,
-                           i, n[i], fr[i], r);
+                           i, n, jobs[i].frames, r);
                 ok = 0;
                 break;
             }
@@ -100,8 +99,8 @@ static void scenario(kstt_mimi *m, int count, int max_frames, int rounds, size_t
             }
             pos[i] += (size_t)r;
             total += r;
-            done[i] += n[i];
-            left[i] -= n[i];
+            done[i] += n;
+            left[i] -= n;
         }
     }
     *frames_out = total;
@@ -162,23 +161,22 @@ static void test_errors(void) {
         ASSERT_INT_EQ(kstt_mimi_stream_new(&s[i], m), KSTT_OK);
     ASSERT_INT_EQ(kstt_mimi_stream_new(&ref, m), KSTT_OK);
     int32_t c0[4 * 64], c1[4 * 64], want[4 * 64];
-    int32_t *codes[3] = {c0, c1, c1};
-    const float *pcm[3] = {g_clip[0], g_clip[1], g_clip[1]};
-    size_t n[3] = {3 * 1920, 2 * 1920, 1920}, maxf[3] = {4, 1, 4};
-    int fr[3];
-    ASSERT_INT_EQ(kstt__mimi_streams_encode(bt, s, 3, pcm, n, codes, maxf, fr), KSTT_EINVAL);
-    kstt_mimi_stream *dup[2] = {s[0], s[0]};
-    ASSERT_INT_EQ(kstt__mimi_streams_encode(bt, dup, 2, pcm, n, codes, maxf, fr), KSTT_EINVAL);
+    kstt__mimi_job jobs[3] = {{s[0], g_clip[0], 3 * 1920, c0, 4, -1},
+                              {s[1], g_clip[1], 2 * 1920, c1, 1, -1},
+                              {s[2], g_clip[1], 1920, c1, 4, -1}};
+    ASSERT_INT_EQ(kstt__mimi_encode(bt, jobs, 3), KSTT_EINVAL);
+    kstt__mimi_job dup[2] = {jobs[0], jobs[0]};
+    ASSERT_INT_EQ(kstt__mimi_encode(bt, dup, 2), KSTT_EINVAL);
     /* stream 1 has room for 1 frame of 2: nothing is encoded, stream 0 included */
-    ASSERT_INT_EQ(kstt__mimi_streams_encode(bt, s, 2, pcm, n, codes, maxf, fr), KSTT_ERANGE);
+    ASSERT_INT_EQ(kstt__mimi_encode(bt, jobs, 2), KSTT_ERANGE);
     ASSERT_STR_CONTAINS(kstt_mimi_stream_errmsg(s[1]), "room for 1");
-    maxf[1] = 4;
-    ASSERT_INT_EQ(kstt__mimi_streams_encode(bt, s, 2, pcm, n, codes, maxf, fr), KSTT_OK);
-    ASSERT_INT_EQ(fr[0], 3);
-    ASSERT_INT_EQ(fr[1], 2);
+    jobs[1].max_frames = 4;
+    ASSERT_INT_EQ(kstt__mimi_encode(bt, jobs, 2), KSTT_OK);
+    ASSERT_INT_EQ(jobs[0].frames, 3);
+    ASSERT_INT_EQ(jobs[1].frames, 2);
     ASSERT_INT_EQ(kstt_mimi_stream_encode(ref, g_clip[0], 3 * 1920, want, 4), 3);
     ASSERT_TRUE(memcmp(c0, want, 3 * (size_t)K * sizeof(int32_t)) == 0);
-    ASSERT_INT_EQ(kstt__mimi_streams_encode(bt, s, 0, NULL, NULL, NULL, NULL, NULL), KSTT_OK);
+    ASSERT_INT_EQ(kstt__mimi_encode(bt, NULL, 0), KSTT_OK);
     kstt__mimi_batch *bad = NULL;
     ASSERT_INT_EQ(kstt__mimi_batch_new(&bad, m, 0), KSTT_EINVAL);
     ASSERT_INT_EQ(kstt__mimi_batch_new(&bad, NULL, 2), KSTT_EINVAL);
@@ -202,6 +200,112 @@ static void test_errors(void) {
     kstt_mimi_stream_free(ref);
     kstt__mimi_batch_free(bt);
     kstt_mimi_free(m);
+}
+
+/* Taps and timers in a batch of 4 streams (0, 1 tapped; 1, 3 timed; 2 neither), against 4
+ * streams encoding alone (0, 1 tapped): the same codes for every stream, the same
+ * intermediates, bit for bit, for the tapped ones; every part timed for the timed ones; no
+ * allocation while encoding. */
+static void run_taps(kstt_pool *pool) {
+    kstt_mimi *m = load_tiny(pool);
+    const int K = kstt_mimi_num_codebooks(m), count = 4;
+    const size_t total = 2 * 24000, cap_f = total / 1920 + 2;
+    kstt_mimi_stream *a[4], *b[4];
+    mt_taps ta[2], tb[2];
+    memset(ta, 0, sizeof ta);
+    memset(tb, 0, sizeof tb);
+    kstt__mimi_prof pa[2], pbt;
+    memset(pa, 0, sizeof pa);
+    memset(&pbt, 0, sizeof pbt);
+    kstt__mimi_batch *bt = NULL;
+    ASSERT_INT_EQ(kstt__mimi_batch_new(&bt, m, count), KSTT_OK);
+    kstt__mimi_batch_set_prof(bt, &pbt);
+    int32_t *ca[4], *cb[4];
+    const float *src[4];
+    for (int i = 0; i < count; i++) {
+        ASSERT_INT_EQ(kstt_mimi_stream_new(&a[i], m), KSTT_OK);
+        ASSERT_INT_EQ(kstt_mimi_stream_new(&b[i], m), KSTT_OK);
+        ca[i] = malloc(cap_f * K * sizeof(int32_t));
+        cb[i] = malloc(cap_f * K * sizeof(int32_t));
+        src[i] = g_clip[i % 2] + 1000 * i;
+    }
+    for (int i = 0; i < 2; i++) {
+        kstt__mimi_stream_set_tap(a[i], mt_tap_fn, &ta[i]);
+        kstt__mimi_stream_set_tap(b[i], mt_tap_fn, &tb[i]);
+        kstt__mimi_stream_set_prof(a[2 * i + 1], &pa[i]);
+    }
+    size_t done[4] = {0}, pos[4] = {0};
+    const long long allocs = kstt__alloc_count(); /* encoding allocates nothing */
+    int ok = 1;
+    for (int round = 0; ok; round++) {
+        kstt__mimi_job jobs[4];
+        int pending = 0;
+        for (int i = 0; i < count; i++) {
+            size_t len = round % 3 == 2 ? (size_t)test_rand_int(1920, 40 * 1920)
+                                        : (size_t)test_rand_int(0, 3 * 1920);
+            if (len > total - done[i])
+                len = total - done[i];
+            jobs[i] = (kstt__mimi_job){
+                a[i], src[i] + done[i], len, ca[i] + pos[i] * K, cap_f - pos[i], -1};
+            pending += done[i] < total;
+        }
+        if (!pending)
+            break;
+        ASSERT_INT_EQ(kstt__mimi_encode(bt, jobs, count), KSTT_OK);
+        for (int i = 0; i < count; i++) {
+            const int r = kstt_mimi_stream_encode(b[i], jobs[i].pcm, jobs[i].n, cb[i] + pos[i] * K,
+                                                  cap_f - pos[i]);
+            if (r != jobs[i].frames ||
+                memcmp(ca[i] + pos[i] * K, cb[i] + pos[i] * K, (size_t)r * K * sizeof(int32_t))) {
+                TEST_FAIL_("round %d stream %d: batched %d frames, alone %d, or codes differ",
+                           round, i, jobs[i].frames, r);
+                ok = 0;
+            }
+            pos[i] += (size_t)r;
+            done[i] += jobs[i].n;
+        }
+    }
+    ASSERT_INT_EQ(kstt__alloc_count(), allocs);
+    for (int i = 0; i < count; i++)
+        ASSERT_INT_EQ((long)pos[i], (long)(total / 1920));
+    for (int i = 0; i < 2; i++) {
+        /* input conv, 4 stages x 3 + 2, transformer layers, and the named points */
+        ASSERT_TRUE(ta[i].n >= 20);
+        ASSERT_INT_EQ(ta[i].n, tb[i].n);
+        for (int j = 0; j < ta[i].n && j < tb[i].n; j++) {
+            const mt_tap_buf *x = &ta[i].b[j], *y = mt_find(&tb[i], x->name);
+            if (!y || x->rows != y->rows || x->cols != y->cols ||
+                memcmp(x->data, y->data, (size_t)x->rows * x->cols * sizeof(float))) {
+                TEST_FAIL_("stream %d tap %s: batched differs from alone", i, x->name);
+                continue;
+            }
+        }
+        ASSERT_TRUE(mt_find(&ta[i], "proj_acoustic") && mt_find(&ta[i], "seanet_layer00_out"));
+        ASSERT_INT_EQ(mt_find(&ta[i], "latent")->rows, (long)(total / 1920));
+        mt_taps_free(&ta[i]);
+        mt_taps_free(&tb[i]);
+        ASSERT_TRUE(pa[i].front > 0 && pa[i].seanet > 0 && pa[i].transformer > 0 &&
+                    pa[i].quant > 0);
+    }
+    ASSERT_TRUE(pbt.front > 0 && pbt.seanet > 0 && pbt.transformer > 0 && pbt.quant > 0);
+    /* the batch's timer has every stream's front, a stream's only its own */
+    ASSERT_TRUE(pbt.front > pa[0].front && pbt.front > pa[1].front);
+    for (int i = 0; i < count; i++) {
+        kstt_mimi_stream_free(a[i]);
+        kstt_mimi_stream_free(b[i]);
+        free(ca[i]);
+        free(cb[i]);
+    }
+    kstt__mimi_batch_free(bt);
+    kstt_mimi_free(m);
+}
+
+static void test_taps_timers(void) {
+    run_taps(NULL);
+    kstt_pool *pool = NULL;
+    ASSERT_INT_EQ(kstt_pool_new(&pool, 2), KSTT_OK);
+    run_taps(pool);
+    kstt_pool_free(pool);
 }
 
 /* The real-size Mimi: 3 and 8 streams, a few seconds each (fewer with reference kernels). */
@@ -252,6 +356,7 @@ int main(void) {
     RUN(test_errors);
     RUN(test_tiny_one_thread);
     RUN(test_tiny_pool);
+    RUN(test_taps_timers);
     RUN(test_medium);
     free(g_clip[0]);
     free(g_clip[1]);

@@ -1,16 +1,17 @@
 /*
- * The LM attention entries of the kernel table (attn_kv_f32, attn_kv_f16, f32_to_f16) at every
- * level this CPU has, against the scalar reference table, and the reference against double
- * precision: head sizes with vector tails (1, 3, 15, 17, 31, 33, 63, 65, 127, 129) and the
- * real 64 and 128, key counts from 1 to a full 750 with partial last blocks, rings that wrap
- * (s0 + n > cap) and start offsets past one lap (s0 >= cap); outputs must not be written past
- * hd. f32_to_f16 must give the reference's bits for every finite input (normal, subnormal,
- * overflowing, ties) at every length.
+ * The ring-attention entries of the kernel table (attn_ring_f32, attn_ring_f16, f32_to_f16) at
+ * every level this CPU has, against the scalar reference table, and the reference against
+ * double precision: head sizes with vector tails (1, 3, 15, 17, 31, 33, 63, 65, 127, 129) and
+ * the real 64 and 128, key counts from 1 to a full 750 with partial last blocks, rings that
+ * wrap (s0 + n > cap) and start offsets past one lap (s0 >= cap), rows hd apart (the LM's
+ * head-major ring) and further apart (ld > hd: Mimi's time-major cache); outputs must not be
+ * written past hd. f32_to_f16 must give the reference's bits for every finite input (normal,
+ * subnormal, overflowing, ties) at every length.
  */
 #include <stdlib.h>
 
-#include "kernels/kernels.h"
 #include "kernel_levels.h"
+#include "kernels/kernels.h"
 #include "test.h"
 
 #define SENTINEL -777.0f
@@ -20,7 +21,7 @@
 /* |ref - double| */
 #define TOL_DOUBLE 3e-6
 
-static const kstt__kernels *levels[4];
+static const kstt__kernels *levels[KSTT_TEST_MAX_LEVELS];
 static int n_levels;
 
 static void init_levels(void) {
@@ -28,11 +29,11 @@ static void init_levels(void) {
 }
 
 /* The attention in double over f32 rows (half rows are widened first by the caller). */
-static void attn_double(const float *q, const float *k, const float *v, long s0, long n, long cap,
-                        int hd, float scale, double *want) {
+static void attn_double(const float *q, const float *k, const float *v, long ld, long s0, long n,
+                        long cap, int hd, float scale, double *want) {
     double *sc = malloc(sizeof(double) * (size_t)n), mx = -1e300, sum = 0;
     for (long i = 0; i < n; i++) {
-        const float *kr = k + ((s0 + i) % cap) * hd;
+        const float *kr = k + ((s0 + i) % cap) * ld;
         double acc = 0;
         for (int d = 0; d < hd; d++)
             acc += (double)q[d] * kr[d];
@@ -46,18 +47,19 @@ static void attn_double(const float *q, const float *k, const float *v, long s0,
     for (int d = 0; d < hd; d++) {
         double acc = 0;
         for (long i = 0; i < n; i++)
-            acc += sc[i] / sum * v[((s0 + i) % cap) * hd + d];
+            acc += sc[i] / sum * v[((s0 + i) % cap) * ld + d];
         want[d] = acc;
     }
     free(sc);
 }
 
-static int check_one(int hd, long n, int half) {
+static int check_one(int hd, long n, int half, int strided) {
     const long cap = n + test_rand_int(0, 9);
+    const long ld = strided ? 2L * hd + test_rand_int(0, 7) : hd; /* row stride in elements */
     /* mostly a window that wraps; sometimes one that starts past a whole lap */
     const long s0 = test_rand_int(0, (int)cap - 1) + (test_rand_int(0, 3) == 0 ? 3 * cap : 0);
     const float scale = 1.0f / sqrtf((float)hd);
-    const size_t nel = (size_t)(cap * hd);
+    const size_t nel = (size_t)(cap * ld);
     float *kf = malloc(sizeof(float) * nel), *vf = malloc(sizeof(float) * nel);
     uint16_t *kh = malloc(sizeof(uint16_t) * nel), *vh = malloc(sizeof(uint16_t) * nel);
     float *q = malloc(sizeof(float) * (size_t)hd);
@@ -78,33 +80,34 @@ static int check_one(int hd, long n, int half) {
     for (int d = 0; d < hd; d++)
         q[d] = 3.0f * test_rand_uniform(); /* peaky enough that the softmax matters */
     int ok = 1;
-    attn_double(q, kf, vf, s0, n, cap, hd, scale, want);
+    attn_double(q, kf, vf, ld, s0, n, cap, hd, scale, want);
     const kstt__kernels *ref = kstt__kernels_ref();
     if (half)
-        ref->attn_kv_f16(q, kh, vh, s0, n, cap, hd, scale, scr, outr);
+        ref->attn_ring_f16(q, kh, vh, ld, s0, n, cap, hd, scale, scr, outr);
     else
-        ref->attn_kv_f32(q, kf, vf, s0, n, cap, hd, scale, scr, outr);
+        ref->attn_ring_f32(q, kf, vf, ld, s0, n, cap, hd, scale, scr, outr);
     for (int d = 0; d < hd && ok; d++)
         if (!(fabs(outr[d] - want[d]) <= TOL_DOUBLE)) {
-            TEST_FAIL_("ref %s hd %d n %ld cap %ld s0 %ld: out[%d] = %.9g, double %.9g",
-                       half ? "f16" : "f32", hd, n, cap, s0, d, outr[d], want[d]);
+            TEST_FAIL_("ref %s hd %d ld %ld n %ld cap %ld s0 %ld: out[%d] = %.9g, double %.9g",
+                       half ? "f16" : "f32", hd, ld, n, cap, s0, d, outr[d], want[d]);
             ok = 0;
         }
     for (int li = 1; li < n_levels && ok; li++) {
         const kstt__kernels *kk = levels[li];
         out[hd] = SENTINEL;
         if (half)
-            kk->attn_kv_f16(q, kh, vh, s0, n, cap, hd, scale, sc, out);
+            kk->attn_ring_f16(q, kh, vh, ld, s0, n, cap, hd, scale, sc, out);
         else
-            kk->attn_kv_f32(q, kf, vf, s0, n, cap, hd, scale, sc, out);
+            kk->attn_ring_f32(q, kf, vf, ld, s0, n, cap, hd, scale, sc, out);
         if (out[hd] != SENTINEL) {
             TEST_FAIL_("%s hd %d n %ld wrote past out", kk->name, hd, n);
             ok = 0;
         }
         for (int d = 0; d < hd && ok; d++)
             if (!(fabs(out[d] - outr[d]) <= TOL_LEVEL)) {
-                TEST_FAIL_("%s %s hd %d n %ld cap %ld s0 %ld: out[%d] = %.9g, ref %.9g", kk->name,
-                           half ? "f16" : "f32", hd, n, cap, s0, d, out[d], outr[d]);
+                TEST_FAIL_("%s %s hd %d ld %ld n %ld cap %ld s0 %ld: out[%d] = %.9g, ref %.9g",
+                           kk->variant, half ? "f16" : "f32", hd, ld, n, cap, s0, d, out[d],
+                           outr[d]);
                 ok = 0;
             }
     }
@@ -116,19 +119,20 @@ static int check_one(int hd, long n, int half) {
 static const int hds[] = {1, 3, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129};
 static const long ns[] = {1, 2, 7, 8, 9, 15, 16, 17, 33, 100, 750};
 
+/* rep 0: rows hd apart; rep 1: rows ld > hd apart */
 static void run_attn(int half) {
     for (size_t hi = 0; hi < sizeof hds / sizeof *hds; hi++)
         for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
             for (int rep = 0; rep < 2; rep++)
-                if (!check_one(hds[hi], ns[ni], half))
+                if (!check_one(hds[hi], ns[ni], half, rep))
                     return;
 }
 
-static void test_attn_kv_f32(void) {
+static void test_attn_ring_f32(void) {
     run_attn(0);
 }
 
-static void test_attn_kv_f16(void) {
+static void test_attn_ring_f16(void) {
     run_attn(1);
 }
 
@@ -150,8 +154,8 @@ static void test_wrap_invariance(void) {
         memcpy(v2 + i * hd, v + ((s0 + i) % cap) * hd, sizeof(float) * hd);
     }
     for (int li = 0; li < n_levels; li++) {
-        levels[li]->attn_kv_f32(q, k, v, s0, n, cap, hd, 0.1f, sc, a);
-        levels[li]->attn_kv_f32(q, k2, v2, 0, n, cap, hd, 0.1f, sc, b);
+        levels[li]->attn_ring_f32(q, k, v, hd, s0, n, cap, hd, 0.1f, sc, a);
+        levels[li]->attn_ring_f32(q, k2, v2, hd, 0, n, cap, hd, 0.1f, sc, b);
         for (int d = 0; d < hd; d++)
             if (a[d] != b[d]) {
                 TEST_FAIL_("%s: out[%d] %.9g wrapped vs %.9g unwrapped", levels[li]->name, d, a[d],
@@ -214,8 +218,8 @@ static void test_f32_to_f16(void) {
 int main(void) {
     init_levels();
     RUN(test_f32_to_f16);
-    RUN(test_attn_kv_f32);
-    RUN(test_attn_kv_f16);
+    RUN(test_attn_ring_f32);
+    RUN(test_attn_ring_f16);
     RUN(test_wrap_invariance);
     return test_summary();
 }

@@ -7,6 +7,7 @@
 #include "core/alloc.h"
 #include "core/pool.h"
 #include "core/status.h"
+#include "kernel_levels.h" /* kstt_test_iters */
 #include "kernels/kernels.h"
 #include "test.h"
 
@@ -25,7 +26,8 @@ static void test_alloc(void) {
     unsigned char *p = kstt__alloc(100);
     ASSERT_TRUE(p != NULL);
     ASSERT_INT_EQ((uintptr_t)p % 64, 0);
-    for (int i = 0; i < 100; i++) ASSERT_INT_EQ(p[i], 0);
+    for (int i = 0; i < 100; i++)
+        ASSERT_INT_EQ(p[i], 0);
     ASSERT_INT_EQ(kstt__alloc_live_bytes() - live0, 100);
     p = kstt__realloc(p, 100, 300);
     ASSERT_TRUE(p != NULL);
@@ -55,17 +57,19 @@ static void pool_task(void *arg, int ith, int nth) {
     atomic_fetch_add(&j->hits[ith], 1);
     long b, e;
     kstt__split_range(1000, 16, ith, nth, &b, &e);
-    for (long i = b; i < e; i++) atomic_fetch_add(&j->sum, i);
+    for (long i = b; i < e; i++)
+        atomic_fetch_add(&j->sum, i);
 }
 
 static void test_pool(void) {
     kstt_pool *pool;
     ASSERT_INT_EQ(kstt_pool_new(&pool, 4), KSTT_OK);
     ASSERT_INT_EQ(kstt_pool_threads(pool), 4);
-    for (int rep = 0; rep < 2000; rep++) {
+    for (int rep = 0; rep < kstt_test_iters(2000); rep++) {
         pool_job j = {0};
         kstt__pool_run(pool, pool_task, &j);
-        for (int t = 0; t < 4; t++) ASSERT_INT_EQ(atomic_load(&j.hits[t]), 1);
+        for (int t = 0; t < 4; t++)
+            ASSERT_INT_EQ(atomic_load(&j.hits[t]), 1);
         ASSERT_INT_EQ(atomic_load(&j.sum), 999 * 1000 / 2);
     }
     kstt_pool_free(pool);
@@ -85,10 +89,11 @@ static void test_pool(void) {
 static kstt_pool *g_shared_pool;
 static void *pool_client(void *arg) {
     long *bad = arg;
-    for (int rep = 0; rep < 500; rep++) {
+    for (int rep = 0; rep < kstt_test_iters(500); rep++) {
         pool_job j = {0};
         kstt__pool_run(g_shared_pool, pool_task, &j);
-        if (atomic_load(&j.sum) != 999 * 1000 / 2) (*bad)++;
+        if (atomic_load(&j.sum) != 999 * 1000 / 2)
+            (*bad)++;
     }
     return NULL;
 }
@@ -168,7 +173,8 @@ static void test_half_conversions(void) {
     ASSERT_INT_EQ(kstt__f32_to_f16(1e6f), 0x7c00);
     /* every finite f16 survives f16 -> f32 -> f16 */
     for (uint32_t h = 0; h < 0x10000; h++) {
-        if ((h & 0x7c00) == 0x7c00) continue;
+        if ((h & 0x7c00) == 0x7c00)
+            continue;
         ASSERT_INT_EQ(kstt__f32_to_f16(kstt__f16_to_f32((uint16_t)h)), h);
     }
 }
@@ -183,24 +189,26 @@ static void test_matmul_ref_types(void) {
         wh[i] = kstt__f32_to_f16(wf[i]);
     }
     float x[2 * 8];
-    for (int i = 0; i < 16; i++) x[i] = 0.5f * (float)(i % 5);
+    for (int i = 0; i < 16; i++)
+        x[i] = 0.5f * (float)(i % 5);
     float expect[2][3];
     for (int b = 0; b < 2; b++)
         for (int r = 0; r < 3; r++) {
             float acc = 0;
-            for (int c = 0; c < 5; c++) acc += wf[r * 5 + c] * x[b * 8 + c];
+            for (int c = 0; c < 5; c++)
+                acc += wf[r * 5 + c] * x[b * 8 + c];
             expect[b][r] = acc;
         }
-    const kstt__wmat mats[3] = {{KSTT_WT_F32, 3, 5, 20, wf},
-                                {KSTT_WT_BF16, 3, 5, 10, wb},
-                                {KSTT_WT_F16, 3, 5, 10, wh}};
+    const kstt__wmat mats[3] = {
+        {KSTT_WT_F32, 3, 5, 20, wf}, {KSTT_WT_BF16, 3, 5, 10, wb}, {KSTT_WT_F16, 3, 5, 10, wh}};
     for (int lvl = KSTT_KERNELS_REF; lvl <= KSTT_KERNELS_AVX512; lvl++) {
         const kstt__kernels *k = kstt__kernels_get((kstt_kernels)lvl);
         for (int m = 0; m < 3; m++) {
             float y[2 * 4] = {0};
             kstt__matmul(NULL, k, &mats[m], x, 8, y, 4, 2, NULL);
             for (int b = 0; b < 2; b++)
-                for (int r = 0; r < 3; r++) ASSERT_NEAR(y[b * 4 + r], expect[b][r], 1e-5);
+                for (int r = 0; r < 3; r++)
+                    ASSERT_NEAR(y[b * 4 + r], expect[b][r], 1e-5);
         }
     }
 }
@@ -210,11 +218,22 @@ static void test_kernel_level_cap(void) {
     ASSERT_STR_EQ(kstt__kernels_ref()->name, "ref");
     ASSERT_TRUE(kstt__kernels_get(KSTT_KERNELS_AUTO)->level >= KSTT_KERNELS_REF);
     ASSERT_STR_CONTAINS(kstt_system_info(), "kernels:");
+    /* the info names the level in use (the best under the KSTT_KERNELS cap) and the CPU */
+    char want[64];
+    snprintf(want, sizeof want, "kernels: %s (", kstt__kernels_get(KSTT_KERNELS_AUTO)->name);
+    ASSERT_STR_CONTAINS(kstt_system_info(), want);
+#if defined(__aarch64__)
+    ASSERT_STR_CONTAINS(kstt_system_info(), "cpu: aarch64 neon");
+#elif defined(__x86_64__)
+    ASSERT_STR_CONTAINS(kstt_system_info(), "cpu: x86-64");
+#endif
+    printf("  %s\n", kstt_system_info());
 }
 
 /* kstt_system_info reports AVX-VNNI exactly when the kernel lists it (Linux /proc/cpuinfo
  * "avx_vnni" is set from the same cpuid bit, and only with the OS's AVX state enabled). */
 static void test_cpu_avxvnni(void) {
+#if defined(__linux__) && defined(__x86_64__) /* under qemu-user /proc is the host's */
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (!f) {
         printf("  no /proc/cpuinfo: skipped\n");
@@ -236,6 +255,9 @@ static void test_cpu_avxvnni(void) {
     const char *info = kstt_system_info();
     printf("  %s\n", info);
     ASSERT_INT_EQ(strstr(info, " avxvnni") != NULL, listed);
+#else
+    printf("  not x86-64 Linux: skipped\n");
+#endif
 }
 
 int main(void) {

@@ -32,7 +32,7 @@ static const char *tmp(const char *name) {
 static void test_round_trip(void) {
     kstt__gguf_writer *w;
     ASSERT_INT_EQ(kstt__gguf_writer_new(&w), KSTT_OK);
-    const kstt__wtype types[] = {KSTT_WT_F32, KSTT_WT_F16, KSTT_WT_BF16,
+    const kstt__wtype types[] = {KSTT_WT_F32,  KSTT_WT_F16,  KSTT_WT_BF16,
                                  KSTT_WT_Q8_0, KSTT_WT_Q4_0, KSTT_WT_Q4_K};
     void *data[6];
     int64_t shapes[6][2];
@@ -42,7 +42,8 @@ static void test_round_trip(void) {
         shapes[i][1] = cols;
         const size_t n = kstt__wtype_row_bytes(types[i], cols) * (size_t)rows;
         data[i] = malloc(n);
-        for (size_t b = 0; b < n; b++) ((unsigned char *)data[i])[b] = (unsigned char)(b * 7 + i);
+        for (size_t b = 0; b < n; b++)
+            ((unsigned char *)data[i])[b] = (unsigned char)(b * 7 + i);
         char name[32];
         snprintf(name, sizeof name, "t.%s", kstt__wtype_name(types[i]));
         ASSERT_INT_EQ(kstt__gguf_writer_add(w, name, types[i], 2, shapes[i], data[i]), KSTT_OK);
@@ -61,7 +62,8 @@ static void test_round_trip(void) {
 
     kstt__gguf *f;
     int rc = kstt__gguf_open(&f, tmp("a.gguf"), err, sizeof err);
-    if (rc) TEST_FAIL_("%s", err);
+    if (rc)
+        TEST_FAIL_("%s", err);
     ASSERT_INT_EQ(rc, KSTT_OK);
     ASSERT_INT_EQ(kstt__gguf_count(f), 7);
     ASSERT_STR_EQ(kstt__gguf_meta_str(f, "general.architecture"), "kyutai-stt");
@@ -114,10 +116,12 @@ typedef struct {
 } bytes;
 
 static void u32(bytes *o, uint32_t v) {
-    for (int i = 0; i < 4; i++) o->b[o->n++] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        o->b[o->n++] = (unsigned char)(v >> (8 * i));
 }
 static void u64(bytes *o, uint64_t v) {
-    for (int i = 0; i < 8; i++) o->b[o->n++] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        o->b[o->n++] = (unsigned char)(v >> (8 * i));
 }
 static void str(bytes *o, const char *s) {
     u64(o, strlen(s));
@@ -146,7 +150,8 @@ static bytes build(knobs k) {
     str(&o, "x.arr");
     u32(&o, 9);
     if (k.nest) {
-        for (int i = 0; i < 6; i++) u32(&o, 9), u64(&o, 1); /* arrays of arrays ... */
+        for (int i = 0; i < 6; i++)
+            u32(&o, 9), u64(&o, 1); /* arrays of arrays ... */
         u32(&o, 4);
         u64(&o, 0);
     } else {
@@ -168,8 +173,10 @@ static bytes build(knobs k) {
         u32(&o, k.second_type);
         u64(&o, k.off2);
     }
-    while (o.n % 32) o.b[o.n++] = 0;
-    for (int i = 0; i < 128; i++) o.b[o.n++] = (unsigned char)i;
+    while (o.n % 32)
+        o.b[o.n++] = 0;
+    for (int i = 0; i < 128; i++)
+        o.b[o.n++] = (unsigned char)i;
     return o;
 }
 
@@ -205,8 +212,7 @@ static void test_validation(void) {
     expect_error((knobs){.nest = 1}, KSTT_EFORMAT, "nests arrays");
     expect_error((knobs){.second = 1, .second_type = 0, .off2 = 40}, KSTT_EFORMAT, "alignment");
     expect_error((knobs){.second = 1, .second_type = 0, .off2 = 32}, KSTT_EFORMAT, "overlap");
-    expect_error((knobs){.second = 1, .second_type = 0, .off2 = 128}, KSTT_EFORMAT,
-                 "past the end");
+    expect_error((knobs){.second = 1, .second_type = 0, .off2 = 128}, KSTT_EFORMAT, "past the end");
     expect_error((knobs){.second = 1, .dup = 1, .second_type = 0, .off2 = 96}, KSTT_EFORMAT,
                  "appears twice");
     /* every truncation that cuts into the header or w's 68 data bytes fails cleanly */
@@ -218,9 +224,9 @@ static void test_validation(void) {
             return;
         }
     }
-    ASSERT_INT_EQ(kstt__gguf_open((kstt__gguf **)&(kstt__gguf *){0}, tmp("none.gguf"), err,
-                                  sizeof err),
-                  KSTT_ENOTFOUND);
+    ASSERT_INT_EQ(
+        kstt__gguf_open((kstt__gguf **)&(kstt__gguf *){0}, tmp("none.gguf"), err, sizeof err),
+        KSTT_ENOTFOUND);
     ASSERT_STR_CONTAINS(err, "none.gguf");
 }
 
@@ -240,11 +246,16 @@ static void test_quantize_cli(void) {
     float *mat = malloc(sizeof(float) * 72 * 512);
     uint16_t *matb = malloc(2 * 72 * 512), emb[10 * 512];
     float norm[512], odd[400];
-    for (int i = 0; i < 72 * 512; i++) matb[i] = kstt__f32_to_bf16(mat[i] = 0.1f * test_rand_uniform());
-    for (int i = 0; i < 72 * 512; i++) mat[i] = kstt__bf16_to_f32(matb[i]);
-    for (int i = 0; i < 10 * 512; i++) emb[i] = kstt__f32_to_bf16(test_rand_uniform());
-    for (int i = 0; i < 512; i++) norm[i] = 1.0f + 0.01f * (float)i;
-    for (int i = 0; i < 400; i++) odd[i] = (float)i;
+    for (int i = 0; i < 72 * 512; i++)
+        matb[i] = kstt__f32_to_bf16(mat[i] = 0.1f * test_rand_uniform());
+    for (int i = 0; i < 72 * 512; i++)
+        mat[i] = kstt__bf16_to_f32(matb[i]);
+    for (int i = 0; i < 10 * 512; i++)
+        emb[i] = kstt__f32_to_bf16(test_rand_uniform());
+    for (int i = 0; i < 512; i++)
+        norm[i] = 1.0f + 0.01f * (float)i;
+    for (int i = 0; i < 400; i++)
+        odd[i] = (float)i;
     ASSERT_INT_EQ(kstt__st_writer_add(sw, "layers.0.linear.weight", KSTT_DT_BF16, 2, s_mat, matb),
                   KSTT_OK);
     ASSERT_INT_EQ(kstt__st_writer_add(sw, "text_emb.weight", KSTT_DT_BF16, 2, s_emb, emb), KSTT_OK);
@@ -256,10 +267,15 @@ static void test_quantize_cli(void) {
     ASSERT_INT_EQ(kstt__st_writer_save(sw, tmp("in/lm.safetensors"), err, sizeof err), KSTT_OK);
     kstt__st_writer_free(sw);
     FILE *f = fopen(tmp("in/config.json"), "w");
-    fputs("{\"moshi_name\": \"lm.safetensors\", \"dim\": 512}\n", f);
+    fputs("{\"moshi_name\": \"lm.safetensors\", \"mimi_name\": \"mimi.safetensors\", "
+          "\"tokenizer_name\": \"tokenizer.model\", \"dim\": 512}\n",
+          f);
     fclose(f);
     f = fopen(tmp("in/tokenizer.model"), "w");
     fputs("tok", f);
+    fclose(f);
+    f = fopen(tmp("in/mimi.safetensors"), "w"); /* copied as is: its content is not read */
+    fputs("mimi", f);
     fclose(f);
 
     const char *types[3] = {"q8_0", "q4_0", "q4_k"};
@@ -283,7 +299,8 @@ static void test_quantize_cli(void) {
         snprintf(want, sizeof want, "out/lm.%s.gguf", types[ti]);
         kstt__weights *w;
         int rc = kstt__weights_open(&w, tmp(want), err, sizeof err);
-        if (rc) TEST_FAIL_("%s", err);
+        if (rc)
+            TEST_FAIL_("%s", err);
         ASSERT_INT_EQ(rc, KSTT_OK);
         kstt__wmat m;
         ASSERT_INT_EQ(kstt__weights_mat(w, "layers.0.linear.weight", 72, 512, &m, err, sizeof err),
@@ -298,8 +315,10 @@ static void test_quantize_cli(void) {
                 r += pow(mat[i * 512 + c], 2);
             }
         }
-        if (!(sqrt(e / r) < tol[ti])) TEST_FAIL_("%s error %.4f", types[ti], sqrt(e / r));
-        ASSERT_INT_EQ(kstt__weights_mat(w, "text_emb.weight", 10, 512, &m, err, sizeof err), KSTT_OK);
+        if (!(sqrt(e / r) < tol[ti]))
+            TEST_FAIL_("%s error %.4f", types[ti], sqrt(e / r));
+        ASSERT_INT_EQ(kstt__weights_mat(w, "text_emb.weight", 10, 512, &m, err, sizeof err),
+                      KSTT_OK);
         ASSERT_INT_EQ(m.type, KSTT_WT_BF16); /* embeddings kept */
         ASSERT_TRUE(!memcmp(m.data, emb, sizeof emb));
         ASSERT_INT_EQ(kstt__weights_mat(w, "odd.weight", 4, 100, &m, err, sizeof err), KSTT_OK);
@@ -327,12 +346,14 @@ static void test_quantize_cli(void) {
 
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/kstt_test_gguf_XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (!mkdtemp(tmpdir))
+        return 1;
     RUN(test_round_trip);
     RUN(test_validation);
     RUN(test_quantize_cli);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) return 1;
+    if (system(cmd) != 0)
+        return 1;
     return test_summary();
 }

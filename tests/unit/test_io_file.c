@@ -121,8 +121,7 @@ static void test_map_file(void) {
     kstt__unmap_file(map, size); /* accepts the empty mapping */
     unlink(path_of("empty"));
 
-    ASSERT_INT_EQ(kstt__map_file(path_of("absent"), &map, &size, err, sizeof err),
-                  KSTT_ENOTFOUND);
+    ASSERT_INT_EQ(kstt__map_file(path_of("absent"), &map, &size, err, sizeof err), KSTT_ENOTFOUND);
     snprintf(want, sizeof want, "%s: cannot open: No such file or directory", path_of("absent"));
     ASSERT_STR_EQ(err, want);
     ASSERT_TRUE(map == NULL);

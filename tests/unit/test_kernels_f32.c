@@ -8,8 +8,8 @@
  */
 #include <stdlib.h>
 
-#include "kernels/kernels.h"
 #include "kernel_levels.h"
+#include "kernels/kernels.h"
 #include "test.h"
 
 static float *rand_buf(long n) {
@@ -32,8 +32,8 @@ static int check_product(const kstt__kernels *k, long rows, long cols, int batch
     for (long i = 0; i < (long)batch * ldy; i++)
         y[i] = yr[i] = -777.0f; /* sentinels */
     kstt__wmat m = {KSTT_WT_F32, rows, cols, (size_t)row_stride * sizeof(float), w};
-    k->matmul[KSTT_WT_F32](&m, x, ldx, y, ldy, batch, r0, r1, NULL);
-    ref->matmul[KSTT_WT_F32](&m, x, ldx, yr, ldy, batch, r0, r1, NULL);
+    k->wt[KSTT_WT_F32].matmul(&m, x, ldx, y, ldy, batch, r0, r1, NULL);
+    ref->wt[KSTT_WT_F32].matmul(&m, x, ldx, yr, ldy, batch, r0, r1, NULL);
     int ok = 1;
     for (int b = 0; b < batch && ok; b++) {
         for (long r = 0; r < ldy && ok; r++) {
@@ -65,7 +65,7 @@ static int check_product(const kstt__kernels *k, long rows, long cols, int batch
     return ok;
 }
 
-static const kstt__kernels *levels[4];
+static const kstt__kernels *levels[KSTT_TEST_MAX_LEVELS];
 static int n_levels;
 
 static void init_levels(void) {
@@ -87,7 +87,7 @@ static void test_matmul_fixed_shapes(void) {
 
 static void test_matmul_random_strides(void) {
     for (int li = 0; li < n_levels; li++) {
-        for (int it = 0; it < 300; it++) {
+        for (int it = 0; it < kstt_test_iters(300); it++) {
             const long rows = test_rand_int(1, 100), cols = test_rand_int(1, 700);
             const int batch = test_rand_int(1, 40);
             /* conv-like overlapping windows (ldx < cols) half of the time */
@@ -111,7 +111,7 @@ static void check_invariance(long rows, long cols, long ldx, int batch) {
     kstt__wmat m = {KSTT_WT_F32, rows, cols, (size_t)cols * sizeof(float), w};
     for (int li = 0; li < n_levels; li++) {
         const kstt__kernels *k = levels[li];
-        k->matmul[KSTT_WT_F32](&m, x, ldx, y, rows, batch, 0, rows, NULL);
+        k->wt[KSTT_WT_F32].matmul(&m, x, ldx, y, rows, batch, 0, rows, NULL);
         /* batch rows in groups of 1, 2, 3, ... (small path and micro-kernel tails), rows in
          * thread-like slices of 16 or odd slices */
         int b = 0, g = 1;
@@ -122,8 +122,8 @@ static void check_invariance(long rows, long cols, long ldx, int batch) {
                 long r1 = r + (g % 2 ? 16 : 13);
                 if (r1 > rows)
                     r1 = rows;
-                k->matmul[KSTT_WT_F32](&m, x + (long)b * ldx, ldx, z + (long)b * rows, rows, nb, r,
-                                       r1, NULL);
+                k->wt[KSTT_WT_F32].matmul(&m, x + (long)b * ldx, ldx, z + (long)b * rows, rows, nb,
+                                          r, r1, NULL);
                 r = r1;
             }
             b += nb;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel_levels.h"
 #include "kernels/kernels.h"
 #include "test.h"
 
@@ -32,8 +33,8 @@ static int check(const kstt__kernels *k, long rows, long cols, int batch, long l
     for (long i = 0; i < (long)batch * ldy; i++)
         y[i] = yr[i] = -777.0f;
     kstt__wmat m = {KSTT_WT_I8S, rows, cols, rb, w};
-    k->matmul[KSTT_WT_I8S](&m, x, ldx, y, ldy, batch, r0, r1, NULL);
-    ref->matmul[KSTT_WT_I8S](&m, x, ldx, yr, ldy, batch, r0, r1, NULL);
+    k->wt[KSTT_WT_I8S].matmul(&m, x, ldx, y, ldy, batch, r0, r1, NULL);
+    ref->wt[KSTT_WT_I8S].matmul(&m, x, ldx, yr, ldy, batch, r0, r1, NULL);
     int ok = 1;
     for (int b = 0; b < batch && ok; b++)
         for (long r = 0; r < ldy && ok; r++) {
@@ -64,14 +65,15 @@ static int check(const kstt__kernels *k, long rows, long cols, int batch, long l
 }
 
 static void test_random(void) {
-    const kstt_kernels want[2] = {KSTT_KERNELS_AVX2, KSTT_KERNELS_AVX512};
+    const kstt__kernels *levels[KSTT_TEST_MAX_LEVELS];
+    const int n_levels = kstt_test_levels(levels, 0);
     int tested = 0;
-    for (int li = 0; li < 2; li++) {
-        const kstt__kernels *k = kstt__kernels_get(want[li]);
-        if (k->level != want[li])
+    for (int li = 0; li < n_levels; li++) {
+        const kstt__kernels *k = levels[li];
+        if (k == kstt__kernels_ref())
             continue;
         tested++;
-        for (int it = 0; it < 400; it++) {
+        for (int it = 0; it < kstt_test_iters(400); it++) {
             const long rows = test_rand_int(1, 70), cols = test_rand_int(1, 300);
             const int batch = test_rand_int(1, 9);
             const long ldx = cols + test_rand_int(0, 5), ldy = rows + test_rand_int(0, 9);

@@ -9,13 +9,13 @@
  */
 #include <stdlib.h>
 
-#include "kernels/kernels.h"
 #include "kernel_levels.h"
+#include "kernels/kernels.h"
 #include "test.h"
 
 #define SENTINEL -777.0f
 
-static const kstt__kernels *levels[4];
+static const kstt__kernels *levels[KSTT_TEST_MAX_LEVELS];
 static int n_levels;
 
 static void init_levels(void) {

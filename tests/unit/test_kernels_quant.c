@@ -13,16 +13,18 @@
 #include <stdlib.h>
 
 #include "core/alloc.h"
+#include "kernel_levels.h"
 #include "kernels/kernels.h"
 #include "quant/quant.h"
 #include "test.h"
 
-static const kstt__kernels *levels[3];
+static const kstt__kernels *levels[KSTT_TEST_MAX_LEVELS];
 static int n_levels;
 
 static float *rand_buf(long n, float scale) {
     float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
-    for (long i = 0; i < n; i++) p[i] = scale * test_rand_uniform();
+    for (long i = 0; i < n; i++)
+        p[i] = scale * test_rand_uniform();
     return p;
 }
 
@@ -41,8 +43,10 @@ static qmat make_mat(kstt__wtype t, long rows, long cols) {
     for (long r = 0; r < rows; r++) {
         /* rows of varied magnitude, some with outliers, some all zero */
         const float s = (r % 7 == 3) ? 0.0f : 0.01f * (float)(1 + r % 5);
-        for (long c = 0; c < cols; c++) src[c] = s * test_rand_uniform();
-        if (r % 5 == 1) src[test_rand_int(0, (int)cols - 1)] *= 20.0f;
+        for (long c = 0; c < cols; c++)
+            src[c] = s * test_rand_uniform();
+        if (r % 5 == 1)
+            src[test_rand_int(0, (int)cols - 1)] *= 20.0f;
         kstt__quantize_row(t, src, (char *)q.data + (size_t)r * rb, cols);
         kstt__dequantize_row(t, (char *)q.data + (size_t)r * rb, q.deq + r * cols, cols);
     }
@@ -61,7 +65,8 @@ static void run_kernel(const kstt__kernels *k, const kstt__wmat *w, kstt__matmul
                        const float *x, long ldx, float *y, long ldy, int batch, long r0, long r1,
                        const kstt__ws *ws) {
     (void)k;
-    if (prep) prep(x, ldx, batch, (long)w->cols, ws);
+    if (prep)
+        prep(x, ldx, batch, (long)w->cols, ws);
     fn(w, x, ldx, y, ldy, batch, r0, r1, ws);
 }
 
@@ -71,13 +76,16 @@ static int check_type(kstt__wtype t, long rows, long cols, int batch, long r0, l
     qmat q = make_mat(t, rows, cols);
     const long ldx = cols + test_rand_int(0, 5), ldy = rows + test_rand_int(0, 3);
     float *x = rand_buf((long)(batch - 1) * ldx + cols, 2.0f);
-    if (batch > 1) x[ldx] = 0.0f; /* an all-zero-ish block start */
+    if (batch > 1)
+        x[ldx] = 0.0f; /* an all-zero-ish block start */
     kstt__ws ws = {NULL, kstt__matmul_ws_size(t, cols, batch)};
     ws.buf = kstt__alloc(ws.cap ? ws.cap : 1);
     float *yr = malloc((size_t)batch * ldy * sizeof(float));
     float *y = malloc((size_t)batch * ldy * sizeof(float));
-    for (long i = 0; i < (long)batch * ldy; i++) yr[i] = -777.0f;
-    run_kernel(ref, &q.w, ref->matmul[t], ref->prepare_x[t], x, ldx, yr, ldy, batch, r0, r1, &ws);
+    for (long i = 0; i < (long)batch * ldy; i++)
+        yr[i] = -777.0f;
+    run_kernel(ref, &q.w, ref->wt[t].matmul, ref->wt[t].prepare_x, x, ldx, yr, ldy, batch, r0, r1,
+               &ws);
     int ok = 1;
     /* reference quantised product vs dequantised f32 product */
     for (int b = 0; b < batch && ok; b++)
@@ -107,8 +115,10 @@ static int check_type(kstt__wtype t, long rows, long cols, int batch, long r0, l
         }
     for (int l = 0; l < n_levels && ok; l++) {
         const kstt__kernels *k = levels[l];
-        for (long i = 0; i < (long)batch * ldy; i++) y[i] = -777.0f;
-        run_kernel(k, &q.w, k->matmul[t], k->prepare_x[t], x, ldx, y, ldy, batch, r0, r1, &ws);
+        for (long i = 0; i < (long)batch * ldy; i++)
+            y[i] = -777.0f;
+        run_kernel(k, &q.w, k->wt[t].matmul, k->wt[t].prepare_x, x, ldx, y, ldy, batch, r0, r1,
+                   &ws);
         for (int b = 0; b < batch && ok; b++)
             for (long r = 0; r < ldy && ok; r++) {
                 const float got = y[(long)b * ldy + r], want = yr[(long)b * ldy + r];
@@ -136,8 +146,8 @@ static int check_type(kstt__wtype t, long rows, long cols, int batch, long r0, l
             float *y1 = malloc((size_t)rows * sizeof(float));
             const int b = batch - 1;
             const long r = r1 - 1;
-            run_kernel(k, &q.w, k->matmul[t], k->prepare_x[t], x + (long)b * ldx, ldx, y1, rows,
-                       1, r, r + 1, &ws);
+            run_kernel(k, &q.w, k->wt[t].matmul, k->wt[t].prepare_x, x + (long)b * ldx, ldx, y1,
+                       rows, 1, r, r + 1, &ws);
             if (y1[r] != y[(long)b * ldy + r]) {
                 TEST_FAIL_("%s %s: y[%d,%ld] alone %.9g, in the batch %.9g", k->name,
                            kstt__wtype_name(t), b, r, y1[r], y[(long)b * ldy + r]);
@@ -156,21 +166,34 @@ static int check_type(kstt__wtype t, long rows, long cols, int batch, long r0, l
 
 static void random_shapes(kstt__wtype t, int iters) {
     const int blk = kstt__wtype_block_elems(t);
+    iters = kstt_test_iters(iters);
     for (int it = 0; it < iters; it++) {
         const long rows = test_rand_int(1, 41);
-        long cols = blk == 1 ? test_rand_int(1, 300) : (long)blk * test_rand_int(1, blk > 32 ? 3 : 11);
-        if (it == 0) cols = blk == 1 ? 2048 : (blk > 32 ? 2048 : 32 * 7);
+        long cols =
+            blk == 1 ? test_rand_int(1, 300) : (long)blk * test_rand_int(1, blk > 32 ? 3 : 11);
+        if (it == 0)
+            cols = blk == 1 ? 2048 : (blk > 32 ? 2048 : 32 * 7);
         const int batch = test_rand_int(1, 11);
         long r0 = test_rand_int(0, (int)rows - 1), r1 = test_rand_int((int)r0 + 1, (int)rows);
-        if (it % 3 == 0) r0 = 0, r1 = rows;
-        if (!check_type(t, rows, cols, batch, r0, r1)) return;
+        if (it % 3 == 0)
+            r0 = 0, r1 = rows;
+        if (!check_type(t, rows, cols, batch, r0, r1))
+            return;
     }
 }
 
-static void test_q8_0(void) { random_shapes(KSTT_WT_Q8_0, 60); }
-static void test_q4_0(void) { random_shapes(KSTT_WT_Q4_0, 60); }
-static void test_q4_K(void) { random_shapes(KSTT_WT_Q4_K, 40); }
-static void test_bf16(void) { random_shapes(KSTT_WT_BF16, 60); }
+static void test_q8_0(void) {
+    random_shapes(KSTT_WT_Q8_0, 60);
+}
+static void test_q4_0(void) {
+    random_shapes(KSTT_WT_Q4_0, 60);
+}
+static void test_q4_K(void) {
+    random_shapes(KSTT_WT_Q4_K, 40);
+}
+static void test_bf16(void) {
+    random_shapes(KSTT_WT_BF16, 60);
+}
 
 /* The driver splits rows across a pool: same numbers as one kernel call. */
 static void test_driver_pool(void) {
@@ -210,8 +233,9 @@ static void test_driver_pool(void) {
 static void test_bf16_dot(void) {
     for (int l = 0; l < n_levels; l++) {
         const kstt__kernels *k = levels[l];
-        if (!k->matmul_bf16_dot) continue;
-        for (int it = 0; it < 20; it++) {
+        if (!k->matmul_bf16_dot)
+            continue;
+        for (int it = 0; it < kstt_test_iters(20); it++) {
             const long rows = test_rand_int(1, 37), cols = test_rand_int(1, 200);
             const int batch = test_rand_int(1, 10);
             qmat q = make_mat(KSTT_WT_BF16, rows, cols);
@@ -219,8 +243,8 @@ static void test_bf16_dot(void) {
             float *y = malloc((size_t)batch * rows * sizeof(float));
             kstt__ws ws = {NULL, kstt__matmul_ws_size(KSTT_WT_BF16, cols, batch)};
             ws.buf = kstt__alloc(ws.cap);
-            run_kernel(k, &q.w, k->matmul_bf16_dot, k->prepare_x_bf16_dot, x, cols, y, rows,
-                       batch, 0, rows, &ws);
+            run_kernel(k, &q.w, k->matmul_bf16_dot, k->prepare_x_bf16_dot, x, cols, y, rows, batch,
+                       0, rows, &ws);
             int ok = 1;
             for (int b = 0; b < batch && ok; b++)
                 for (long r = 0; r < rows && ok; r++) {
@@ -240,7 +264,8 @@ static void test_bf16_dot(void) {
             free(x);
             free(y);
             free_mat(&q);
-            if (!ok) return;
+            if (!ok)
+                return;
         }
     }
 }
@@ -252,15 +277,18 @@ static void test_dot_axpy(void) {
         for (long n = 0; n < 300; n += 1 + n / 10) {
             float *a = rand_buf(n, 1.0f), *b = rand_buf(n, 1.0f), *y0 = rand_buf(n, 1.0f);
             float *y1 = malloc((size_t)(n ? n : 1) * sizeof(float));
-            if (n) memcpy(y1, y0, (size_t)n * sizeof(float));
+            if (n)
+                memcpy(y1, y0, (size_t)n * sizeof(float));
             double mag = 0;
-            for (long i = 0; i < n; i++) mag += fabs((double)a[i] * b[i]);
+            for (long i = 0; i < n; i++)
+                mag += fabs((double)a[i] * b[i]);
             const float d = k->dot_f32(a, b, n), dr = ref->dot_f32(a, b, n);
             const float s = test_rand_uniform();
             k->axpy_f32(s, a, y0, n);
             ref->axpy_f32(s, a, y1, n);
             int ok = fabs((double)d - dr) <= 2e-6 * mag + 1e-30;
-            for (long i = 0; i < n && ok; i++) ok = fabsf(y0[i] - y1[i]) <= 1e-6f;
+            for (long i = 0; i < n && ok; i++)
+                ok = fabsf(y0[i] - y1[i]) <= 1e-6f;
             free(a);
             free(b);
             free(y0);
@@ -275,13 +303,9 @@ static void test_dot_axpy(void) {
 
 int main(void) {
     const char *s = getenv("KSTT_TEST_SEED");
-    if (s) test_seed_ = strtoull(s, NULL, 0);
-    const kstt_kernels want[3] = {KSTT_KERNELS_REF, KSTT_KERNELS_AVX2, KSTT_KERNELS_AVX512};
-    for (int i = 0; i < 3; i++) {
-        const kstt__kernels *k = kstt__kernels_get(want[i]);
-        if (k->level == want[i]) levels[n_levels++] = k;
-    }
-    for (int i = 0; i < n_levels; i++) printf("level %s\n", levels[i]->name);
+    if (s)
+        test_seed_ = strtoull(s, NULL, 0);
+    n_levels = kstt_test_levels(levels, 1);
     RUN(test_q8_0);
     RUN(test_q4_0);
     RUN(test_q4_K);

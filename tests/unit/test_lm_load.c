@@ -88,19 +88,25 @@ static int logits_of(const char *p, const kstt__stt_config *c, float *out, int *
         return -1;
     }
     *n_vad = lm->n_vad;
-    kstt__lm_cache cache, *cp = &cache;
-    kstt__lm_work *w;
-    kstt__lm_cache_init(&cache, lm);
-    kstt__lm_work_new(&w, lm, 1);
+    kstt__lm_state *cp = NULL;
+    kstt__lm_work *w = NULL;
+    float logits[128], vad[64];
+    if (lm->n_vad * lm->vad_dim > 64 || lm->text_card != 128 || kstt__lm_state_new(&cp, lm) ||
+        kstt__lm_work_new(&w, lm, 1)) {
+        kstt__lm_state_free(lm, cp);
+        kstt__lm_free(lm);
+        kstt__weights_close(f);
+        return -1;
+    }
     for (int t = 0; t < 40; t++) {
         int32_t tok[9] = {t == 0 ? 128 : (t * 7) % 128, 0, 0, 0, 0, 0, 0, 0, 0};
         for (int k = 1; k < 9; k++)
             tok[k] = t == 0 ? 64 : (t * 13 + k * 5) % 64;
-        kstt__lm_step(lm, w, &cp, tok, 1, NULL, NULL);
-        memcpy(out + t * 128, w->logits, 128 * sizeof(float));
+        kstt__lm_step(lm, w, &cp, tok, 1, logits, vad);
+        memcpy(out + t * 128, logits, 128 * sizeof(float));
     }
-    kstt__lm_work_free(w);
-    kstt__lm_cache_free(&cache);
+    kstt__lm_work_free(lm, w);
+    kstt__lm_state_free(lm, cp);
     kstt__lm_free(lm);
     kstt__weights_close(f);
     return 0;

@@ -61,8 +61,8 @@ static void build(fixture *f, const kstt__kernels *k) {
     m->vq = f->vq;
     m->proj_first.type = m->proj_rest.type = KSTT_WT_F32;                 /* NULL data: identity */
     const size_t lof = (kstt__mimi_vq_lo_bytes(BINS, DQ) + 63) / 64 * 16; /* floats */
-    const size_t per = ((size_t)BINS * DQ + (BINS + 15) / 16 * 16 + lof + 2 * BINS + 64 + 15) /
-                       16 * 16; /* each level 64-byte aligned */
+    const size_t per = ((size_t)BINS * DQ + (BINS + 15) / 16 * 16 + lof + 2 * BINS + 64 + 15) / 16 *
+                       16; /* each level 64-byte aligned */
     f->arena = kstt__calloc(per * NQ, sizeof(float));
     for (int l = 0; l < NQ; l++) {
         float *e = f->arena + per * l, *n2 = e + BINS * DQ;
@@ -112,7 +112,7 @@ static void reference(const fixture *f, const float *x, int n, int32_t *codes, i
         memcpy(z, x + b * DQ, sizeof z);
         for (int l = 0; l < NQ; l++) {
             const kstt__mimi_vq *vq = &f->vq[l];
-            k->matmul[KSTT_WT_F32](&vq->cb, z, DQ, sc, BINS, 1, 0, BINS, NULL);
+            k->wt[KSTT_WT_F32].matmul(&vq->cb, z, DQ, sc, BINS, 1, 0, BINS, NULL);
             int bi = 0, nbest = 1;
             float best = vq->norm2[0] - 2.0f * sc[0];
             for (int j = 1; j < BINS; j++) {
@@ -171,8 +171,8 @@ static void check_level(const kstt__kernels *k) {
             ss += (double)xb[i] * xb[i];
         for (int l = 0; l < NQ; l++) {
             const kstt__mimi_vq *vq = &f.vq[l];
-            k->matmul[KSTT_WT_F32](&vq->cb, xb, DQ, s, BINS, 1, 0, BINS, NULL);
-            k->matmul[vq->cb_lo.type](&vq->cb_lo, xb, DQ, a, BINS, 1, 0, BINS, NULL);
+            k->wt[KSTT_WT_F32].matmul(&vq->cb, xb, DQ, s, BINS, 1, 0, BINS, NULL);
+            k->wt[vq->cb_lo.type].matmul(&vq->cb_lo, xb, DQ, a, BINS, 1, 0, BINS, NULL);
             for (int j = 0; j < BINS; j++) {
                 const float d = vq->norm2[j] - 2.0f * s[j], t = vq->norm2[j] - 2.0f * a[j];
                 const double e = (double)vq->c1[j] * sqrt(ss) + vq->c0[j];

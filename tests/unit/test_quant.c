@@ -10,7 +10,9 @@
 #include "quant/quant.h"
 #include "test.h"
 
-static float f16(uint16_t h) { return kstt__f16_to_f32(h); }
+static float f16(uint16_t h) {
+    return kstt__f16_to_f32(h);
+}
 
 static void test_sizes(void) {
     ASSERT_INT_EQ(kstt__wtype_row_bytes(KSTT_WT_Q8_0, 64), 68);
@@ -27,13 +29,15 @@ static void test_q8_0(void) {
     for (int it = 0; it < 50; it++) {
         float x[64], y[64];
         const float s = (float)test_rand_int(1, 1000) * 1e-3f;
-        for (int i = 0; i < 64; i++) x[i] = s * test_rand_uniform();
+        for (int i = 0; i < 64; i++)
+            x[i] = s * test_rand_uniform();
         kstt__block_q8_0 b[2];
         kstt__quantize_q8_0_maxscale(x, b, 64);
         kstt__dequantize_row(KSTT_WT_Q8_0, b, y, 64);
         for (int k = 0; k < 2; k++) {
             float amax = 0;
-            for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[32 * k + i]));
+            for (int i = 0; i < 32; i++)
+                amax = fmaxf(amax, fabsf(x[32 * k + i]));
             ASSERT_INT_EQ(b[k].d, kstt__f32_to_f16(amax / 127.0f));
             const float d = f16(b[k].d);
             for (int i = 0; i < 32; i++) {
@@ -48,7 +52,8 @@ static void test_q8_0(void) {
 static void test_q4_0(void) {
     for (int it = 0; it < 50; it++) {
         float x[32], y[32];
-        for (int i = 0; i < 32; i++) x[i] = test_rand_uniform();
+        for (int i = 0; i < 32; i++)
+            x[i] = test_rand_uniform();
         const int peak = test_rand_int(0, 31);
         x[peak] = it & 1 ? 1.5f : -1.5f;
         kstt__block_q4_0 b;
@@ -62,7 +67,8 @@ static void test_q4_0(void) {
             ASSERT_NEAR(y[j + 16], d * ((b.qs[j] >> 4) - 8), 0);
         }
         ASSERT_NEAR(y[peak], x[peak], 1e-3); /* the extreme maps to -8 exactly */
-        for (int i = 0; i < 32; i++) ASSERT_NEAR(y[i], x[i], 0.5 * fabsf(d) + 1e-3);
+        for (int i = 0; i < 32; i++)
+            ASSERT_NEAR(y[i], x[i], 0.5 * fabsf(d) + 1e-3);
     }
 }
 
@@ -94,7 +100,8 @@ static void test_q4_K(void) {
         for (int i = 0; i < 512; i++)
             x[i] = (it % 4 == 0 ? 0.5f : 1.0f) * test_rand_uniform() + (it % 3 == 1 ? 0.3f : 0.f);
         if (it % 5 == 2)
-            for (int i = 40; i < 72; i++) x[i] = 0.0f; /* a zero sub-block */
+            for (int i = 40; i < 72; i++)
+                x[i] = 0.0f; /* a zero sub-block */
         kstt__block_q4_K b[2];
         kstt__quantize_q4_K(x, b, 512);
         kstt__dequantize_row(KSTT_WT_Q4_K, b, y, 512);
@@ -120,16 +127,20 @@ static void test_zero_and_rows(void) {
         memset(buf, 0xAB, sizeof buf);
         kstt__quantize_row((kstt__wtype)t, x, buf, n);
         kstt__dequantize_row((kstt__wtype)t, buf, y, n);
-        for (int i = 0; i < n; i++) ASSERT_NEAR(y[i], 0, 0);
+        for (int i = 0; i < n; i++)
+            ASSERT_NEAR(y[i], 0, 0);
     }
     /* wmat row helper */
     float src[3 * 64];
-    for (int i = 0; i < 3 * 64; i++) src[i] = test_rand_uniform();
+    for (int i = 0; i < 3 * 64; i++)
+        src[i] = test_rand_uniform();
     unsigned char q[3 * 68];
-    for (int r = 0; r < 3; r++) kstt__quantize_row(KSTT_WT_Q8_0, src + 64 * r, q + 68 * r, 64);
+    for (int r = 0; r < 3; r++)
+        kstt__quantize_row(KSTT_WT_Q8_0, src + 64 * r, q + 68 * r, 64);
     kstt__wmat w = {KSTT_WT_Q8_0, 3, 64, 68, q};
     kstt__wmat_row_f32(&w, 2, y);
-    for (int i = 0; i < 64; i++) ASSERT_NEAR(y[i], src[128 + i], 0.01);
+    for (int i = 0; i < 64; i++)
+        ASSERT_NEAR(y[i], src[128 + i], 0.01);
 }
 
 int main(void) {

@@ -18,12 +18,13 @@
 #include "core/pool.h"
 #include "io/gguf.h"
 #include "io/weights.h"
+#include "kernel_levels.h"
 #include "kernels/kernels.h"
 #include "quant/quant.h"
 #include "quant/repack.h"
 #include "test.h"
 
-static const kstt__kernels *levels[3];
+static const kstt__kernels *levels[KSTT_TEST_MAX_LEVELS];
 static int n_levels;
 
 static float *rand_buf(long n, float scale) {
@@ -129,9 +130,9 @@ static void test_round_trip(void) {
 
 static void prep_run(const kstt__kernels *k, const kstt__wmat *w, const float *x, long ldx,
                      float *y, long ldy, int batch, long r0, long r1, const kstt__ws *ws) {
-    if (k->prepare_x[w->type])
-        k->prepare_x[w->type](x, ldx, batch, (long)w->cols, ws);
-    k->matmul[w->type](w, x, ldx, y, ldy, batch, r0, r1, ws);
+    if (k->wt[w->type].prepare_x)
+        k->wt[w->type].prepare_x(x, ldx, batch, (long)w->cols, ws);
+    k->wt[w->type].matmul(w, x, ldx, y, ldy, batch, r0, r1, ws);
 }
 
 /* The size against which an element's f32 rounding is judged: |w|, plus what the products
@@ -181,7 +182,7 @@ static int check_products(kstt__wtype t, long rows, long cols, int batch, long r
     }
     for (int l = 0; l < n_levels && ok; l++) {
         const kstt__kernels *k = levels[l];
-        if (!k->matmul[pt]) {
+        if (!k->wt[pt].matmul) {
             TEST_FAIL_("%s has no product for packed %s", k->name, kstt__wtype_name(t));
             ok = 0;
             break;
@@ -236,6 +237,7 @@ static int check_products(kstt__wtype t, long rows, long cols, int batch, long r
 
 static void random_products(kstt__wtype t, int iters) {
     const int blk = kstt__wtype_block_elems(t);
+    iters = kstt_test_iters(iters);
     for (int it = 0; it < iters; it++) {
         const long rows = test_rand_int(1, 41);
         long cols = (long)blk * test_rand_int(1, blk > 32 ? 5 : 40);
@@ -312,7 +314,8 @@ static void test_loader(void) {
         data[i] = malloc(rb * (size_t)rows);
         float *row = rand_buf(cols, 1.0f);
         for (int64_t r = 0; r < rows; r++) {
-            for (int64_t c = 0; c < cols; c++) row[c] = test_rand_uniform();
+            for (int64_t c = 0; c < cols; c++)
+                row[c] = test_rand_uniform();
             kstt__quantize_row(types[i], row, (char *)data[i] + (size_t)r * rb, cols);
         }
         free(row);
@@ -350,21 +353,15 @@ static void test_loader(void) {
     }
     kstt__weights_close(wt);
     remove(path);
-    for (int i = 0; i < 4; i++) free(data[i]);
+    for (int i = 0; i < 4; i++)
+        free(data[i]);
 }
 
 int main(void) {
     const char *s = getenv("KSTT_TEST_SEED");
     if (s)
         test_seed_ = strtoull(s, NULL, 0);
-    const kstt_kernels want[3] = {KSTT_KERNELS_REF, KSTT_KERNELS_AVX2, KSTT_KERNELS_AVX512};
-    for (int i = 0; i < 3; i++) {
-        const kstt__kernels *k = kstt__kernels_get(want[i]);
-        if (k->level == want[i])
-            levels[n_levels++] = k;
-    }
-    for (int i = 0; i < n_levels; i++)
-        printf("level %s\n", levels[i]->name);
+    n_levels = kstt_test_levels(levels, 1);
     RUN(test_round_trip);
     RUN(test_q8_0r);
     RUN(test_q4_0r);

@@ -20,7 +20,8 @@
 
 static float gauss(void) {
     float u = 0.5f * (test_rand_uniform() + 1.0f), v = test_rand_uniform();
-    if (u < 1e-7f) u = 1e-7f;
+    if (u < 1e-7f)
+        u = 1e-7f;
     return sqrtf(-2.0f * logf(u)) * cosf(3.14159265f * v);
 }
 
@@ -29,24 +30,44 @@ static void fill(float *x, int n, int kind) {
     const float scale = powf(10.0f, (float)test_rand_int(-3, 2));
     for (int i = 0; i < n; i++) {
         switch (kind) {
-        case 0: x[i] = test_rand_uniform(); break;
-        case 1: x[i] = gauss(); break;
-        case 2: x[i] = gauss() / (0.05f + fabsf(test_rand_uniform())); break; /* heavy tails */
-        case 3: x[i] = 0.1f * gauss(); break;
-        case 4: x[i] = 0.37f; break;                                         /* constant */
-        case 5: x[i] = test_rand_int(0, 7) ? 0.0f : gauss(); break;          /* sparse */
-        case 6: x[i] = 0.0f; break;
-        case 7: x[i] = 1e-7f * gauss(); break; /* scales below f16's normal range */
-        default: x[i] = 3000.0f * gauss(); break; /* large (d stays within f16's range) */
+        case 0:
+            x[i] = test_rand_uniform();
+            break;
+        case 1:
+            x[i] = gauss();
+            break;
+        case 2:
+            x[i] = gauss() / (0.05f + fabsf(test_rand_uniform()));
+            break; /* heavy tails */
+        case 3:
+            x[i] = 0.1f * gauss();
+            break;
+        case 4:
+            x[i] = 0.37f;
+            break; /* constant */
+        case 5:
+            x[i] = test_rand_int(0, 7) ? 0.0f : gauss();
+            break; /* sparse */
+        case 6:
+            x[i] = 0.0f;
+            break;
+        case 7:
+            x[i] = 1e-7f * gauss();
+            break; /* scales below f16's normal range */
+        default:
+            x[i] = 3000.0f * gauss();
+            break; /* large (d stays within f16's range) */
         }
         x[i] *= kind >= 6 ? 1.0f : scale;
     }
-    if (kind == 3) x[test_rand_int(0, n - 1)] = (test_rand_int(0, 1) ? 1.0f : -1.0f) * scale;
+    if (kind == 3)
+        x[test_rand_int(0, n - 1)] = (test_rand_int(0, 1) ? 1.0f : -1.0f) * scale;
 }
 
 static double sq_err(const float *x, const float *y, int n) {
     double e = 0;
-    for (int i = 0; i < n; i++) e += ((double)y[i] - x[i]) * ((double)y[i] - x[i]);
+    for (int i = 0; i < n; i++)
+        e += ((double)y[i] - x[i]) * ((double)y[i] - x[i]);
     return e;
 }
 
@@ -89,7 +110,7 @@ static void test_never_worse_than_max_scale(void) {
             ASSERT_NEAR(ys[j], kstt__f16_to_f32(s4.d) * ((s4.qs[j] & 15) - 8), 0);
             ASSERT_NEAR(ys[j + 16], kstt__f16_to_f32(s4.d) * ((s4.qs[j] >> 4) - 8), 0);
         }
-        if (kind == 6) { /* all zero: nothing to search */
+        if (kind == 6) {                                 /* all zero: nothing to search */
             ASSERT_TRUE(kstt__f16_to_f32(s8.d) == 0.0f); /* q4_0 stores -0 (max / -8) */
             ASSERT_TRUE(kstt__f16_to_f32(s4.d) == 0.0f);
         }
@@ -110,7 +131,8 @@ static double rel_err(kstt__wtype t, void (*q)(const float *, void *, int64_t), 
     enum { N = 1 << 16 };
     static float x[N], y[N];
     static unsigned char buf[N * 2];
-    for (int i = 0; i < N; i++) x[i] = kind ? gauss() : test_rand_uniform();
+    for (int i = 0; i < N; i++)
+        x[i] = kind ? gauss() : test_rand_uniform();
     if (q)
         q(x, buf, N);
     else

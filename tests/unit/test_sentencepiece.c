@@ -7,7 +7,10 @@
  * (unigram, BPE with byte fallback, no dummy prefix with a custom unk_surface) and one written
  * field by field (user-defined and unused pieces, unknown fields of every wire type). Broken
  * images (every truncation, hand-made corruptions) must fail with a message naming the file;
- * every allocation failure during load must fail cleanly without leaking.
+ * every allocation failure during load must fail cleanly without leaking. JSON vocabularies
+ * (the macOS app's tokenizer_spm_8k_0.json: {"id": "piece"}) written from the golden and
+ * fixture models must load with the same pieces, types and special ids and decode every id
+ * sequence exactly as the SentencePiece model; malformed ones fail with the file's name.
  */
 #include <cjson/cJSON.h>
 #include <unistd.h>
@@ -16,6 +19,7 @@
 #include "kstt.h"
 #include "test.h"
 #include "tokenizer/sentencepiece.h"
+#include "tokenizer/vocab_json.h"
 
 #define TINY "stt_tiny/tokenizer_tiny_en_fr_audio_128.model"
 
@@ -31,7 +35,8 @@ static const char *data_path(const char *name) {
 static int load(kstt__spm **out, const char *path) {
     char err[512] = "";
     int rc = kstt__spm_load(out, path, err, sizeof err);
-    if (rc) fprintf(stderr, "  load %s: %s\n", path, err);
+    if (rc)
+        fprintf(stderr, "  load %s: %s\n", path, err);
     return rc;
 }
 
@@ -42,8 +47,8 @@ static void test_golden_vocab(void) {
     ASSERT_INT_EQ(load(&spm, test_golden(TINY)), KSTT_OK);
     ASSERT_INT_EQ(kstt__spm_size(spm), 128);
     size_t size;
-    char *vocab = test_read_file(test_golden("stt_tiny/tokenizer_tiny_en_fr_audio_128.vocab"),
-                                 &size);
+    char *vocab =
+        test_read_file(test_golden("stt_tiny/tokenizer_tiny_en_fr_audio_128.vocab"), &size);
     ASSERT_TRUE(vocab != NULL);
     vocab = realloc(vocab, size + 1);
     vocab[size] = '\0';
@@ -69,8 +74,10 @@ static void test_golden_vocab(void) {
     ASSERT_TRUE(kstt__spm_piece(spm, 128) == NULL);
     ASSERT_TRUE(kstt__spm_piece(spm, -1) == NULL);
     ASSERT_INT_EQ(kstt__spm_piece_type(spm, 0), KSTT_SPM_UNKNOWN);
-    for (int i = 1; i <= 3; i++) ASSERT_INT_EQ(kstt__spm_piece_type(spm, i), KSTT_SPM_CONTROL);
-    for (int i = 4; i < 128; i++) ASSERT_INT_EQ(kstt__spm_piece_type(spm, i), KSTT_SPM_NORMAL);
+    for (int i = 1; i <= 3; i++)
+        ASSERT_INT_EQ(kstt__spm_piece_type(spm, i), KSTT_SPM_CONTROL);
+    for (int i = 4; i < 128; i++)
+        ASSERT_INT_EQ(kstt__spm_piece_type(spm, i), KSTT_SPM_NORMAL);
     ASSERT_STR_EQ(kstt__spm_piece(spm, 4), "\xE2\x96\x81");
     kstt__spm_info info;
     kstt__spm_get_info(spm, &info);
@@ -101,19 +108,20 @@ static void test_golden_words(void) {
     cJSON_ArrayForEach(clip, root) {
         const cJSON *ev;
         cJSON_ArrayForEach(ev, cJSON_GetObjectItem(clip, "events")) {
-            if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type")), "Word")) continue;
+            if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type")), "Word"))
+                continue;
             const cJSON *toks = cJSON_GetObjectItem(ev, "tokens"), *t;
             int32_t ids[64];
             size_t n = 0;
             cJSON_ArrayForEach(t, toks) {
-                if (n < 64) ids[n++] = (int32_t)t->valuedouble;
+                if (n < 64)
+                    ids[n++] = (int32_t)t->valuedouble;
             }
             char out[512];
             int len = kstt__spm_decode(spm, ids, n, out, sizeof out);
             const char *want = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "text"));
             if (len != (int)strlen(want) || strcmp(out, want) != 0) {
-                fprintf(stderr, "  word %d: \"%s\" (%d) vs golden \"%s\"\n", words, out, len,
-                        want);
+                fprintf(stderr, "  word %d: \"%s\" (%d) vs golden \"%s\"\n", words, out, len, want);
                 bad++;
             }
             words++;
@@ -127,7 +135,9 @@ static void test_golden_words(void) {
 
 /* ---- SentencePiece's own outputs on trained and crafted models ---------------------- */
 
-static int hexdigit(int c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
+static int hexdigit(int c) {
+    return c <= '9' ? c - '0' : c - 'a' + 10;
+}
 
 static void test_decode_cases(void) {
     static const char *names[] = {"uni", "bpe_bytes", "nodummy", "crafted"};
@@ -144,15 +154,19 @@ static void test_decode_cases(void) {
     int bad = 0, cases = 0;
     while (fgets(line, sizeof line, f)) {
         char *name = strtok(line, "\t"), *idtxt = strtok(NULL, "\t"), *hex = strtok(NULL, "\n");
-        if (!name || !idtxt) continue;
+        if (!name || !idtxt)
+            continue;
         int m = 0;
-        while (m < 4 && strcmp(names[m], name)) m++;
-        if (m == 4) continue;
+        while (m < 4 && strcmp(names[m], name))
+            m++;
+        if (m == 4)
+            continue;
         int32_t ids[64];
         size_t n = 0;
         for (char *p = idtxt; *p && n < 64;) {
             ids[n++] = (int32_t)strtol(p, &p, 10);
-            if (*p == ',') p++;
+            if (*p == ',')
+                p++;
         }
         char want[1024] = "";
         size_t wn = 0;
@@ -171,10 +185,12 @@ static void test_decode_cases(void) {
         cases++;
     }
     fclose(f);
-    for (int m = 0; m < 4; m++) kstt__spm_free(models[m]);
+    for (int m = 0; m < 4; m++)
+        kstt__spm_free(models[m]);
     ASSERT_INT_EQ(bad, 0);
     ASSERT_TRUE(cases > 900);
-    for (int m = 0; m < 4; m++) ASSERT_TRUE(counts[m] > 20);
+    for (int m = 0; m < 4; m++)
+        ASSERT_TRUE(counts[m] > 20);
 }
 
 static void test_fixture_specs(void) {
@@ -185,7 +201,8 @@ static void test_fixture_specs(void) {
     ASSERT_INT_EQ(info.model_type, 2);
     ASSERT_INT_EQ(info.byte_fallback, 1);
     int bytes = 0;
-    for (int i = 0; i < kstt__spm_size(spm); i++) bytes += kstt__spm_piece_type(spm, i) == 6;
+    for (int i = 0; i < kstt__spm_size(spm); i++)
+        bytes += kstt__spm_piece_type(spm, i) == 6;
     ASSERT_INT_EQ(bytes, 256);
     ASSERT_STR_EQ(kstt__spm_piece(spm, 4), "<0x00>");
     kstt__spm_free(spm);
@@ -288,7 +305,8 @@ static void test_every_truncation_fails(void) {
         err[0] = '\0';
         int rc = kstt__spm_load_memory(&spm, img, cut, "tok.model", err, sizeof err);
         if (rc != KSTT_EFORMAT || spm != NULL || strncmp(err, "tok.model: ", 11) != 0) {
-            if (bad < 5) fprintf(stderr, "  cut at %zu: rc %d, \"%s\"\n", cut, rc, err);
+            if (bad < 5)
+                fprintf(stderr, "  cut at %zu: rc %d, \"%s\"\n", cut, rc, err);
             bad++;
             kstt__spm_free(spm);
         }
@@ -297,8 +315,7 @@ static void test_every_truncation_fails(void) {
     ASSERT_INT_EQ(kstt__alloc_live_bytes(), live0);
     /* Exact messages for the three kinds of cut. */
     kstt__spm *spm;
-    ASSERT_INT_EQ(kstt__spm_load_memory(&spm, img, 0, "tok.model", err, sizeof err),
-                  KSTT_EFORMAT);
+    ASSERT_INT_EQ(kstt__spm_load_memory(&spm, img, 0, "tok.model", err, sizeof err), KSTT_EFORMAT);
     ASSERT_STR_EQ(err, "tok.model: not a SentencePiece model: no pieces (0 bytes)");
     ASSERT_INT_EQ(kstt__spm_load_memory(&spm, img, size - 1, "tok.model", err, sizeof err),
                   KSTT_EFORMAT);
@@ -342,13 +359,17 @@ static void pb_varint(pbuf *b, uint64_t v) {
         b->d[b->n++] = c | (v ? 0x80 : 0);
     } while (v);
 }
-static void pb_key(pbuf *b, unsigned field, unsigned wire) { pb_varint(b, field << 3 | wire); }
+static void pb_key(pbuf *b, unsigned field, unsigned wire) {
+    pb_varint(b, field << 3 | wire);
+}
 static void pb_bytes(pbuf *b, unsigned field, const void *p, size_t n) {
     pb_key(b, field, 2);
     pb_varint(b, n);
     pb_raw(b, p, n);
 }
-static void pb_str(pbuf *b, unsigned field, const char *s) { pb_bytes(b, field, s, strlen(s)); }
+static void pb_str(pbuf *b, unsigned field, const char *s) {
+    pb_bytes(b, field, s, strlen(s));
+}
 static void pb_int(pbuf *b, unsigned field, uint64_t v) {
     pb_key(b, field, 0);
     pb_varint(b, v);
@@ -367,7 +388,8 @@ static pbuf model_with(const pbuf *pieces) {
 static pbuf one_piece(const void *text, size_t len, int type) {
     pbuf p = {{0}, 0}, m = {{0}, 0};
     pb_bytes(&p, 1, text, len);
-    if (type) pb_int(&p, 3, (uint64_t)type);
+    if (type)
+        pb_int(&p, 3, (uint64_t)type);
     pb_bytes(&m, 1, p.d, p.n);
     return m;
 }
@@ -437,7 +459,10 @@ static void test_corrupt_images(void) {
 
     /* Truncated fixed32 inside a piece. */
     p = (pbuf){{0}, 0};
-    pb_raw(&p, "\x0a\x05\x0a\x01" "a\x15\x00", 7);
+    pb_raw(&p,
+           "\x0a\x05\x0a\x01"
+           "a\x15\x00",
+           7);
     m = model_with(&p);
     ASSERT_INT_EQ(load_img(&m, err, sizeof err), KSTT_EFORMAT);
     ASSERT_STR_EQ(err, "bad.model: malformed SentencePiece model: truncated fixed32 at byte 6");
@@ -463,15 +488,19 @@ static void test_corrupt_images(void) {
     ASSERT_STR_CONTAINS(err, "unterminated group at byte 5");
     /* Groups nested deeper than the limit, and a well-formed nesting below it. */
     p = one_piece("a", 1, 0);
-    for (int i = 0; i < 40; i++) pb_key(&p, 9, 3);
-    for (int i = 0; i < 40; i++) pb_key(&p, 9, 4);
+    for (int i = 0; i < 40; i++)
+        pb_key(&p, 9, 3);
+    for (int i = 0; i < 40; i++)
+        pb_key(&p, 9, 4);
     m = model_with(&p);
     ASSERT_INT_EQ(load_img(&m, err, sizeof err), KSTT_EFORMAT);
     ASSERT_STR_CONTAINS(err, "groups nested too deeply");
     p = one_piece("a", 1, 0);
-    for (int i = 0; i < 10; i++) pb_key(&p, 9, 3);
+    for (int i = 0; i < 10; i++)
+        pb_key(&p, 9, 3);
     pb_int(&p, 1, 1);
-    for (int i = 0; i < 10; i++) pb_key(&p, 9, 4);
+    for (int i = 0; i < 10; i++)
+        pb_key(&p, 9, 4);
     m = model_with(&p);
     ASSERT_INT_EQ(load_img(&m, err, sizeof err), KSTT_OK);
 
@@ -537,6 +566,132 @@ static void test_alloc_failures(void) {
     ASSERT_TRUE(n > 5); /* the read buffer, the model and its arrays each failed once */
 }
 
+/* ---- JSON vocabularies ---------------------------------------------------------------- */
+
+/* {"0": piece0, ...} of a loaded model, keys in a scrambled order. Caller frees. */
+static char *vocab_json_of(const kstt__spm *spm) {
+    cJSON *o = cJSON_CreateObject();
+    int n = kstt__spm_size(spm);
+    for (int k = 0; k < n; k++) {
+        int id = (int)(((long long)k * 7919) % n); /* every id once when n is not 7919k */
+        char key[16];
+        snprintf(key, sizeof key, "%d", id);
+        cJSON_AddItemToObject(o, key, cJSON_CreateString(kstt__spm_piece(spm, id)));
+    }
+    char *txt = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return txt;
+}
+
+static void test_json_vocab_equals_model(void) {
+    const char *paths[] = {test_golden(TINY), data_path("uni.model"), data_path("bpe_bytes.model")};
+    for (int m = 0; m < 3; m++) {
+        kstt__spm *spm, *js;
+        ASSERT_INT_EQ(load(&spm, paths[m]), KSTT_OK);
+        char *txt = vocab_json_of(spm);
+        ASSERT_TRUE(txt != NULL);
+        char err[256] = "";
+        int rc = kstt__spm_load_memory(&js, txt, strlen(txt), "v.json", err, sizeof err);
+        if (rc)
+            fprintf(stderr, "  %s: %s\n", paths[m], err);
+        ASSERT_INT_EQ(rc, KSTT_OK);
+        const int n = kstt__spm_size(spm);
+        ASSERT_INT_EQ(kstt__spm_size(js), n);
+        int nbyte = 0;
+        for (int id = 0; id < n; id++) {
+            ASSERT_STR_EQ(kstt__spm_piece(js, id), kstt__spm_piece(spm, id));
+            ASSERT_INT_EQ(kstt__spm_piece_type(js, id), kstt__spm_piece_type(spm, id));
+            nbyte += kstt__spm_piece_type(js, id) == KSTT_SPM_BYTE;
+        }
+        if (m == 2)
+            ASSERT_INT_EQ(nbyte, 256);
+        kstt__spm_info a, b;
+        kstt__spm_get_info(spm, &a);
+        kstt__spm_get_info(js, &b);
+        ASSERT_INT_EQ(b.unk_id, a.unk_id);
+        ASSERT_INT_EQ(b.bos_id, a.bos_id);
+        ASSERT_INT_EQ(b.eos_id, a.eos_id);
+        ASSERT_INT_EQ(b.byte_fallback, a.byte_fallback);
+        ASSERT_INT_EQ(b.add_dummy_prefix, a.add_dummy_prefix);
+        ASSERT_STR_EQ(b.unk_surface, a.unk_surface);
+        /* random id sequences, in and out of range, decode identically */
+        for (int t = 0; t < 2000; t++) {
+            int32_t ids[24];
+            size_t len = (size_t)test_rand_int(0, 24);
+            for (size_t i = 0; i < len; i++)
+                ids[i] =
+                    test_rand_int(0, 50) == 0 ? test_rand_int(-3, n + 3) : test_rand_int(0, n - 1);
+            char o1[1024], o2[1024];
+            int l1 = kstt__spm_decode(spm, ids, len, o1, sizeof o1);
+            int l2 = kstt__spm_decode(js, ids, len, o2, sizeof o2);
+            ASSERT_INT_EQ(l2, l1);
+            ASSERT_TRUE(l1 < 0 || memcmp(o1, o2, (size_t)l1) == 0);
+        }
+        cJSON_free(txt);
+        kstt__spm_free(js);
+        kstt__spm_free(spm);
+    }
+}
+
+static void test_json_vocab_file(void) {
+    kstt__spm *spm, *js;
+    ASSERT_INT_EQ(load(&spm, test_golden(TINY)), KSTT_OK);
+    char *txt = vocab_json_of(spm);
+    char path[] = "/tmp/kstt_vocab_XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_TRUE(fd >= 0);
+    ASSERT_INT_EQ(write(fd, "\n  ", 3), 3);
+    ASSERT_INT_EQ(write(fd, txt, strlen(txt)), (long long)strlen(txt));
+    close(fd);
+    int rc = load(&js, path); /* by content: the name has no .json extension */
+    unlink(path);
+    ASSERT_INT_EQ(rc, KSTT_OK);
+    ASSERT_INT_EQ(kstt__spm_size(js), 128);
+    const int32_t ids[] = {4, 13, 3, 5, 6};
+    char o1[64], o2[64];
+    ASSERT_INT_EQ(kstt__spm_decode(js, ids, 5, o2, sizeof o2),
+                  kstt__spm_decode(spm, ids, 5, o1, sizeof o1));
+    ASSERT_STR_EQ(o2, o1);
+    cJSON_free(txt);
+    kstt__spm_free(js);
+    kstt__spm_free(spm);
+}
+
+static void test_json_vocab_errors(void) {
+    static const struct {
+        const char *json, *msg;
+    } cases[] = {
+        {"{}", "0 pieces"},
+        {"{\"0\": \"a\", \"2\": \"b\"}", "not a token id"},
+        {"{\"0\": \"a\", \"0\": \"b\"}", "appears twice"},
+        {"{\"0\": \"a\", \"1\": 5}", "non-empty string"},
+        {"{\"0\": \"a\", \"1\": \"\"}", "non-empty string"},
+        {"{\"00\": \"a\"}", "not a token id"},
+        {"{\"-0\": \"a\"}", "not a token id"},
+        {"{\"0\": \"a\", \"1\": \"b\"", "not a valid JSON vocabulary"},
+        {"{\"0\": \"a\"} trailing", "not a valid JSON vocabulary"},
+        {"{\"0\": \"a\\u0000b\"}", NULL}, /* cJSON stops at the NUL: piece "a" */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        kstt__spm *js = (kstt__spm *)1;
+        char err[256] = "";
+        int rc = kstt__spm_load_memory(&js, cases[i].json, strlen(cases[i].json), "bad.json", err,
+                                       sizeof err);
+        if (!cases[i].msg) {
+            if (rc == KSTT_OK)
+                kstt__spm_free(js);
+            continue;
+        }
+        ASSERT_INT_EQ(rc, KSTT_EFORMAT);
+        ASSERT_TRUE(js == NULL);
+        ASSERT_STR_CONTAINS(err, "bad.json");
+        ASSERT_STR_CONTAINS(err, cases[i].msg);
+    }
+    ASSERT_INT_EQ(kstt__vocab_json_sniff(" \n{", 3), 1);
+    ASSERT_INT_EQ(kstt__vocab_json_sniff("\x0a\x05", 2), 0);
+    ASSERT_INT_EQ(kstt__vocab_json_sniff("   ", 3), 0);
+}
+
 int main(void) {
     RUN(test_golden_vocab);
     RUN(test_golden_words);
@@ -547,5 +702,8 @@ int main(void) {
     RUN(test_every_truncation_fails);
     RUN(test_corrupt_images);
     RUN(test_alloc_failures);
+    RUN(test_json_vocab_equals_model);
+    RUN(test_json_vocab_file);
+    RUN(test_json_vocab_errors);
     return test_summary();
 }

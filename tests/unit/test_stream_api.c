@@ -3,7 +3,7 @@
  * bad-input error with its exact text (missing files, bad config, shape mismatch, truncated
  * weights, unsupported weights), fault injection over kstt_model_load and kstt_stream_new
  * (every allocation failing in turn: an error, no leak), call-order errors (feed after flush),
- * zero-length audio, argument checks of kstt_streams_feed, and the asr_delay_in_tokens rule.
+ * zero-length audio, argument checks of kstt_batch_feed, and the asr_delay_in_tokens rule.
  * The transcripts themselves are checked by tests/golden/test_asr_pipeline.c.
  */
 #include <sys/stat.h>
@@ -40,10 +40,14 @@ static void make_dir(void) {
 }
 
 static void rm_dir(void) {
-    const char *files[] = {"model.safetensors",     "mimi_tiny.safetensors",
-                           "mimi_tiny_config.json", "tokenizer_tiny_en_fr_audio_128.model",
-                           "config.json",           "cut.safetensors",
-                           "f32.safetensors",       "card32.safetensors",
+    const char *files[] = {"model.safetensors",
+                           "mimi_tiny.safetensors",
+                           "mimi_tiny_config.json",
+                           "tokenizer_tiny_en_fr_audio_128.model",
+                           "config.json",
+                           "cut.safetensors",
+                           "f32.safetensors",
+                           "card32.safetensors",
                            "model.gguf"};
     for (int i = 0; i < 9; i++) {
         char p[512];
@@ -467,39 +471,64 @@ static void test_call_order_and_empty_audio(void) {
     kstt_model_free(m);
 }
 
-static void test_streams_feed_args(void) {
+/* kstt_batch_feed refuses bad arguments before any stream runs, naming the stream at fault in
+ * the batch's message and the stream's own. */
+static void test_batch_feed_args(void) {
     kstt_model *m, *m2;
     ASSERT_INT_EQ(kstt_model_load(&m, test_golden("stt_tiny"), NULL, err, sizeof err), KSTT_OK);
     ASSERT_INT_EQ(kstt_model_load(&m2, test_golden("stt_tiny"), NULL, err, sizeof err), KSTT_OK);
+    kstt_batch *bt;
+    ASSERT_INT_EQ(kstt_batch_new(&bt, m, 0, err, sizeof err), KSTT_EINVAL);
+    ASSERT_STR_CONTAINS(err, "max_streams 0 out of range");
+    ASSERT_INT_EQ(kstt_batch_new(&bt, NULL, 2, err, sizeof err), KSTT_EINVAL);
+    ASSERT_INT_EQ(kstt_batch_new(&bt, m, 2, err, sizeof err), KSTT_OK);
     kstt_stream *a, *b, *c;
     ASSERT_INT_EQ(kstt_stream_new(&a, m, NULL), KSTT_OK);
     ASSERT_INT_EQ(kstt_stream_new(&b, m, NULL), KSTT_OK);
     ASSERT_INT_EQ(kstt_stream_new(&c, m2, NULL), KSTT_OK);
     float pcm[1920] = {0};
-    const float *p2[2] = {pcm, pcm};
-    size_t n2[2] = {1920, 1920};
+    const float *p3[3] = {pcm, pcm, pcm};
+    size_t n3[3] = {1920, 1920, 1920};
+    kstt_stream *three[3] = {a, b, c};
+    ASSERT_INT_EQ(kstt_batch_feed(bt, three, p3, n3, 3), KSTT_EINVAL);
+    ASSERT_STR_EQ(kstt_batch_errmsg(bt),
+                  "kstt_batch_feed: 3 streams but the batch holds at most 2");
     kstt_stream *dup[2] = {a, a};
-    ASSERT_INT_EQ(kstt_streams_feed(dup, p2, n2, 2), KSTT_EINVAL);
-    ASSERT_STR_EQ(kstt_stream_errmsg(a), "kstt_streams_feed: stream 1 appears twice (also at 0)");
+    ASSERT_INT_EQ(kstt_batch_feed(bt, dup, p3, n3, 2), KSTT_EINVAL);
+    ASSERT_STR_EQ(kstt_stream_errmsg(a), "kstt_batch_feed: stream 1 appears twice (also at 0)");
+    ASSERT_STR_EQ(kstt_batch_errmsg(bt), "kstt_batch_feed: stream 1 appears twice (also at 0)");
     kstt_stream *mixed[2] = {a, c};
-    ASSERT_INT_EQ(kstt_streams_feed(mixed, p2, n2, 2), KSTT_EINVAL);
+    ASSERT_INT_EQ(kstt_batch_feed(bt, mixed, p3, n3, 2), KSTT_EINVAL);
     ASSERT_STR_EQ(kstt_stream_errmsg(c),
-                  "kstt_streams_feed: stream 1 belongs to another model than stream 0");
+                  "kstt_batch_feed: stream 1 belongs to another model than the batch");
     kstt_stream *ab[2] = {a, b};
     const float *pn[2] = {pcm, NULL};
-    ASSERT_INT_EQ(kstt_streams_feed(ab, pn, n2, 2), KSTT_EINVAL);
-    ASSERT_STR_EQ(kstt_stream_errmsg(b), "kstt_streams_feed: NULL samples for stream 1");
-    ASSERT_INT_EQ(kstt_streams_feed(ab, p2, n2, 0), KSTT_OK);
-    /* nothing ran in the refused calls: a then b step as fresh streams */
-    ASSERT_INT_EQ(kstt_streams_feed(ab, p2, n2, 2), KSTT_OK);
+    ASSERT_INT_EQ(kstt_batch_feed(bt, ab, pn, n3, 2), KSTT_EINVAL);
+    ASSERT_STR_EQ(kstt_stream_errmsg(b), "kstt_batch_feed: NULL samples for stream 1");
+    ASSERT_INT_EQ(kstt_batch_feed(bt, ab, p3, n3, 0), 0);
+    ASSERT_INT_EQ(kstt_batch_feed(NULL, ab, p3, n3, 2), KSTT_EINVAL);
+    /* nothing ran in the refused calls: a then b step as fresh streams (prefix 13 + 1) */
+    ASSERT_INT_EQ(kstt_batch_feed(bt, ab, p3, n3, 2), 14);
     ASSERT_STR_EQ(kstt_stream_errmsg(a), "");
+    ASSERT_STR_EQ(kstt_batch_errmsg(bt), "");
     kstt_event ev[32];
-    ASSERT_INT_EQ(kstt_stream_read(a, ev, 32), 14); /* prefix 13 + 1: Step events */
+    ASSERT_INT_EQ(kstt_stream_read(a, ev, 32), 14); /* Step events */
     ASSERT_INT_EQ(ev[13].step, 14);
     ASSERT_INT_EQ(kstt_stream_read(b, ev, 32), 14);
     ASSERT_INT_EQ(kstt_stream_flush(b), 19);
-    ASSERT_INT_EQ(kstt_streams_feed(ab, p2, n2, 2), KSTT_ESTATE);
+    ASSERT_INT_EQ(kstt_batch_feed(bt, ab, p3, n3, 2), KSTT_ESTATE);
+    ASSERT_STR_EQ(kstt_stream_errmsg(b), "kstt_batch_feed: stream 1 was flushed; call "
+                                         "kstt_stream_reset before feeding it again");
+    /* the streams of a batch are reordered and freed freely between feeds */
+    kstt_stream_reset(b);
+    kstt_stream *ba[2] = {b, a};
+    ASSERT_TRUE(kstt_batch_feed(bt, ba, p3, n3, 2) >= 1);
     kstt_stream_free(a);
+    kstt_stream *bonly[1] = {b};
+    ASSERT_INT_EQ(kstt_batch_feed(bt, bonly, p3, n3, 1), 1);
+    kstt_batch_free(bt);
+    kstt_batch_free(NULL);
+    ASSERT_STR_EQ(kstt_batch_errmsg(NULL), "NULL batch");
     kstt_stream_free(b);
     kstt_stream_free(c);
     kstt_model_free(m);
@@ -568,6 +597,8 @@ static void test_no_alloc_in_steps(void) {
     kstt_stream *s[2];
     ASSERT_INT_EQ(kstt_stream_new(&s[0], m, NULL), KSTT_OK);
     ASSERT_INT_EQ(kstt_stream_new(&s[1], m, NULL), KSTT_OK);
+    kstt_batch *bt;
+    ASSERT_INT_EQ(kstt_batch_new(&bt, m, 2, err, sizeof err), KSTT_OK);
     kstt_event ev[64];
     const size_t piece = 12345;
     long long before = 0;
@@ -577,13 +608,14 @@ static void test_no_alloc_in_steps(void) {
         const float *p[2] = {pcm + off, pcm + n - off - piece};
         size_t k[2] = {piece, piece};
         ASSERT_TRUE(kstt_stream_feed(s[0], pcm + off, piece) >= 0);
-        ASSERT_INT_EQ(kstt_streams_feed(s, p, k, 2), KSTT_OK);
+        ASSERT_TRUE(kstt_batch_feed(bt, s, p, k, 2) >= 6);
         while (kstt_stream_read(s[0], ev, 64) > 0) {
         }
         while (kstt_stream_read(s[1], ev, 64) > 0) {
         }
     }
     ASSERT_INT_EQ(kstt__alloc_count(), before);
+    kstt_batch_free(bt);
     kstt_stream_free(s[0]);
     kstt_stream_free(s[1]);
     kstt_model_free(m);
@@ -598,7 +630,7 @@ int main(void) {
     RUN(test_card_smaller_than_bins);
     RUN(test_fault_injection);
     RUN(test_call_order_and_empty_audio);
-    RUN(test_streams_feed_args);
+    RUN(test_batch_feed_args);
     RUN(test_sampling);
     RUN(test_no_alloc_in_steps);
     if (kstt__alloc_live_bytes() != 0) {

@@ -24,17 +24,20 @@ static int synth_cb(short *wav, int numsamples, espeak_EVENT *ev) {
         if (n_pcm + (size_t)numsamples > cap_pcm) {
             cap_pcm = (n_pcm + (size_t)numsamples) * 2;
             pcm = realloc(pcm, cap_pcm * sizeof *pcm);
-            if (!pcm) abort();
+            if (!pcm)
+                abort();
         }
         memcpy(pcm + n_pcm, wav, (size_t)numsamples * sizeof *pcm);
         n_pcm += (size_t)numsamples;
     }
     for (; ev && ev->type != espeakEVENT_LIST_TERMINATED; ev++) {
-        if (ev->type != espeakEVENT_WORD) continue;
+        if (ev->type != espeakEVENT_WORD)
+            continue;
         if (n_words + 1 > cap_words) {
             cap_words = (n_words + 1) * 2;
             words = realloc(words, cap_words * 3 * sizeof *words);
-            if (!words) abort();
+            if (!words)
+                abort();
         }
         words[3 * n_words + 0] = ev->text_position;
         words[3 * n_words + 1] = ev->length;
@@ -47,21 +50,35 @@ static int synth_cb(short *wav, int numsamples, espeak_EVENT *ev) {
 int main(int argc, char **argv) {
     const char *path = argc > 1 ? argv[1] : NULL;
     int sr = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, path, 0);
-    if (sr <= 0) { fprintf(stderr, "espeak_Initialize failed\n"); return 1; }
+    if (sr <= 0) {
+        fprintf(stderr, "espeak_Initialize failed\n");
+        return 1;
+    }
     espeak_SetSynthCallback(synth_cb);
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
     while ((len = getline(&line, &cap, stdin)) > 0) {
-        if (line[len - 1] == '\n') line[--len] = 0;
+        if (line[len - 1] == '\n')
+            line[--len] = 0;
         char *f[5];
         int nf = 0;
         char *p = line;
         f[nf++] = p;
-        while (nf < 5 && (p = strchr(p, '\t'))) { *p++ = 0; f[nf++] = p; }
-        if (nf != 5) { fprintf(stderr, "bad line\n"); return 1; }
-        n_pcm = 0; n_words = 0;
-        if (espeak_SetVoiceByName(f[0]) != EE_OK) { fprintf(stderr, "bad voice %s\n", f[0]); return 1; }
+        while (nf < 5 && (p = strchr(p, '\t'))) {
+            *p++ = 0;
+            f[nf++] = p;
+        }
+        if (nf != 5) {
+            fprintf(stderr, "bad line\n");
+            return 1;
+        }
+        n_pcm = 0;
+        n_words = 0;
+        if (espeak_SetVoiceByName(f[0]) != EE_OK) {
+            fprintf(stderr, "bad voice %s\n", f[0]);
+            return 1;
+        }
         espeak_SetParameter(espeakRATE, atoi(f[1]), 0);
         espeak_SetParameter(espeakPITCH, atoi(f[2]), 0);
         espeak_SetParameter(espeakRANGE, atoi(f[3]), 0);
@@ -73,7 +90,9 @@ int main(int argc, char **argv) {
         fwrite(pcm, sizeof *pcm, n_pcm, stdout);
         fflush(stdout);
     }
-    free(line); free(pcm); free(words);
+    free(line);
+    free(pcm);
+    free(words);
     espeak_Terminate();
     return 0;
 }

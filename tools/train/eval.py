@@ -71,6 +71,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--voices", default="espeak", help="espeak (sets A/B) or mixed (set C: "
+                    "held-out espeak-ng, flite and festival voices)")
     args = ap.parse_args()
 
     man_path = os.path.join(args.clips, "manifest.json")
@@ -81,7 +83,7 @@ def main():
             subprocess.run([sys.executable, os.path.join(HERE, "make_corpus.py"), tmp], check=True)
             corpus = os.path.join(tmp, "corpus.tsv")
         subprocess.run([sys.executable, os.path.join(HERE, "make_clips.py"), corpus, args.clips,
-                        str(args.n), str(args.seed)], check=True)
+                        str(args.n), str(args.seed), "--voices", args.voices], check=True)
     man = json.load(open(man_path))[:args.n]
 
     cmd = [args.kstt, "transcribe", "--model", args.model, "--format", "json", "--vad", "-q"]

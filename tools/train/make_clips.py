@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Held-out evaluation clips: held-out sentences (corpus split 'test') spoken by held-out voices.
 
-  make_clips.py CORPUS.tsv OUT_DIR N [SEED] [--espeak BUNDLE]
+  make_clips.py CORPUS.tsv OUT_DIR N [SEED] [--espeak BUNDLE] [--voices espeak|mixed]
+
+--voices mixed: a third of the clips each by held-out espeak-ng variants, flite's held-out voice
+`rms` and festival's held-out `ked_diphone` (datagen_voices.py; needs flite1-dev and festival
+with festvox-kdlpc16k); default espeak only (the sets of the first model card).
 
 Each clip: 0.3-1.0 s of leading silence, one sentence, 2.5 s of trailing silence, light noise
 and a random gain (as in training), 24 kHz 16-bit mono WAV. OUT_DIR/manifest.json lists for
@@ -18,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import datagen  # noqa: E402
+import datagen_voices  # noqa: E402
 
 SR = 24000
 
@@ -31,6 +36,25 @@ def write_wav(path, x):
         w.writeframes(y.tobytes())
 
 
+def held_out_pool(rows, n, seed, bundle="", voices="espeak"):
+    """n utterances of held-out sentences by held-out voices (mixed: espeak/flite/festival in
+    turn), in a seeded random order."""
+    if voices == "espeak":
+        pool = datagen.synth_pool(rows, int(n * 1.1) + 5, "test",
+                                  bundle or "/usr/lib/x86_64-linux-gnu", seed, workers=2)
+        return datagen.finish_pool(pool)[:n]
+    k = (n + 2) // 3
+    e = datagen.finish_pool(datagen.synth_pool(rows, int(k * 1.1) + 5, "test",
+                                               bundle or "/usr/lib/x86_64-linux-gnu", seed,
+                                               workers=2))[:k]
+    f = datagen_voices.finish_pool(datagen_voices.synth_pool(
+        rows, int(k * 1.1) + 5, "test", "flite", "", seed + 1, workers=2))[:k]
+    v = datagen_voices.finish_pool(datagen_voices.synth_pool(
+        rows, int(k * 1.1) + 5, "test", "festival", "", seed + 2, workers=2))[:k]
+    pool = [x for trio in zip(e, f, v) for x in trio][:n]
+    return pool
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     bundle = ""
@@ -42,9 +66,11 @@ def main():
     rows = datagen.load_corpus(corpus, "test")
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
-    pool = datagen.synth_pool(rows, int(n * 1.1) + 5, "test", bundle or "/usr/lib/x86_64-linux-gnu",
-                              seed, workers=2)
-    pool = datagen.finish_pool(pool)[:n]
+    voices = "espeak"
+    if "--voices" in sys.argv:
+        voices = sys.argv[sys.argv.index("--voices") + 1]
+        args.remove(voices)
+    pool = held_out_pool(rows, n, seed, bundle, voices)
     os.makedirs(out, exist_ok=True)
     man = []
     for i, u in enumerate(pool):

@@ -6,7 +6,8 @@ left padding) -> split RVQ (1 semantic + n_q-1 acoustic levels, EMA codebooks). 
 forward = Kyutai's streaming forward for clips that are whole 1920-sample frames.
 
 STT LM: x_s = text_emb[text_{s-1}] + audio_{s-1}; pre-norm RMSNorm (eps 1e-8) transformer with
-SiLU gating, interleaved RoPE; out_norm; text_linear and 4 extra (VAD) heads. The audio input is
+SiLU gating, interleaved RoPE, attention within the engine's KV-ring window (`context` steps,
+itself included; positions keep counting); out_norm; text_linear and 4 extra (VAD) heads. The audio input is
 A q_semantic + B q_acoustic (q = quantized projections), so at export the per-codebook
 embedding tables are exactly emb_0 = E_first A^T, emb_k = E_rest_{k-1} B^T.
 """
@@ -148,6 +149,14 @@ def mimi_window_mask(T, context, device):
     q = torch.arange(T, device=device)[:, None]
     k = torch.arange(T, device=device)[None, :]
     return (k <= q) & (k >= 2 * (q // 2) - context + 2)
+
+
+def lm_window_mask(T, context, device):
+    """The C engine's LM KV ring (slot p % context): at position q the query sees positions
+    max(0, q - context + 1) .. q, itself included."""
+    q = torch.arange(T, device=device)[:, None]
+    k = torch.arange(T, device=device)[None, :]
+    return (k <= q) & (k > q - context)
 
 
 class VQLevel(nn.Module):
@@ -337,7 +346,7 @@ class STTLM(nn.Module):
         Returns text logits [B,T,V], extra logits [B,T,H,6]."""
         x = self.text_emb(text_in) + audio_vec
         T = x.shape[1]
-        mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
+        mask = lm_window_mask(T, self.cfg["context"], x.device)
         for layer in self.transformer.layers:
             x = layer(x, mask, self.cfg["max_period"])
         h = self.out_norm(x)

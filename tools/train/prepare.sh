@@ -28,3 +28,25 @@ cp -r "$D/phondata" "$D/phonindex" "$D/phontab" "$D/intonations" "$D/en_dict" "$
 # the variants folder is named '!v'; carried as 'v' (datagen.prepare_bundle renames it back)
 mv "$BUNDLE/espeak-ng-data/voices/!v" "$BUNDLE/espeak-ng-data/voices/v"
 du -sh "$DATA" "$BUNDLE"
+# flite voices (kal kal16 awb rms slt) linked statically into flite_words (needs flite1-dev);
+# carried xz-compressed (datagen_voices.prepare_flite unpacks it)
+FL="$ROOT/.ref/flite"
+rm -rf "$FL" && mkdir -p "$FL"
+cc -O2 -s -o "$FL/flite_words" "$HERE/flite_words.c" "$HERE/alsa_stub.c" -Wl,-Bstatic \
+    -lflite_cmu_us_kal -lflite_cmu_us_kal16 -lflite_cmu_us_awb -lflite_cmu_us_rms \
+    -lflite_cmu_us_slt -lflite_usenglish -lflite_cmulex -lflite -Wl,-Bdynamic -lm
+xz -6 "$FL/flite_words"
+# festival bundle: binary, its shared libraries (but libc/libm/libstdc++/libgcc), its library
+# folder with the training voices kal_diphone and cmu_us_slt_arctic_hts (ked_diphone, held out
+# for evaluation, stays behind); one tar.xz (needs festival festvox-kallpc16k festvox-us-slt-hts)
+FB="$ROOT/.ref/festival_build"
+rm -rf "$FB" && mkdir -p "$FB/fest/lib" "$FB/fest/share"
+cp /usr/bin/festival "$FB/fest/"
+ldd /usr/bin/festival | awk '/=>/ {print $3}' | grep -v -E 'lib(c|m|stdc\+\+|gcc_s)\.so' |
+    while read -r l; do cp -L "$l" "$FB/fest/lib/"; done
+cp -rL /usr/share/festival/. "$FB/fest/share/"
+rm -rf "$FB/fest/share/voices/english/ked_diphone"
+mkdir -p "$ROOT/.ref/fest"
+tar -C "$FB" -cJf "$ROOT/.ref/fest/festival.tar.xz" fest
+rm -rf "$FB"
+du -sh "$FL" "$ROOT/.ref/fest"

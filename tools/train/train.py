@@ -32,38 +32,14 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import datagen  # noqa: E402
+import datagen_voices  # noqa: E402
 import st_io  # noqa: E402
 from model import MimiEncoder, STTLM, PAD, EPAD  # noqa: E402
+from train_cfg import default_configs  # noqa: E402
 
 FRAME = 1920
 SR = 24000
 HORIZONS = (0.5, 1.0, 2.0, 3.0)
-
-
-def default_configs(text_card):
-    mimi = {
-        "sample_rate": SR, "channels": 1, "frame_rate": 12.5,
-        "seanet": {"channels": 1, "dimension": 256, "causal": True, "n_filters": 16,
-                   "n_residual_layers": 1, "activation": "ELU", "compress": 2,
-                   "dilation_base": 2, "disable_norm_outer_blocks": 0, "kernel_size": 7,
-                   "residual_kernel_size": 3, "last_kernel_size": 3, "norm": "none",
-                   "pad_mode": "constant", "ratios": [8, 6, 5, 4], "true_skip": True},
-        "quantizer": {"dimension": 64, "n_q": 8, "bins": 1024, "input_dimension": 256,
-                      "output_dimension": 256},
-        "transformer": {"d_model": 256, "num_heads": 4, "num_layers": 2, "causal": True,
-                        "layer_scale": 0.01, "context": 250, "conv_layout": True,
-                        "max_period": 10000, "gating": "none", "norm": "layer_norm",
-                        "positional_embedding": "rope", "dim_feedforward": 1024,
-                        "input_dimension": 256, "output_dimensions": [256]},
-    }
-    lm = {
-        "dim": 256, "text_card": text_card, "existing_text_padding_id": 3, "n_q": 8, "dep_q": 0,
-        "card": 1024, "num_heads": 4, "num_layers": 6, "hidden_scale": 4.125, "causal": True,
-        "layer_scale": None, "context": 250, "max_period": 100000.0, "gating": "silu",
-        "norm": "rms_norm_f32", "positional_embedding": "rope",
-        "extra_heads_num_heads": 4, "extra_heads_dim": 6,
-    }
-    return mimi, lm
 
 
 # ----------------------------------------------------------------------------- data
@@ -97,14 +73,7 @@ class Resampler:
         return y.cpu().numpy()
 
 
-def build_pool(args, sp, seed, device):
-    rows = datagen.load_corpus(args.corpus, "train")
-    t0 = time.time()
-    pool = datagen.synth_pool(rows, args.pool, "train", args.espeak, seed, workers=args.workers)
-    t1 = time.time()
-    rs = Resampler(device)
-    pool = datagen.finish_pool(pool, resample=rs)
-    cache = {}
+def tokenize_pool(pool, sp, cache):
     for u in pool:
         ids = []
         for w in u["words"]:
@@ -112,41 +81,115 @@ def build_pool(args, sp, seed, device):
                 cache[w] = sp.encode(w)
             ids.append(cache[w])
         u["ids"] = ids
+
+
+def build_pool(args, sp, seed, device):
+    """Sources of utterances: {'espeak': [...], 'flite': [...], 'festival': [...]}. espeak-ng is
+    synthesized first; flite and festival pools are synthesized by a background thread and
+    appear in the dict when ready (training starts at once)."""
+    rows = datagen.load_corpus(args.corpus, "train")
+    t0 = time.time()
+    pool = datagen.synth_pool(rows, args.pool, "train", args.espeak, seed, workers=args.workers)
+    t1 = time.time()
+    rs = Resampler(device)
+    pool = datagen.finish_pool(pool, resample=rs)
+    cache = {}
+    tokenize_pool(pool, sp, cache)
     hours = sum(len(u["pcm"]) for u in pool) / SR / 3600
-    print(f"pool: {len(pool)} utterances, {hours:.2f} h, synth {t1 - t0:.1f}s, "
+    print(f"pool espeak: {len(pool)} utterances, {hours:.2f} h, synth {t1 - t0:.1f}s, "
           f"resample {time.time() - t1:.1f}s", flush=True)
-    return pool
+    pools = {"espeak": pool}
+
+    def others():
+        for engine, n, bundle in (("flite", args.n_flite, args.flite),
+                                  ("festival", args.n_festival, args.festival)):
+            if n <= 0 or not bundle:
+                continue
+            t = time.time()
+            try:
+                p = datagen_voices.synth_pool(rows, n, "train", engine, bundle, seed + 17,
+                                              workers=args.voice_workers)
+                p = datagen_voices.finish_pool(p)
+                tokenize_pool(p, sp, dict(cache))
+            except Exception as e:  # a missing synthesizer must not stop training
+                print(f"pool {engine}: failed: {e!r}", flush=True)
+                continue
+            if p:
+                pools[engine] = p
+            h = sum(len(u["pcm"]) for u in p) / SR / 3600
+            print(f"pool {engine}: {len(p)} utterances, {h:.2f} h, {time.time() - t:.1f}s, "
+                  f"voices {sorted(set(u['voice'] for u in p))}", flush=True)
+    threading.Thread(target=others, daemon=True).start()
+    return pools
 
 
-def draw_gap(rng):
-    return rng.uniform(0.15, 1.2) if rng.random() < 0.35 else rng.uniform(1.2, 5.0)
+def draw_gap(rng, long_gaps):
+    r = rng.random()
+    if not long_gaps:
+        return rng.uniform(0.15, 1.2) if r < 0.35 else rng.uniform(1.2, 5.0)
+    if r < 0.40:
+        return rng.uniform(0.15, 1.2)
+    if r < 0.75:
+        return rng.uniform(1.2, 5.0)
+    if r < 0.92:
+        return rng.uniform(5.0, 15.0)
+    return rng.uniform(15.0, 40.0)
 
 
-def compose(pool, rng, T, delay):
-    """One training clip. Returns pcm int16 [T*1920], gain, zero_from (sample index from which
-    the clip is digital zeros, or len), text tokens [T], vad classes [T, 4]."""
+SOURCE_WEIGHTS = {"espeak": 0.45, "flite": 0.35, "festival": 0.20}
+
+
+def pick(pools, rng):
+    names = [k for k in SOURCE_WEIGHTS if pools.get(k)]
+    w = [SOURCE_WEIGHTS[k] for k in names]
+    src = rng.choices(names, w)[0]
+    p = pools[src]
+    return p[rng.randrange(len(p))]
+
+
+def speed(u, rng, p):
+    """Speed/pitch perturbation (as a tape played faster or slower): factor 0.88-1.12 with
+    probability p, linear interpolation. Returns pcm, starts, speech."""
+    if rng.random() >= p:
+        return u["pcm"], u["starts"], u["speech"]
+    f = rng.uniform(0.88, 1.12)
+    n = len(u["pcm"])
+    m = int(n / f)
+    y = np.interp(np.arange(m, dtype=np.float64) * f, np.arange(n), u["pcm"].astype(np.float32))
+    return (y.astype(np.int16), [int(st / f) for st in u["starts"]],
+            (int(u["speech"][0] / f), int(u["speech"][1] / f)))
+
+
+def compose(pools, rng, T, delay, long_gaps=False, speed_p=0.0):
+    """One training sequence of T steps. Returns pcm int16 [T*1920], gain, zero_from (sample
+    index from which it is digital zeros, or len), text tokens [T], vad classes [T, 4].
+    long_gaps: pauses of 0.15-40 s between sentences and sometimes 5-40 s of leading silence."""
     L = T * FRAME
     pcm = np.zeros(L, np.int16)
     limit = L - int(1.1 * SR)
-    pos = int(rng.uniform(0.0, 1.2) * SR) if rng.random() < 0.75 else 0
+    r = rng.random()
+    if long_gaps and r < 0.1:
+        pos = int(rng.uniform(5.0, 40.0) * SR)
+    else:
+        pos = int(rng.uniform(0.0, 1.2) * SR) if r < 0.75 else 0
     segs, words = [], []
     tries = 0
     while tries < 6:
-        u = pool[rng.randrange(len(pool))]
-        n = len(u["pcm"])
-        s0, s1 = u["speech"]
+        u = pick(pools, rng)
+        x, ust, (s0, s1) = speed(u, rng, speed_p)
+        n = len(x)
         start = pos - s0
         if start < 0:
             start = 0
         if start + n > limit:
             tries += 1
             continue
-        g = 10 ** (rng.uniform(-3, 3) / 20)
-        pcm[start:start + n] = np.clip(u["pcm"].astype(np.float32) * g, -32768, 32767)
+        g = 10 ** (rng.uniform(-6 if long_gaps else -3, 3) / 20)
+        pcm[start:start + n] = np.clip(x.astype(np.float32) * g, -32768, 32767)
         segs.append((start + s0, start + s1))
-        for st, ids in zip(u["starts"], u["ids"]):
+        for st, ids in zip(ust, u["ids"]):
             words.append((start + st, ids))
-        pos = start + s1 + int(draw_gap(rng) * SR)
+        pos = start + s1 + int(draw_gap(rng, long_gaps) * SR)
         if pos >= limit:
             break
     # text stream
@@ -181,30 +224,58 @@ def compose(pool, rng, T, delay):
     return pcm, gain, zero_from, tok, vad
 
 
-def batches(pool, args, seed, delay):
+def batches(pools, args, seed, delay):
     q = queue.Queue(maxsize=6)
 
     def worker(wseed):
         rng = random.Random(wseed)
         while True:
-            items = [compose(pool, rng, args.steps, delay) for _ in range(args.batch)]
+            items = [compose(pools, rng, args.steps, delay, args.long_gaps, args.speed_p)
+                     for _ in range(args.batch)]
             pcm = np.stack([i[0] for i in items])
             gain = np.array([i[1] for i in items], np.float32)
             zf = np.array([i[2] for i in items], np.int64)
             tok = np.stack([i[3] for i in items])
             vad = np.stack([i[4] for i in items])
             q.put((pcm, gain, zf, tok, vad))
-    for i in range(3):
+    for i in range(args.compose_threads):
         threading.Thread(target=worker, args=(seed * 100 + i,), daemon=True).start()
     while True:
         yield q.get()
 
 
-def augment(pcm, gain, zero_from, device):
+def reverb(x, p, device):
+    """Synthetic room reverberation on a random share p of the rows: impulse response = direct
+    path + exponentially decaying noise (RT60 0.15-0.7 s, 0.4 s long, -12..-3 dB wet), FFT
+    convolution, RMS kept."""
+    B, L = x.shape
+    sel = torch.nonzero(torch.rand(B, device=device) < p).flatten()
+    if len(sel) == 0:
+        return x
+    n_ir = int(0.4 * SR)
+    t = torch.arange(n_ir, device=device, dtype=torch.float32) / SR
+    rt60 = torch.empty(len(sel), 1, device=device).uniform_(0.15, 0.7)
+    wet = 10 ** (torch.empty(len(sel), 1, device=device).uniform_(-12, -3) / 20)
+    tail = torch.randn(len(sel), n_ir, device=device) * torch.exp(-6.9 * t[None] / rt60)
+    tail = tail / tail.norm(dim=1, keepdim=True) * wet
+    ir = tail
+    ir[:, 0] = 1.0
+    n = 1 << int(math.ceil(math.log2(L + n_ir)))
+    xs = x[sel]
+    y = torch.fft.irfft(torch.fft.rfft(xs, n) * torch.fft.rfft(ir, n), n)[:, :L]
+    y = y * (xs.pow(2).mean(1, keepdim=True).sqrt() / y.pow(2).mean(1, keepdim=True).sqrt().clamp(min=1e-8))
+    x = x.clone()
+    x[sel] = y
+    return x
+
+
+def augment(pcm, gain, zero_from, device, reverb_p=0.0):
     x = torch.from_numpy(pcm).to(device, non_blocking=True).float() / 32768.0
     B, L = x.shape
+    if reverb_p > 0:
+        x = reverb(x, reverb_p, device)
     x = x * torch.from_numpy(gain).to(device)[:, None]
-    lvl = 10 ** (torch.empty(B, 1, device=device).uniform_(-85, -45) / 20)
+    lvl = 10 ** (torch.empty(B, 1, device=device).uniform_(-85, -42) / 20)
     white = torch.randn(B, L, device=device)
     mix = torch.rand(B, 1, device=device)
     smooth = F.avg_pool1d(white[:, None], 9, 1, 4)[0] * 3.0
@@ -275,6 +346,18 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--flite", default="", help="flite bundle folder (flite_words[.xz])")
+    ap.add_argument("--festival", default="", help="festival bundle folder (festival.tar.xz)")
+    ap.add_argument("--n-flite", type=int, default=0)
+    ap.add_argument("--n-festival", type=int, default=0)
+    ap.add_argument("--voice-workers", type=int, default=12)
+    ap.add_argument("--compose-threads", type=int, default=3)
+    ap.add_argument("--long-gaps", action="store_true",
+                    help="pauses of 0.15-40 s between sentences, long leading silences")
+    ap.add_argument("--speed-p", type=float, default=0.0)
+    ap.add_argument("--reverb-p", type=float, default=0.0)
+    ap.add_argument("--warmup", type=int, default=0, help="warm-up steps (0: 300 from scratch, "
+                    "60 when resuming)")
     args = ap.parse_args()
     t_start = time.time()
     torch.manual_seed(args.seed)
@@ -308,7 +391,7 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.02},
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.95), eps=1e-8)
-    warm_steps = 300 if state["step"] == 0 else 60
+    warm_steps = args.warmup or (300 if state["step"] == 0 else 60)
     call_step = 0
     t_train0 = time.time()
     base_train_s = state["train_s"]
@@ -340,33 +423,45 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         pcm, gain, zf, tok, vad = next(data)
-        x = augment(pcm, gain, zf, dev)
+        if len(tok) > args.batch:        # the batch was halved after running out of memory
+            pcm, gain, zf, tok, vad = (a[:args.batch] for a in (pcm, gain, zf, tok, vad))
+        x = augment(pcm, gain, zf, dev, args.reverb_p)
         tok = torch.from_numpy(tok).to(dev)
         vad = torch.from_numpy(vad).to(dev)
         B, T = tok.shape
-        with torch.autocast(**amp):
-            lat = mimi.latent(x[:, None])
-            z1, zr = mimi.projections(lat)
-            commit = torch.zeros((), device=dev)
-            if state["phase"] == "B":
-                codes, q1, qr = mimi.quantize(z1.float(), zr.float(), update=True)
-                commit = F.mse_loss(z1.float(), q1) + F.mse_loss(zr.float(), qr)
-                a1 = z1 + (q1 - z1.float()).detach().to(z1.dtype)
-                ar = zr + (qr - zr.float()).detach().to(zr.dtype)
-            else:
-                a1, ar = z1, zr
-            avec = lm.audio_a(a1) + lm.audio_b(ar)                       # [B, T, d]
-            avec = torch.cat([lm.audio_start.to(avec.dtype).expand(B, 1, -1), avec[:, :-1]], 1)
-            start = torch.full((B, 1), lcfg["text_card"], dtype=torch.long, device=dev)
-            text_in = torch.cat([start, tok[:, :-1]], 1)
-            logits, extra = lm(text_in, avec)
-            l_text = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), tok.reshape(-1))
-            l_vad = F.cross_entropy(extra.float().reshape(-1, extra.shape[-1]), vad.reshape(-1))
-            loss = l_text + 0.5 * l_vad + 0.1 * commit
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+        try:
+            with torch.autocast(**amp):
+                lat = mimi.latent(x[:, None])
+                z1, zr = mimi.projections(lat)
+                commit = torch.zeros((), device=dev)
+                if state["phase"] == "B":
+                    codes, q1, qr = mimi.quantize(z1.float(), zr.float(), update=True)
+                    commit = F.mse_loss(z1.float(), q1) + F.mse_loss(zr.float(), qr)
+                    a1 = z1 + (q1 - z1.float()).detach().to(z1.dtype)
+                    ar = zr + (qr - zr.float()).detach().to(zr.dtype)
+                else:
+                    a1, ar = z1, zr
+                avec = lm.audio_a(a1) + lm.audio_b(ar)                       # [B, T, d]
+                avec = torch.cat([lm.audio_start.to(avec.dtype).expand(B, 1, -1), avec[:, :-1]], 1)
+                start = torch.full((B, 1), lcfg["text_card"], dtype=torch.long, device=dev)
+                text_in = torch.cat([start, tok[:, :-1]], 1)
+                logits, extra = lm(text_in, avec)
+                l_text = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), tok.reshape(-1))
+                l_vad = F.cross_entropy(extra.float().reshape(-1, extra.shape[-1]), vad.reshape(-1))
+                loss = l_text + 0.5 * l_vad + 0.1 * commit
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+        except torch.OutOfMemoryError:
+            if args.batch <= 1:
+                raise
+            del x
+            opt.zero_grad(set_to_none=True)
+            torch.cuda.empty_cache()
+            args.batch //= 2
+            print(f"out of memory: batch -> {args.batch}", flush=True)
+            continue
         call_step += 1
         state["step"] += 1
         with torch.no_grad():
@@ -379,6 +474,8 @@ def main():
         if state["step"] % args.log_every == 0:
             rec = {"step": state["step"], "train_s": round(base_train_s + time.time() - t_train0),
                    "lr": lr, "phase": state["phase"], **{k: round(v, 4) for k, v in ema.items()}}
+            if dev.type == "cuda":
+                rec["mem_gb"] = round(torch.cuda.max_memory_allocated() / 2 ** 30, 1)
             state["history"].append(rec)
             print(json.dumps(rec), flush=True)
     state["train_s"] = base_train_s + (time.time() - t_train0)

@@ -1,5 +1,5 @@
 /*
- * Scalar references of the LM attention entries (kernels.h, "LM attention"): one query head
+ * Scalar references of the ring-attention entries (kernels.h, "ring attention"): one query head
  * over a head-major KV ring, f32 or IEEE half, and the f32 -> half row conversion. They are
  * the oracle of the x86 versions (tests/unit/test_attn.c) and the portable path.
  *
@@ -10,7 +10,7 @@
  */
 #include <math.h>
 
-#include "kernels/ref/attn_ref.h"
+#include "kernels/ref/ref.h"
 
 /* The ring as one or two runs of contiguous rows: rows r0 .. r0 + n1 - 1, then 0 .. n - n1 - 1
  * (the caller asserts n <= cap). */
@@ -31,12 +31,12 @@ static float softmax_num(float *s, long n) {
     return sum;
 }
 
-static void attn_kv_f32_ref(const float *q, const float *k, const float *v, long s0, long n,
-                            long cap, int hd, float scale, float *scores, float *out) {
+void kstt__attn_ring_f32_ref(const float *q, const float *k, const float *v, long ld, long s0,
+                             long n, long cap, int hd, float scale, float *scores, float *out) {
     long r0, n1;
     ring_runs(s0, n, cap, &r0, &n1);
     for (long i = 0; i < n; i++) {
-        const float *kr = k + (i < n1 ? r0 + i : i - n1) * (long)hd;
+        const float *kr = k + (i < n1 ? r0 + i : i - n1) * ld;
         float acc = 0.0f;
         for (int d = 0; d < hd; d++)
             acc += q[d] * kr[d];
@@ -46,7 +46,7 @@ static void attn_kv_f32_ref(const float *q, const float *k, const float *v, long
     for (int d = 0; d < hd; d++)
         out[d] = 0.0f;
     for (long i = 0; i < n; i++) {
-        const float *vr = v + (i < n1 ? r0 + i : i - n1) * (long)hd;
+        const float *vr = v + (i < n1 ? r0 + i : i - n1) * ld;
         for (int d = 0; d < hd; d++)
             out[d] += scores[i] * vr[d];
     }
@@ -54,12 +54,12 @@ static void attn_kv_f32_ref(const float *q, const float *k, const float *v, long
         out[d] *= inv;
 }
 
-static void attn_kv_f16_ref(const float *q, const uint16_t *k, const uint16_t *v, long s0, long n,
-                            long cap, int hd, float scale, float *scores, float *out) {
+void kstt__attn_ring_f16_ref(const float *q, const uint16_t *k, const uint16_t *v, long ld, long s0,
+                             long n, long cap, int hd, float scale, float *scores, float *out) {
     long r0, n1;
     ring_runs(s0, n, cap, &r0, &n1);
     for (long i = 0; i < n; i++) {
-        const uint16_t *kr = k + (i < n1 ? r0 + i : i - n1) * (long)hd;
+        const uint16_t *kr = k + (i < n1 ? r0 + i : i - n1) * ld;
         float acc = 0.0f;
         for (int d = 0; d < hd; d++)
             acc += q[d] * kstt__f16_to_f32(kr[d]);
@@ -69,7 +69,7 @@ static void attn_kv_f16_ref(const float *q, const uint16_t *k, const uint16_t *v
     for (int d = 0; d < hd; d++)
         out[d] = 0.0f;
     for (long i = 0; i < n; i++) {
-        const uint16_t *vr = v + (i < n1 ? r0 + i : i - n1) * (long)hd;
+        const uint16_t *vr = v + (i < n1 ? r0 + i : i - n1) * ld;
         for (int d = 0; d < hd; d++)
             out[d] += scores[i] * kstt__f16_to_f32(vr[d]);
     }
@@ -77,13 +77,7 @@ static void attn_kv_f16_ref(const float *q, const uint16_t *k, const uint16_t *v
         out[d] *= inv;
 }
 
-static void f32_to_f16_ref(const float *x, uint16_t *y, long n) {
+void kstt__f32_to_f16_ref(const float *x, uint16_t *y, long n) {
     for (long i = 0; i < n; i++)
         y[i] = kstt__f32_to_f16(x[i]);
-}
-
-void kstt__attn_fill_ref(kstt__kernels *k) {
-    k->attn_kv_f32 = attn_kv_f32_ref;
-    k->attn_kv_f16 = attn_kv_f16_ref;
-    k->f32_to_f16 = f32_to_f16_ref;
 }

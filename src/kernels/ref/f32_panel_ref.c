@@ -10,7 +10,7 @@
  */
 #include <string.h>
 
-#include "kernels/ref/f32_panel_ref.h"
+#include "kernels/ref/ref.h"
 
 size_t kstt__f32_panel_floats(long rows, long cols) {
     const size_t panels = (size_t)((rows + KSTT_F32_PANEL_ROWS - 1) / KSTT_F32_PANEL_ROWS);
@@ -53,8 +53,8 @@ void kstt__bf16_panel_pack(kstt__wmat *out, const float *w, long rows, long cols
     out->data = dst;
 }
 
-static void matmul_f32_panel_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
-                                 int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_f32_panel_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                                int batch, long r0, long r1, const kstt__ws *ws) {
     (void)ws;
     const long n = (long)w->cols, R = KSTT_F32_PANEL_ROWS;
     for (long r = r0; r < r1; r++) {
@@ -70,8 +70,8 @@ static void matmul_f32_panel_ref(const kstt__wmat *w, const float *x, long ldx, 
     }
 }
 
-static void matmul_bf16_panel_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
-                                  int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_bf16_panel_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                                 int batch, long r0, long r1, const kstt__ws *ws) {
     (void)ws;
     const long n = (long)w->cols, R = KSTT_F32_PANEL_ROWS;
     for (long r = r0; r < r1; r++) {
@@ -85,9 +85,4 @@ static void matmul_bf16_panel_ref(const kstt__wmat *w, const float *x, long ldx,
             y[(long)b * ldy + r] = acc;
         }
     }
-}
-
-void kstt__kernels_fill_f32_panel_ref(kstt__kernels *k) {
-    k->matmul[KSTT_WT_F32_PANEL] = matmul_f32_panel_ref;
-    k->matmul[KSTT_WT_BF16_PANEL] = matmul_bf16_panel_ref;
 }

@@ -6,10 +6,10 @@
  */
 #include <string.h>
 
-#include "kernels/ref/i8s_ref.h"
+#include "kernels/ref/ref.h"
 
-static void matmul_i8s_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
-                           int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_i8s_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                          int batch, long r0, long r1, const kstt__ws *ws) {
     (void)ws;
     const long n = (long)w->cols;
     for (long r = r0; r < r1; r++) {
@@ -20,12 +20,9 @@ static void matmul_i8s_ref(const kstt__wmat *w, const float *x, long ldx, float 
         for (int b = 0; b < batch; b++) {
             const float *xb = x + (long)b * ldx;
             float acc = 0.0f;
-            for (long c = 0; c < n; c++) acc += (float)q[c] * xb[c];
+            for (long c = 0; c < n; c++)
+                acc += (float)q[c] * xb[c];
             y[(long)b * ldy + r] = s * acc;
         }
     }
-}
-
-void kstt__kernels_fill_i8s_ref(kstt__kernels *k) {
-    k->matmul[KSTT_WT_I8S] = matmul_i8s_ref;
 }

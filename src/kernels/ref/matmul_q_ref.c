@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "kernels/qx.h"
-#include "kernels/ref/ref_q.h"
+#include "kernels/ref/ref.h"
 #include "quant/quant.h"
 #include "quant/repack.h"
 
@@ -22,7 +22,8 @@ void kstt__prepare_x_q8_ref(const float *x, long ldx, int batch, long cols, cons
         kstt__qx q = kstt__qx_at(ws->buf, cols, b);
         for (long k = 0; k < nb; k++) {
             float amax = 0.0f;
-            for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xb[32 * k + j]));
+            for (int j = 0; j < 32; j++)
+                amax = fmaxf(amax, fabsf(xb[32 * k + j]));
             const float d = amax / 127.0f, id = amax > 0.0f ? 127.0f / amax : 0.0f;
             int sum = 0;
             for (int j = 0; j < 32; j++) {
@@ -30,7 +31,8 @@ void kstt__prepare_x_q8_ref(const float *x, long ldx, int batch, long cols, cons
                 q.u[32 * k + j] = (uint8_t)(v + 128);
                 sum += v;
             }
-            for (int j = 0; j < 8; j++) q.dv[8 * k + j] = d, q.ci[8 * k + j] = -sum;
+            for (int j = 0; j < 8; j++)
+                q.dv[8 * k + j] = d, q.ci[8 * k + j] = -sum;
             q.sx[k] = d * (float)sum;
         }
     }
@@ -40,8 +42,8 @@ static inline const char *row_ptr(const kstt__wmat *w, long r) {
     return (const char *)w->data + (size_t)r * w->row_bytes;
 }
 
-static void matmul_q8_0_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
-                            int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_q8_0_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                           int batch, long r0, long r1, const kstt__ws *ws) {
     (void)x, (void)ldx;
     const long cols = (long)w->cols, nb = cols / 32;
     for (long r = r0; r < r1; r++) {
@@ -51,7 +53,8 @@ static void matmul_q8_0_ref(const kstt__wmat *w, const float *x, long ldx, float
             float acc = 0.0f;
             for (long k = 0; k < nb; k++) {
                 int dot = 0;
-                for (int j = 0; j < 32; j++) dot += blk[k].qs[j] * ((int)q.u[32 * k + j] - 128);
+                for (int j = 0; j < 32; j++)
+                    dot += blk[k].qs[j] * ((int)q.u[32 * k + j] - 128);
                 acc += kstt__f16_to_f32(blk[k].d) * q.dv[8 * k] * (float)dot;
             }
             y[(long)b * ldy + r] = acc;
@@ -59,8 +62,8 @@ static void matmul_q8_0_ref(const kstt__wmat *w, const float *x, long ldx, float
     }
 }
 
-static void matmul_q4_0_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
-                            int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_q4_0_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                           int batch, long r0, long r1, const kstt__ws *ws) {
     (void)x, (void)ldx;
     const long cols = (long)w->cols, nb = cols / 32;
     for (long r = r0; r < r1; r++) {
@@ -82,8 +85,8 @@ static void matmul_q4_0_ref(const kstt__wmat *w, const float *x, long ldx, float
     }
 }
 
-static void matmul_q4_K_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
-                            int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_q4_K_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                           int batch, long r0, long r1, const kstt__ws *ws) {
     (void)x, (void)ldx;
     const long cols = (long)w->cols, nsb = cols / KSTT_QK_K;
     for (long r = r0; r < r1; r++) {
@@ -100,7 +103,8 @@ static void matmul_q4_K_ref(const kstt__wmat *w, const float *x, long ldx, float
                     const uint8_t *u = q.u + 32 * k, *qs = blk[i].qs + 32 * (j / 2);
                     const int shift = (j & 1) * 4;
                     int dot = 0;
-                    for (int l = 0; l < 32; l++) dot += ((qs[l] >> shift) & 0xF) * ((int)u[l] - 128);
+                    for (int l = 0; l < 32; l++)
+                        dot += ((qs[l] >> shift) & 0xF) * ((int)u[l] - 128);
                     acc += d * (float)sc * q.dv[8 * k] * (float)dot;
                     mins += dmin * (float)m * q.sx[k];
                 }
@@ -112,7 +116,7 @@ static void matmul_q4_K_ref(const kstt__wmat *w, const float *x, long ldx, float
 
 /* Activations for the packed types: the quantisation of kstt__prepare_x_q8_ref (the same q
  * and d), written in the transposed layout kstt__qxt (qx.h). */
-static void prepare_x_qt_ref(const float *x, long ldx, int batch, long cols, const kstt__ws *ws) {
+void kstt__prepare_x_qt_ref(const float *x, long ldx, int batch, long cols, const kstt__ws *ws) {
     const long nb = cols / 32, G = (nb + 15) / 16;
     for (int b = 0; b < batch; b++) {
         const float *xb = x + (long)b * ldx;
@@ -122,7 +126,8 @@ static void prepare_x_qt_ref(const float *x, long ldx, int batch, long cols, con
             for (int l = 0; l < 16 && 16 * g + l < nb; l++) {
                 const float *xk = xb + 32 * (16 * g + l);
                 float amax = 0.0f;
-                for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xk[j]));
+                for (int j = 0; j < 32; j++)
+                    amax = fmaxf(amax, fabsf(xk[j]));
                 const float d = amax / 127.0f, id = amax > 0.0f ? 127.0f / amax : 0.0f;
                 int sum = 0;
                 for (int j = 0; j < 32; j++) {
@@ -142,8 +147,8 @@ static void prepare_x_qt_ref(const float *x, long ldx, int batch, long cols, con
 /* The packed layouts (quant/repack.h): the same sums in the same order as the two products
  * above (same q, same d), so a packed matrix gives bit-identical results to its source at this
  * level. */
-static void matmul_qr_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
-                          int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_qr_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                         int batch, long r0, long r1, const kstt__ws *ws) {
     (void)x, (void)ldx;
     const long cols = (long)w->cols, nb = cols / 32;
     for (long r = r0; r < r1; r++) {
@@ -171,8 +176,8 @@ static void matmul_qr_ref(const kstt__wmat *w, const float *x, long ldx, float *
     }
 }
 
-/* q4_KR: the sums of matmul_q4_K_ref in its order, from the packed layout. */
-static void matmul_q4kr_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+/* q4_KR: the sums of kstt__matmul_q4_K_ref in its order, from the packed layout. */
+void kstt__matmul_q4_kr_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
                             int batch, long r0, long r1, const kstt__ws *ws) {
     (void)x, (void)ldx;
     const long cols = (long)w->cols, nsb = cols / KSTT_QK_K;
@@ -206,19 +211,4 @@ static void matmul_q4kr_ref(const kstt__wmat *w, const float *x, long ldx, float
             y[(long)b * ldy + r] = acc - mins;
         }
     }
-}
-
-void kstt__kernels_fill_q_ref(kstt__kernels *k) {
-    k->matmul[KSTT_WT_Q4_KR] = matmul_q4kr_ref;
-    k->prepare_x[KSTT_WT_Q4_KR] = prepare_x_qt_ref;
-    k->matmul[KSTT_WT_Q8_0R] = matmul_qr_ref;
-    k->matmul[KSTT_WT_Q4_0R] = matmul_qr_ref;
-    k->prepare_x[KSTT_WT_Q8_0R] = prepare_x_qt_ref;
-    k->prepare_x[KSTT_WT_Q4_0R] = prepare_x_qt_ref;
-    k->matmul[KSTT_WT_Q8_0] = matmul_q8_0_ref;
-    k->matmul[KSTT_WT_Q4_0] = matmul_q4_0_ref;
-    k->matmul[KSTT_WT_Q4_K] = matmul_q4_K_ref;
-    k->prepare_x[KSTT_WT_Q8_0] = kstt__prepare_x_q8_ref;
-    k->prepare_x[KSTT_WT_Q4_0] = kstt__prepare_x_q8_ref;
-    k->prepare_x[KSTT_WT_Q4_K] = kstt__prepare_x_q8_ref;
 }

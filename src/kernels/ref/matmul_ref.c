@@ -4,11 +4,9 @@
  * these with a tolerance.
  */
 #include "kernels/ref/ref.h"
-#include "kernels/ref/f32_panel_ref.h"
-#include "kernels/ref/i8s_ref.h"
 
-static void matmul_f32_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
-                           int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_f32_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                          int batch, long r0, long r1, const kstt__ws *ws) {
     (void)ws;
     const long n = (long)w->cols;
     for (long r = r0; r < r1; r++) {
@@ -16,63 +14,53 @@ static void matmul_f32_ref(const kstt__wmat *w, const float *x, long ldx, float 
         for (int b = 0; b < batch; b++) {
             const float *xb = x + (long)b * ldx;
             float acc = 0.0f;
-            for (long c = 0; c < n; c++) acc += row[c] * xb[c];
+            for (long c = 0; c < n; c++)
+                acc += row[c] * xb[c];
             y[(long)b * ldy + r] = acc;
         }
     }
 }
 
-static void matmul_bf16_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
-                            int batch, long r0, long r1, const kstt__ws *ws) {
-    (void)ws;
-    const long n = (long)w->cols;
-    for (long r = r0; r < r1; r++) {
-        const uint16_t *row =
-            (const uint16_t *)((const char *)w->data + (size_t)r * w->row_bytes);
-        for (int b = 0; b < batch; b++) {
-            const float *xb = x + (long)b * ldx;
-            float acc = 0.0f;
-            for (long c = 0; c < n; c++) acc += kstt__bf16_to_f32(row[c]) * xb[c];
-            y[(long)b * ldy + r] = acc;
-        }
-    }
-}
-
-static void matmul_f16_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+void kstt__matmul_bf16_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
                            int batch, long r0, long r1, const kstt__ws *ws) {
     (void)ws;
     const long n = (long)w->cols;
     for (long r = r0; r < r1; r++) {
-        const uint16_t *row =
-            (const uint16_t *)((const char *)w->data + (size_t)r * w->row_bytes);
+        const uint16_t *row = (const uint16_t *)((const char *)w->data + (size_t)r * w->row_bytes);
         for (int b = 0; b < batch; b++) {
             const float *xb = x + (long)b * ldx;
             float acc = 0.0f;
-            for (long c = 0; c < n; c++) acc += kstt__f16_to_f32(row[c]) * xb[c];
+            for (long c = 0; c < n; c++)
+                acc += kstt__bf16_to_f32(row[c]) * xb[c];
             y[(long)b * ldy + r] = acc;
         }
     }
 }
 
-static float dot_f32_ref(const float *a, const float *b, long n) {
+void kstt__matmul_f16_ref(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                          int batch, long r0, long r1, const kstt__ws *ws) {
+    (void)ws;
+    const long n = (long)w->cols;
+    for (long r = r0; r < r1; r++) {
+        const uint16_t *row = (const uint16_t *)((const char *)w->data + (size_t)r * w->row_bytes);
+        for (int b = 0; b < batch; b++) {
+            const float *xb = x + (long)b * ldx;
+            float acc = 0.0f;
+            for (long c = 0; c < n; c++)
+                acc += kstt__f16_to_f32(row[c]) * xb[c];
+            y[(long)b * ldy + r] = acc;
+        }
+    }
+}
+
+float kstt__dot_f32_ref(const float *a, const float *b, long n) {
     float acc = 0.0f;
-    for (long i = 0; i < n; i++) acc += a[i] * b[i];
+    for (long i = 0; i < n; i++)
+        acc += a[i] * b[i];
     return acc;
 }
 
-static void axpy_f32_ref(float a, const float *x, float *y, long n) {
-    for (long i = 0; i < n; i++) y[i] += a * x[i];
-}
-
-void kstt__kernels_fill_ref(kstt__kernels *k) {
-    k->level = KSTT_KERNELS_REF;
-    k->name = "ref";
-    k->matmul[KSTT_WT_F32] = matmul_f32_ref;
-    k->matmul[KSTT_WT_BF16] = matmul_bf16_ref;
-    k->matmul[KSTT_WT_F16] = matmul_f16_ref;
-    kstt__kernels_fill_f32_panel_ref(k);
-    kstt__kernels_fill_i8s_ref(k);
-    k->dot_f32 = dot_f32_ref;
-    k->axpy_f32 = axpy_f32_ref;
-    kstt__kernels_fill_vops_ref(k);
+void kstt__axpy_f32_ref(float a, const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++)
+        y[i] += a * x[i];
 }

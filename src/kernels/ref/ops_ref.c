@@ -9,21 +9,25 @@
 
 void kstt__rmsnorm(const float *x, const float *alpha, float eps, float *y, long n) {
     float ss = 0.0f;
-    for (long i = 0; i < n; i++) ss += x[i] * x[i];
+    for (long i = 0; i < n; i++)
+        ss += x[i] * x[i];
     const float inv = 1.0f / sqrtf(ss / (float)n + eps);
-    for (long i = 0; i < n; i++) y[i] = x[i] * inv * alpha[i];
+    for (long i = 0; i < n; i++)
+        y[i] = x[i] * inv * alpha[i];
 }
 
-void kstt__layernorm(const float *x, const float *w, const float *b, float eps, float *y,
-                     long n) {
+void kstt__layernorm(const float *x, const float *w, const float *b, float eps, float *y, long n) {
     float mean = 0.0f;
-    for (long i = 0; i < n; i++) mean += x[i];
+    for (long i = 0; i < n; i++)
+        mean += x[i];
     mean /= (float)n;
     float var = 0.0f;
-    for (long i = 0; i < n; i++) var += (x[i] - mean) * (x[i] - mean);
+    for (long i = 0; i < n; i++)
+        var += (x[i] - mean) * (x[i] - mean);
     var /= (float)n;
     const float inv = 1.0f / sqrtf(var + eps);
-    for (long i = 0; i < n; i++) y[i] = (x[i] - mean) * inv * w[i] + b[i];
+    for (long i = 0; i < n; i++)
+        y[i] = (x[i] - mean) * inv * w[i] + b[i];
 }
 
 void kstt__rope_interleaved(float *x, int n_heads, int head_dim, int64_t pos, float max_period) {
@@ -45,66 +49,29 @@ void kstt__rope_interleaved(float *x, int n_heads, int head_dim, int64_t pos, fl
 
 void kstt__softmax(float *x, long n) {
     float m = x[0];
-    for (long i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
+    for (long i = 1; i < n; i++)
+        m = x[i] > m ? x[i] : m;
     float s = 0.0f;
     for (long i = 0; i < n; i++) {
         x[i] = expf(x[i] - m);
         s += x[i];
     }
     const float inv = 1.0f / s;
-    for (long i = 0; i < n; i++) x[i] *= inv;
+    for (long i = 0; i < n; i++)
+        x[i] *= inv;
 }
 
 void kstt__elu(float *x, long n) {
-    for (long i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : expm1f(x[i]);
+    for (long i = 0; i < n; i++)
+        x[i] = x[i] > 0.0f ? x[i] : expm1f(x[i]);
 }
 
 void kstt__gelu_erf(float *x, long n) {
-    for (long i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+    for (long i = 0; i < n; i++)
+        x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
 void kstt__silu_mul(const float *a, const float *b, float *out, long n) {
-    for (long i = 0; i < n; i++) out[i] = a[i] / (1.0f + expf(-a[i])) * b[i];
-}
-
-float kstt__f16_to_f32(uint16_t h) {
-    const uint32_t sign = (uint32_t)(h >> 15) << 31;
-    uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-    union {
-        uint32_t u;
-        float f;
-    } v;
-    if (exp == 0) {
-        if (mant == 0) {
-            v.u = sign;
-            return v.f;
-        }
-        /* subnormal: value = mant * 2^-24 */
-        float f = ldexpf((float)mant, -24);
-        return sign ? -f : f;
-    }
-    if (exp == 31) {
-        v.u = sign | 0x7f800000u | (mant << 13);
-        return v.f;
-    }
-    v.u = sign | ((exp + 112) << 23) | (mant << 13);
-    return v.f;
-}
-
-uint16_t kstt__f32_to_f16(float f) {
-    union {
-        uint32_t u;
-        float f;
-    } v;
-    v.f = f;
-    const uint16_t sign = (uint16_t)((v.u >> 16) & 0x8000);
-    const float a = fabsf(f);
-    if (a != a) return sign | 0x7e00;
-    if (a >= 65520.0f) return sign | 0x7c00;
-    if (a < 6.103515625e-05f) { /* subnormal or zero: round to a multiple of 2^-24 */
-        return sign | (uint16_t)lrintf(a * 16777216.0f);
-    }
-    uint32_t u = v.u & 0x7fffffffu;
-    u += 0xfffu + ((u >> 13) & 1u); /* round to nearest even on the 13 dropped bits */
-    return sign | (uint16_t)(((u >> 23) - 112) << 10 | ((u >> 13) & 0x3ff));
+    for (long i = 0; i < n; i++)
+        out[i] = a[i] / (1.0f + expf(-a[i])) * b[i];
 }

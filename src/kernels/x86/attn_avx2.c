@@ -1,5 +1,6 @@
 /*
- * AVX2+FMA+F16C LM attention over a head-major KV ring (kernels.h, "LM attention"), f32 or
+ * AVX2+FMA+F16C ring attention (kernels.h, "ring attention": the LM's head-major KV
+ * ring, ld = hd, and the Mimi transformer's time-major cache, ld = model dim), f32 or
  * IEEE half K/V (vcvtph2ps widens 8 halves per instruction), and the f32 -> half conversion.
  *
  * Same shape as attn_avx512.c, at 8 lanes: scores 8 keys per iteration (one accumulator per
@@ -12,7 +13,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "kernels/x86/attn_x86.h"
 #include "kernels/x86/x86.h"
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
@@ -62,15 +62,15 @@ static ALWAYS_INLINE float hmax8(__m256 v) {
     return _mm_cvtss_f32(m);
 }
 
-static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v, long s0, long n,
-                                    long cap, int hd, float scale, float *scores, float *out,
-                                    int half) {
+static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v, long ld, long s0,
+                                    long n, long cap, int hd, float scale, float *scores,
+                                    float *out, int half) {
     const long esz = half ? 2 : 4;
     const long r0 = s0 % cap, n1 = n < cap - r0 ? n : cap - r0; /* runs: r0.., then 0.. */
     const int nc = (hd + 7) / 8;
     /* bytes ahead: the same distance in bytes for both element types */
-    const long pf = PF_BLOCKS * 8L * hd * 4;
-    const long pfv = PF_ROWS * hd * 4;
+    const long pf = PF_BLOCKS * 8L * ld * 4;
+    const long pfv = PF_ROWS * ld * 4;
 
     __m256 mx = _mm256_set1_ps(-INFINITY);
     for (long i0 = 0; i0 < n; i0 += 8) {
@@ -79,7 +79,7 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
 #pragma GCC unroll 8
         for (int j = 0; j < 8; j++) {
             const long i = i0 + (j < nk ? j : 0); /* missing keys: a valid row, result masked */
-            kr[j] = (const char *)k + (i < n1 ? r0 + i : i - n1) * hd * esz;
+            kr[j] = (const char *)k + (i < n1 ? r0 + i : i - n1) * ld * esz;
         }
         __m256 acc[8];
 #pragma GCC unroll 8
@@ -118,8 +118,8 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
         }
         for (int run = 0; run < 2; run++) {
             const long a = run ? n1 : 0, b = run ? n : n1; /* weights a..b-1 */
-            const char *vr = (const char *)v + ((run ? 0 : r0) * hd + d0) * esz;
-            for (long i = a; i < b; i++, vr += hd * esz) {
+            const char *vr = (const char *)v + ((run ? 0 : r0) * ld + d0) * esz;
+            for (long i = a; i < b; i++, vr += ld * esz) {
                 const __m256 p = _mm256_set1_ps(scores[i]);
 #pragma GCC unroll 8
                 for (int u = 0; u < 8; u++)
@@ -138,29 +138,24 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
     }
 }
 
-static void attn_kv_f32_avx2(const float *q, const float *k, const float *v, long s0, long n,
-                             long cap, int hd, float scale, float *scores, float *out) {
-    attn_body(q, k, v, s0, n, cap, hd, scale, scores, out, 0);
+void kstt__attn_ring_f32_avx2(const float *q, const float *k, const float *v, long ld, long s0,
+                              long n, long cap, int hd, float scale, float *scores, float *out) {
+    attn_body(q, k, v, ld, s0, n, cap, hd, scale, scores, out, 0);
 }
 
-static void attn_kv_f16_avx2(const float *q, const uint16_t *k, const uint16_t *v, long s0, long n,
-                             long cap, int hd, float scale, float *scores, float *out) {
-    attn_body(q, k, v, s0, n, cap, hd, scale, scores, out, 1);
+void kstt__attn_ring_f16_avx2(const float *q, const uint16_t *k, const uint16_t *v, long ld,
+                              long s0, long n, long cap, int hd, float scale, float *scores,
+                              float *out) {
+    attn_body(q, k, v, ld, s0, n, cap, hd, scale, scores, out, 1);
 }
 
 /* vcvtps2ph rounds to nearest even (IEEE subnormals and overflow), as kstt__f32_to_f16 does
  * for finite inputs; the tail goes through that function. */
-static void f32_to_f16_avx2(const float *x, uint16_t *y, long n) {
+void kstt__f32_to_f16_avx2(const float *x, uint16_t *y, long n) {
     long i = 0;
     for (; i + 8 <= n; i += 8)
         _mm_storeu_si128((__m128i *)(y + i),
                          _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
     for (; i < n; i++)
         y[i] = kstt__f32_to_f16(x[i]);
-}
-
-void kstt__attn_fill_avx2(kstt__kernels *k) {
-    k->attn_kv_f32 = attn_kv_f32_avx2;
-    k->attn_kv_f16 = attn_kv_f16_avx2;
-    k->f32_to_f16 = f32_to_f16_avx2;
 }

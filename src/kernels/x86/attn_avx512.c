@@ -1,5 +1,6 @@
 /*
- * AVX-512 LM attention over a head-major KV ring (kernels.h, "LM attention"), f32 or IEEE
+ * AVX-512 ring attention (kernels.h, "ring attention": the LM's head-major KV
+ * ring, ld = hd, and the Mimi transformer's time-major cache, ld = model dim), f32 or IEEE
  * half K/V (vcvtph2ps widens 16 halves per instruction), and the f32 -> half row conversion.
  *
  * The step is bound by memory bandwidth (at a full context of 750 the 1B model streams
@@ -17,7 +18,6 @@
 #include <immintrin.h>
 #include <math.h>
 
-#include "kernels/x86/attn_x86.h"
 #include "kernels/x86/avx512_util.h"
 #include "kernels/x86/x86.h"
 
@@ -39,16 +39,16 @@ static ALWAYS_INLINE __m512 load16(const void *p, long i, __mmask16 m, int half)
 
 /* The whole kernel, for f32 (half = 0) or half (half = 1) K and V; inlined into two entries
  * so that the element type is a constant. */
-static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v, long s0, long n,
-                                    long cap, int hd, float scale, float *scores, float *out,
-                                    int half) {
+static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v, long ld, long s0,
+                                    long n, long cap, int hd, float scale, float *scores,
+                                    float *out, int half) {
     const long esz = half ? 2 : 4;
     const long r0 = s0 % cap, n1 = n < cap - r0 ? n : cap - r0; /* runs: r0.., then 0.. */
     const int nc = (hd + 15) / 16;
     const __mmask16 mlast = kstt__mask16(hd - 16 * (nc - 1));
     /* bytes ahead: the same distance in bytes for both element types */
-    const long pf = PF_BLOCKS * 16L * hd * 4;
-    const long pfv = PF_ROWS * hd * 4;
+    const long pf = PF_BLOCKS * 16L * ld * 4;
+    const long pfv = PF_ROWS * ld * 4;
 
     __m512 mx = _mm512_set1_ps(-INFINITY);
     for (long i0 = 0; i0 < n; i0 += 16) {
@@ -57,7 +57,7 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
 #pragma GCC unroll 16
         for (int j = 0; j < 16; j++) {
             const long i = i0 + (j < nk ? j : 0); /* missing keys: a valid row, result masked */
-            kr[j] = (const char *)k + (i < n1 ? r0 + i : i - n1) * hd * esz;
+            kr[j] = (const char *)k + (i < n1 ? r0 + i : i - n1) * ld * esz;
         }
         __m512 acc[16];
 #pragma GCC unroll 16
@@ -93,8 +93,8 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
         }
         for (int run = 0; run < 2; run++) {
             const long a = run ? n1 : 0, b = run ? n : n1; /* weights a..b-1 */
-            const char *vr = (const char *)v + ((run ? 0 : r0) * hd + d0) * esz;
-            for (long i = a; i < b; i++, vr += hd * esz) {
+            const char *vr = (const char *)v + ((run ? 0 : r0) * ld + d0) * esz;
+            for (long i = a; i < b; i++, vr += ld * esz) {
                 const __m512 p = _mm512_set1_ps(scores[i]);
 #pragma GCC unroll 8
                 for (int u = 0; u < 8; u++)
@@ -113,29 +113,24 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
     }
 }
 
-static void attn_kv_f32_avx512(const float *q, const float *k, const float *v, long s0, long n,
-                               long cap, int hd, float scale, float *scores, float *out) {
-    attn_body(q, k, v, s0, n, cap, hd, scale, scores, out, 0);
+void kstt__attn_ring_f32_avx512(const float *q, const float *k, const float *v, long ld, long s0,
+                                long n, long cap, int hd, float scale, float *scores, float *out) {
+    attn_body(q, k, v, ld, s0, n, cap, hd, scale, scores, out, 0);
 }
 
-static void attn_kv_f16_avx512(const float *q, const uint16_t *k, const uint16_t *v, long s0,
-                               long n, long cap, int hd, float scale, float *scores, float *out) {
-    attn_body(q, k, v, s0, n, cap, hd, scale, scores, out, 1);
+void kstt__attn_ring_f16_avx512(const float *q, const uint16_t *k, const uint16_t *v, long ld,
+                                long s0, long n, long cap, int hd, float scale, float *scores,
+                                float *out) {
+    attn_body(q, k, v, ld, s0, n, cap, hd, scale, scores, out, 1);
 }
 
 /* vcvtps2ph rounds to nearest even and handles subnormals and overflow as IEEE does, which is
  * what kstt__f32_to_f16 computes for finite inputs. */
-static void f32_to_f16_avx512(const float *x, uint16_t *y, long n) {
+void kstt__f32_to_f16_avx512(const float *x, uint16_t *y, long n) {
     for (long i = 0; i < n; i += 16) {
         const __mmask16 m = kstt__mask16(n - i);
         const __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         _mm256_mask_storeu_epi16(y + i, m, h);
     }
-}
-
-void kstt__attn_fill_avx512(kstt__kernels *k) {
-    k->attn_kv_f32 = attn_kv_f32_avx512;
-    k->attn_kv_f16 = attn_kv_f16_avx512;
-    k->f32_to_f16 = f32_to_f16_avx512;
 }

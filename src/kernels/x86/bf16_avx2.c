@@ -36,7 +36,8 @@ INLINE void tile(const kstt__wmat *w, const float *x, long ldx, float *y, long l
     UNROLL
     for (int i = 0; i < R; i++)
         UNROLL
-        for (int b = 0; b < B; b++) acc[i][b] = _mm256_setzero_ps();
+    for (int b = 0; b < B; b++)
+        acc[i][b] = _mm256_setzero_ps();
     long c = 0;
     for (; c + 8 <= cols; c += 8) {
         __m256 wv[4];
@@ -44,55 +45,71 @@ INLINE void tile(const kstt__wmat *w, const float *x, long ldx, float *y, long l
         for (int i = 0; i < R; i++) {
             /* the next tile's rows at the same offset (hardware prefetchers alone fall well
              * short of DRAM speed on R interleaved streams) */
-            if (!(c & 31)) _mm_prefetch((const char *)(row[i] + c) + R * w->row_bytes + 512, _MM_HINT_T0);
+            if (!(c & 31))
+                _mm_prefetch((const char *)(row[i] + c) + R * w->row_bytes + 512, _MM_HINT_T0);
             wv[i] = widen8(row[i] + c);
         }
         UNROLL
         for (int b = 0; b < B; b++) {
             const __m256 xv = _mm256_loadu_ps(x + (long)b * ldx + c);
             UNROLL
-            for (int i = 0; i < R; i++) acc[i][b] = _mm256_fmadd_ps(wv[i], xv, acc[i][b]);
+            for (int i = 0; i < R; i++)
+                acc[i][b] = _mm256_fmadd_ps(wv[i], xv, acc[i][b]);
         }
     }
     UNROLL
     for (int i = 0; i < R; i++)
         UNROLL
-        for (int b = 0; b < B; b++) {
-            float s = hsum(acc[i][b]);
-            const float *xb = x + (long)b * ldx;
-            for (long t = c; t < cols; t++) s += kstt__bf16_to_f32(row[i][t]) * xb[t];
-            y[(long)b * ldy + r + i] = s;
-        }
+    for (int b = 0; b < B; b++) {
+        float s = hsum(acc[i][b]);
+        const float *xb = x + (long)b * ldx;
+        for (long t = c; t < cols; t++)
+            s += kstt__bf16_to_f32(row[i][t]) * xb[t];
+        y[(long)b * ldy + r + i] = s;
+    }
 }
 
-#define ROWS(R, BB)                                                                           \
-    do {                                                                                      \
-        long r = r0;                                                                          \
-        for (; r + R <= r1; r += R) tile(w, xb, ldx, yb, ldy, r, R, BB);                      \
-        for (; r < r1; r++) tile(w, xb, ldx, yb, ldy, r, 1, BB);                              \
+#define ROWS(R, BB)                                                                                \
+    do {                                                                                           \
+        long r = r0;                                                                               \
+        for (; r + R <= r1; r += R)                                                                \
+            tile(w, xb, ldx, yb, ldy, r, R, BB);                                                   \
+        for (; r < r1; r++)                                                                        \
+            tile(w, xb, ldx, yb, ldy, r, 1, BB);                                                   \
     } while (0)
 
-static void matmul_bf16_avx2(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
-                             int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_bf16_avx2(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                            int batch, long r0, long r1, const kstt__ws *ws) {
     (void)ws;
     for (int b0 = 0; b0 < batch; b0 += 8) {
         const int B = batch - b0 < 8 ? batch - b0 : 8;
         const float *xb = x + (long)b0 * ldx;
         float *yb = y + (long)b0 * ldy;
         switch (B) {
-        case 1: ROWS(4, 1); break;
-        case 2: ROWS(2, 2); break;
-        case 3: ROWS(2, 3); break;
-        case 4: ROWS(2, 4); break;
-        case 5: ROWS(1, 5); break;
-        case 6: ROWS(1, 6); break;
-        case 7: ROWS(1, 7); break;
-        default: ROWS(1, 8); break;
+        case 1:
+            ROWS(4, 1);
+            break;
+        case 2:
+            ROWS(2, 2);
+            break;
+        case 3:
+            ROWS(2, 3);
+            break;
+        case 4:
+            ROWS(2, 4);
+            break;
+        case 5:
+            ROWS(1, 5);
+            break;
+        case 6:
+            ROWS(1, 6);
+            break;
+        case 7:
+            ROWS(1, 7);
+            break;
+        default:
+            ROWS(1, 8);
+            break;
         }
     }
-}
-
-void kstt__x86_fill_bf16_avx2(kstt__kernels *k) {
-    k->matmul[KSTT_WT_BF16] = matmul_bf16_avx2;
-    k->prepare_x[KSTT_WT_BF16] = NULL;
 }

@@ -13,7 +13,7 @@
 #include <immintrin.h>
 #include <stdint.h>
 
-#include "kernels/cpu.h"
+#include "kernels/kernels.h"
 #include "kernels/x86/x86.h"
 
 #define MR 16  /* rows per panel: two ymm */
@@ -137,7 +137,7 @@ typedef void (*ukr_fn)(const void *P, int kc, const float *x, long ldx, float *y
                        int load_y, __m256i m0, __m256i m1);
 
 #define UKR_ONE(NAME, N, H, PS, BF)                                                                \
-    static void NAME##_##N(const void *P, int kc, const float *x, long ldx, float *y, long ldy,   \
+    static void NAME##_##N(const void *P, int kc, const float *x, long ldx, float *y, long ldy,    \
                            int load_y, __m256i m0, __m256i m1) {                                   \
         ukr(P, kc, x, ldx, y, ldy, N, H, load_y, m0, m1, PS, BF);                                  \
     }
@@ -232,8 +232,8 @@ SMALL_DEF(2)
 SMALL_DEF(3)
 SMALL_DEF(4)
 
-static void matmul_f32_avx2(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
-                            int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_f32_avx2(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                           int batch, long r0, long r1, const kstt__ws *ws) {
     (void)ws;
     _Alignas(32) float P[KC * MR];
     const long cols = (long)w->cols;
@@ -321,14 +321,14 @@ static ALWAYS_INLINE void psmall(const void *P, const int bf, long cols, const f
                 _mm256_maskstore_ps(y + (long)j * ldy + 8 * q, m[q], acc[q][j]);
 }
 
-typedef void (*psmall_fn)(const void *P, long cols, const float *x, long ldx, float *y,
-                          long ldy, const __m256i *m);
+typedef void (*psmall_fn)(const void *P, long cols, const float *x, long ldx, float *y, long ldy,
+                          const __m256i *m);
 #define PSMALL_DEF(NQ, NB)                                                                         \
-    static void psmall_##NQ##_##NB(const void *P, long cols, const float *x, long ldx, float *y,  \
+    static void psmall_##NQ##_##NB(const void *P, long cols, const float *x, long ldx, float *y,   \
                                    long ldy, const __m256i *m) {                                   \
         psmall(P, 0, cols, x, ldx, y, ldy, NQ, NB, m);                                             \
     }                                                                                              \
-    static void psmallb_##NQ##_##NB(const void *P, long cols, const float *x, long ldx, float *y, \
+    static void psmallb_##NQ##_##NB(const void *P, long cols, const float *x, long ldx, float *y,  \
                                     long ldy, const __m256i *m) {                                  \
         psmall(P, 1, cols, x, ldx, y, ldy, NQ, NB, m);                                             \
     }
@@ -388,14 +388,14 @@ static void matmul_panel(const kstt__wmat *w, const float *x, long ldx, float *y
     }
 }
 
-static void matmul_f32_panel_avx2(const kstt__wmat *w, const float *x, long ldx, float *y,
-                                  long ldy, int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_f32_panel_avx2(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                                 int batch, long r0, long r1, const kstt__ws *ws) {
     (void)ws;
     matmul_panel(w, x, ldx, y, ldy, batch, r0, r1, 0);
 }
 
-static void matmul_bf16_panel_avx2(const kstt__wmat *w, const float *x, long ldx, float *y,
-                                   long ldy, int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_bf16_panel_avx2(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                                  int batch, long r0, long r1, const kstt__ws *ws) {
     (void)ws;
     matmul_panel(w, x, ldx, y, ldy, batch, r0, r1, 1);
 }
@@ -471,17 +471,10 @@ static void i8s_rows(const kstt__wmat *w, const float *x, long ldx, float *y, lo
     }
 }
 
-static void matmul_i8s_avx2(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
-                            int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_i8s_avx2(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                           int batch, long r0, long r1, const kstt__ws *ws) {
     (void)ws;
     for (int b = 0; b < batch; b += 2)
         i8s_rows(w, x + (long)b * ldx, ldx, y + (long)b * ldy, ldy, r0, r1,
                  batch - b < 2 ? batch - b : 2);
-}
-
-void kstt__x86_fill_f32_avx2(kstt__kernels *k) {
-    k->matmul[KSTT_WT_I8S] = matmul_i8s_avx2;
-    k->matmul[KSTT_WT_F32] = matmul_f32_avx2;
-    k->matmul[KSTT_WT_F32_PANEL] = matmul_f32_panel_avx2;
-    k->matmul[KSTT_WT_BF16_PANEL] = matmul_bf16_panel_avx2;
 }

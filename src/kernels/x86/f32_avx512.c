@@ -20,7 +20,7 @@
 #include <immintrin.h>
 #include <stdint.h>
 
-#include "kernels/cpu.h"
+#include "kernels/kernels.h"
 #include "kernels/x86/x86.h"
 
 #define MR 32  /* rows per panel: two zmm */
@@ -189,11 +189,11 @@ static const ukr_fn ukr2_tab[NR + 1] = {NULL,   ukr2_1, ukr2_2, ukr2_3,  ukr2_4,
                                         ukr2_7, ukr2_8, ukr2_9, ukr2_10, ukr2_11, ukr2_12};
 static const ukr_fn ukr1_tab[NR + 1] = {NULL,   ukr1_1, ukr1_2, ukr1_3,  ukr1_4,  ukr1_5, ukr1_6,
                                         ukr1_7, ukr1_8, ukr1_9, ukr1_10, ukr1_11, ukr1_12};
-static const ukr_fn ukr2b_tab[NR + 1] = {NULL,    ukr2b_1, ukr2b_2, ukr2b_3,  ukr2b_4,
-                                         ukr2b_5, ukr2b_6, ukr2b_7, ukr2b_8,  ukr2b_9,
+static const ukr_fn ukr2b_tab[NR + 1] = {NULL,     ukr2b_1,  ukr2b_2, ukr2b_3, ukr2b_4,
+                                         ukr2b_5,  ukr2b_6,  ukr2b_7, ukr2b_8, ukr2b_9,
                                          ukr2b_10, ukr2b_11, ukr2b_12};
-static const ukr_fn ukr1b_tab[NR + 1] = {NULL,    ukr1b_1, ukr1b_2, ukr1b_3,  ukr1b_4,
-                                         ukr1b_5, ukr1b_6, ukr1b_7, ukr1b_8,  ukr1b_9,
+static const ukr_fn ukr1b_tab[NR + 1] = {NULL,     ukr1b_1,  ukr1b_2, ukr1b_3, ukr1b_4,
+                                         ukr1b_5,  ukr1b_6,  ukr1b_7, ukr1b_8, ukr1b_9,
                                          ukr1b_10, ukr1b_11, ukr1b_12};
 
 /* Small batches (streaming: 1 or 2 time steps per call) are bound by reading W once from
@@ -265,8 +265,8 @@ SMALL_DEF(2)
 SMALL_DEF(3)
 SMALL_DEF(4)
 
-static void matmul_f32_avx512(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
-                              int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_f32_avx512(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                             int batch, long r0, long r1, const kstt__ws *ws) {
     (void)ws;
     _Alignas(64) float P[KC * MR];
     const long cols = (long)w->cols;
@@ -382,11 +382,11 @@ typedef void (*psmall_fn)(const void *P, size_t pstride, long cols, const float 
                           float *y, long ldy, const __mmask16 *m);
 
 #define PSMALL_DEF(NP, NB)                                                                         \
-    static void psmall_##NP##_##NB(const void *P, size_t pstride, long cols, const float *x,      \
+    static void psmall_##NP##_##NB(const void *P, size_t pstride, long cols, const float *x,       \
                                    long ldx, float *y, long ldy, const __mmask16 *m) {             \
         psmall(P, 0, pstride, cols, x, ldx, y, ldy, NP, NB, m);                                    \
     }                                                                                              \
-    static void psmallb_##NP##_##NB(const void *P, size_t pstride, long cols, const float *x,     \
+    static void psmallb_##NP##_##NB(const void *P, size_t pstride, long cols, const float *x,      \
                                     long ldx, float *y, long ldy, const __mmask16 *m) {            \
         psmall(P, 1, pstride, cols, x, ldx, y, ldy, NP, NB, m);                                    \
     }
@@ -468,20 +468,20 @@ static void matmul_panel(const kstt__wmat *w, const float *x, long ldx, float *y
                 tab[NR](Pk, kc, x + (long)b * ldx + k0, ldx, yr + (long)b * ldy, ldy, load_y, m0,
                         m1);
             if (b < batch)
-                tab[batch - b](Pk, kc, x + (long)b * ldx + k0, ldx, yr + (long)b * ldy, ldy,
-                               load_y, m0, m1);
+                tab[batch - b](Pk, kc, x + (long)b * ldx + k0, ldx, yr + (long)b * ldy, ldy, load_y,
+                               m0, m1);
         }
     }
 }
 
-static void matmul_f32_panel_avx512(const kstt__wmat *w, const float *x, long ldx, float *y,
-                                    long ldy, int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_f32_panel_avx512(const kstt__wmat *w, const float *x, long ldx, float *y,
+                                   long ldy, int batch, long r0, long r1, const kstt__ws *ws) {
     (void)ws;
     matmul_panel(w, x, ldx, y, ldy, batch, r0, r1, 0);
 }
 
-static void matmul_bf16_panel_avx512(const kstt__wmat *w, const float *x, long ldx, float *y,
-                                     long ldy, int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_bf16_panel_avx512(const kstt__wmat *w, const float *x, long ldx, float *y,
+                                    long ldy, int batch, long r0, long r1, const kstt__ws *ws) {
     (void)ws;
     matmul_panel(w, x, ldx, y, ldy, batch, r0, r1, 1);
 }
@@ -545,8 +545,8 @@ I8S_DEF(2)
 I8S_DEF(3)
 I8S_DEF(4)
 
-static void matmul_i8s_avx512(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
-                              int batch, long r0, long r1, const kstt__ws *ws) {
+void kstt__matmul_i8s_avx512(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,
+                             int batch, long r0, long r1, const kstt__ws *ws) {
     (void)ws;
     static void (*const tab[5])(const kstt__wmat *, const float *, long, float *, long, long,
                                 long) = {NULL, i8s_1, i8s_2, i8s_3, i8s_4};
@@ -554,11 +554,4 @@ static void matmul_i8s_avx512(const kstt__wmat *w, const float *x, long ldx, flo
         const int nb = batch - b < 4 ? batch - b : 4;
         tab[nb](w, x + (long)b * ldx, ldx, y + (long)b * ldy, ldy, r0, r1);
     }
-}
-
-void kstt__x86_fill_f32_avx512(kstt__kernels *k) {
-    k->matmul[KSTT_WT_I8S] = matmul_i8s_avx512;
-    k->matmul[KSTT_WT_F32] = matmul_f32_avx512;
-    k->matmul[KSTT_WT_F32_PANEL] = matmul_f32_panel_avx512;
-    k->matmul[KSTT_WT_BF16_PANEL] = matmul_bf16_panel_avx512;
 }

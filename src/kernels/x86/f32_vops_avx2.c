@@ -1,7 +1,7 @@
 /*
  * AVX2+FMA element-wise activations of the kernel table (kernels.h: elu_f32 .. gelu_f32),
- * registered by kstt__x86_fill_vops_avx2; the AVX2 ring attention (ops_avx2.c) uses the
- * exp-sum below.
+ * listed in x86/table_avx2.c; the ring attention of both x86 levels (attn_avx2.c,
+ * attn_avx512.c) uses the exp-sum below.
  *
  * Accuracy: expm1/exp within 2 ulp (Cody-Waite reduction, degree-8 polynomial); erf by
  * Abramowitz-Stegun 7.1.26 (absolute error <= 1.5e-7 plus f32 rounding), so GELU(x) is within
@@ -69,21 +69,21 @@ static ALWAYS_INLINE __m256 v_gelu(__m256 x) {
     return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), one_p_erf);
 }
 
-static void elu_f32_avx2(float *x, long n) {
+void kstt__elu_f32_avx2(float *x, long n) {
     for (long i = 0; i < n; i += 8) {
         const __m256i m = mask8(n - i);
         _mm256_maskstore_ps(x + i, m, v_elu(_mm256_maskload_ps(x + i, m)));
     }
 }
 
-static void elu_copy_f32_avx2(float *dst, const float *src, long n) {
+void kstt__elu_copy_f32_avx2(float *dst, const float *src, long n) {
     for (long i = 0; i < n; i += 8) {
         const __m256i m = mask8(n - i);
         _mm256_maskstore_ps(dst + i, m, v_elu(_mm256_maskload_ps(src + i, m)));
     }
 }
 
-static void bias_elu_f32_avx2(float *y, const float *b, long rows, long cols, long ld) {
+void kstt__bias_elu_f32_avx2(float *y, const float *b, long rows, long cols, long ld) {
     for (long t = 0; t < rows; t++) {
         float *row = y + t * ld;
         for (long i = 0; i < cols; i += 8) {
@@ -96,7 +96,7 @@ static void bias_elu_f32_avx2(float *y, const float *b, long rows, long cols, lo
     }
 }
 
-static void res_elu_f32_avx2(float *x, const float *u, const float *b, long rows, long cols) {
+void kstt__res_elu_f32_avx2(float *x, const float *u, const float *b, long rows, long cols) {
     for (long t = 0; t < rows; t++) {
         float *xr = x + t * cols;
         const float *ur = u + t * cols;
@@ -111,7 +111,7 @@ static void res_elu_f32_avx2(float *x, const float *u, const float *b, long rows
     }
 }
 
-static void gelu_f32_avx2(float *x, long n) {
+void kstt__gelu_f32_avx2(float *x, long n) {
     for (long i = 0; i < n; i += 8) {
         const __m256i m = mask8(n - i);
         _mm256_maskstore_ps(x + i, m, v_gelu(_mm256_maskload_ps(x + i, m)));
@@ -132,12 +132,4 @@ float kstt__x86_exp_sum_avx2(float *x, long n, float mx) {
     h = _mm_add_ps(h, _mm_movehl_ps(h, h));
     h = _mm_add_ss(h, _mm_movehdup_ps(h));
     return _mm_cvtss_f32(h);
-}
-
-void kstt__x86_fill_vops_avx2(kstt__kernels *k) {
-    k->elu_f32 = elu_f32_avx2;
-    k->elu_copy_f32 = elu_copy_f32_avx2;
-    k->bias_elu_f32 = bias_elu_f32_avx2;
-    k->res_elu_f32 = res_elu_f32_avx2;
-    k->gelu_f32 = gelu_f32_avx2;
 }

@@ -1,5 +1,4 @@
-/* AVX2+FMA dot and axpy (attention over the KV ring): four accumulators, scalar tails; and the
- * ring attention composed of them (scores by dot, the AVX2 exp-sum, values by axpy). */
+/* AVX2+FMA dot and axpy (the dot_f32 / axpy_f32 entries): four accumulators, scalar tails. */
 #include <immintrin.h>
 #include <math.h>
 
@@ -12,7 +11,7 @@ static float hsum256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-static float dot_f32_avx2(const float *a, const float *b, long n) {
+float kstt__dot_f32_avx2(const float *a, const float *b, long n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(),
            s3 = _mm256_setzero_ps();
     long i = 0;
@@ -22,42 +21,26 @@ static float dot_f32_avx2(const float *a, const float *b, long n) {
         s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
         s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
     }
-    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    for (; i + 8 <= n; i += 8)
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
     float s = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    for (; i < n; i++) s += a[i] * b[i];
+    for (; i < n; i++)
+        s += a[i] * b[i];
     return s;
 }
 
-static void axpy_f32_avx2(float a, const float *x, float *y, long n) {
+void kstt__axpy_f32_avx2(float a, const float *x, float *y, long n) {
     const __m256 va = _mm256_set1_ps(a);
     long i = 0;
     for (; i + 16 <= n; i += 16) {
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-        _mm256_storeu_ps(y + i + 8, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i + 8),
-                                                    _mm256_loadu_ps(y + i + 8)));
+        _mm256_storeu_ps(y + i,
+                         _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+        _mm256_storeu_ps(
+            y + i + 8, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8)));
     }
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; i++) y[i] += a * x[i];
-}
-
-static void attn_ring_f32_avx2(const float *q, const float *k, const float *v, long ld, long s0,
-                               long n, long cap, int hd, float scale, float *scores,
-                               float *out) {
-    float mx = -INFINITY;
-    for (long i = 0; i < n; i++) {
-        const float sc = dot_f32_avx2(q, k + ((s0 + i) % cap) * ld, hd) * scale;
-        scores[i] = sc;
-        mx = sc > mx ? sc : mx;
-    }
-    const float inv = 1.0f / kstt__x86_exp_sum_avx2(scores, n, mx);
-    for (int d = 0; d < hd; d++) out[d] = 0.0f;
-    for (long i = 0; i < n; i++) axpy_f32_avx2(scores[i], v + ((s0 + i) % cap) * ld, out, hd);
-    for (int d = 0; d < hd; d++) out[d] *= inv;
-}
-
-void kstt__x86_fill_ops_avx2(kstt__kernels *k) {
-    k->dot_f32 = dot_f32_avx2;
-    k->axpy_f32 = axpy_f32_avx2;
-    k->attn_ring_f32 = attn_ring_f32_avx2;
+        _mm256_storeu_ps(y + i,
+                         _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++)
+        y[i] += a * x[i];
 }

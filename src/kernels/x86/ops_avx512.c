@@ -3,7 +3,7 @@
 
 #include "kernels/x86/x86.h"
 
-static float dot_f32_avx512(const float *a, const float *b, long n) {
+float kstt__dot_f32_avx512(const float *a, const float *b, long n) {
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(),
            s3 = _mm512_setzero_ps();
     long i = 0;
@@ -22,23 +22,20 @@ static float dot_f32_avx512(const float *a, const float *b, long n) {
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
-static void axpy_f32_avx512(float a, const float *x, float *y, long n) {
+void kstt__axpy_f32_avx512(float a, const float *x, float *y, long n) {
     const __m512 va = _mm512_set1_ps(a);
     long i = 0;
     for (; i + 32 <= n; i += 32) {
-        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+        _mm512_storeu_ps(y + i,
+                         _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
         _mm512_storeu_ps(y + i + 16, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i + 16),
                                                      _mm512_loadu_ps(y + i + 16)));
     }
     for (; i < n; i += 16) {
         const long r = n - i < 16 ? n - i : 16;
         const __mmask16 m = (__mmask16)((1u << r) - 1);
-        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i),
-                                                        _mm512_maskz_loadu_ps(m, y + i)));
+        _mm512_mask_storeu_ps(
+            y + i, m,
+            _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
     }
-}
-
-void kstt__x86_fill_ops_avx512(kstt__kernels *k) {
-    k->dot_f32 = dot_f32_avx512;
-    k->axpy_f32 = axpy_f32_avx512;
 }

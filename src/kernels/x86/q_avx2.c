@@ -52,8 +52,8 @@ INLINE __m256i xs_at(const kstt__qx *q, long k) {
                             _mm256_set1_epi8((char)0x80));
 }
 
-INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const kstt__qx *qx,
-                 float *y, long ldy) {
+INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const kstt__qx *qx, float *y,
+                 long ldy) {
     const long cols = (long)wm->cols, nb = cols / 32;
     const unsigned char *row[2];
     UNROLL
@@ -63,7 +63,8 @@ INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const kst
     UNROLL
     for (int i = 0; i < R; i++)
         UNROLL
-        for (int b = 0; b < B; b++) acc[i][b] = _mm256_setzero_ps();
+    for (int b = 0; b < B; b++)
+        acc[i][b] = _mm256_setzero_ps();
     const __m256i lo4 = _mm256_set1_epi8(0x0F);
     if (type == KSTT_WT_Q4_K) {
         for (long s = 0; s < cols / KSTT_QK_K; s++) {
@@ -103,9 +104,9 @@ INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const kst
                         const float dx = qx[b].dv[8 * k];
                         UNROLL
                         for (int i = 0; i < R; i++)
-                            acc[i][b] = _mm256_fmadd_ps(
-                                _mm256_cvtepi32_ps(dot_us(w[i][h], xs)),
-                                _mm256_set1_ps(sc[i][2 * c + h] * dx), acc[i][b]);
+                            acc[i][b] =
+                                _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_us(w[i][h], xs)),
+                                                _mm256_set1_ps(sc[i][2 * c + h] * dx), acc[i][b]);
                     }
                 }
             }
@@ -117,7 +118,8 @@ INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const kst
             UNROLL
             for (int i = 0; i < R; i++) {
                 /* next tile's rows, same offset: see bf16_avx2.c */
-                _mm_prefetch((const char *)row[i] + R * wm->row_bytes + (type == KSTT_WT_Q8_0 ? 34 : 18) * k + 1024,
+                _mm_prefetch((const char *)row[i] + R * wm->row_bytes +
+                                 (type == KSTT_WT_Q8_0 ? 34 : 18) * k + 1024,
                              _MM_HINT_T0);
                 if (type == KSTT_WT_Q8_0) {
                     const unsigned char *blk = row[i] + 34 * k;
@@ -146,44 +148,64 @@ INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const kst
     UNROLL
     for (int i = 0; i < R; i++)
         UNROLL
-        for (int b = 0; b < B; b++) y[(long)b * ldy + r + i] = hsum(acc[i][b]);
+    for (int b = 0; b < B; b++)
+        y[(long)b * ldy + r + i] = hsum(acc[i][b]);
 }
 
-#define ROWS(TYPE, R, BB)                                                                     \
-    do {                                                                                      \
-        long r = r0;                                                                          \
-        for (; r + R <= r1; r += R) tile(TYPE, w, r, R, BB, qx, yb, ldy);                     \
-        for (; r < r1; r++) tile(TYPE, w, r, 1, BB, qx, yb, ldy);                             \
+#define ROWS(TYPE, R, BB)                                                                          \
+    do {                                                                                           \
+        long r = r0;                                                                               \
+        for (; r + R <= r1; r += R)                                                                \
+            tile(TYPE, w, r, R, BB, qx, yb, ldy);                                                  \
+        for (; r < r1; r++)                                                                        \
+            tile(TYPE, w, r, 1, BB, qx, yb, ldy);                                                  \
     } while (0)
 
-#define DEFINE_MATMUL(NAME, TYPE)                                                             \
-    static void NAME(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,       \
-                     int batch, long r0, long r1, const kstt__ws *ws) {                       \
-        (void)x, (void)ldx;                                                                   \
-        for (int b0 = 0; b0 < batch; b0 += 8) {                                               \
-            const int B = batch - b0 < 8 ? batch - b0 : 8;                                    \
-            kstt__qx qx[8];                                                                   \
-            for (int b = 0; b < B; b++) qx[b] = kstt__qx_at(ws->buf, (long)w->cols, b0 + b);  \
-            float *yb = y + (long)b0 * ldy;                                                   \
-            switch (B) {                                                                      \
-            case 1: ROWS(TYPE, 2, 1); break;                                                  \
-            case 2: ROWS(TYPE, 2, 2); break;                                                  \
-            case 3: ROWS(TYPE, 2, 3); break;                                                  \
-            case 4: ROWS(TYPE, 1, 4); break;                                                  \
-            case 5: ROWS(TYPE, 1, 5); break;                                                  \
-            case 6: ROWS(TYPE, 1, 6); break;                                                  \
-            case 7: ROWS(TYPE, 1, 7); break;                                                  \
-            default: ROWS(TYPE, 1, 8); break;                                                 \
-            }                                                                                 \
-        }                                                                                     \
+#define DEFINE_MATMUL(NAME, TYPE)                                                                  \
+    void NAME(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy, int batch,        \
+              long r0, long r1, const kstt__ws *ws) {                                              \
+        (void)x, (void)ldx;                                                                        \
+        for (int b0 = 0; b0 < batch; b0 += 8) {                                                    \
+            const int B = batch - b0 < 8 ? batch - b0 : 8;                                         \
+            kstt__qx qx[8];                                                                        \
+            for (int b = 0; b < B; b++)                                                            \
+                qx[b] = kstt__qx_at(ws->buf, (long)w->cols, b0 + b);                               \
+            float *yb = y + (long)b0 * ldy;                                                        \
+            switch (B) {                                                                           \
+            case 1:                                                                                \
+                ROWS(TYPE, 2, 1);                                                                  \
+                break;                                                                             \
+            case 2:                                                                                \
+                ROWS(TYPE, 2, 2);                                                                  \
+                break;                                                                             \
+            case 3:                                                                                \
+                ROWS(TYPE, 2, 3);                                                                  \
+                break;                                                                             \
+            case 4:                                                                                \
+                ROWS(TYPE, 1, 4);                                                                  \
+                break;                                                                             \
+            case 5:                                                                                \
+                ROWS(TYPE, 1, 5);                                                                  \
+                break;                                                                             \
+            case 6:                                                                                \
+                ROWS(TYPE, 1, 6);                                                                  \
+                break;                                                                             \
+            case 7:                                                                                \
+                ROWS(TYPE, 1, 7);                                                                  \
+                break;                                                                             \
+            default:                                                                               \
+                ROWS(TYPE, 1, 8);                                                                  \
+                break;                                                                             \
+            }                                                                                      \
+        }                                                                                          \
     }
 
-DEFINE_MATMUL(matmul_q8_0_avx2, KSTT_WT_Q8_0)
-DEFINE_MATMUL(matmul_q4_0_avx2, KSTT_WT_Q4_0)
-DEFINE_MATMUL(matmul_q4_K_avx2, KSTT_WT_Q4_K)
+DEFINE_MATMUL(kstt__matmul_q8_0_avx2, KSTT_WT_Q8_0)
+DEFINE_MATMUL(kstt__matmul_q4_0_avx2, KSTT_WT_Q4_0)
+DEFINE_MATMUL(kstt__matmul_q4_K_avx2, KSTT_WT_Q4_K)
 
 /* Activation quantisation, bit-identical to the reference (same f32 operations). */
-static void prepare_x_q8_avx2(const float *x, long ldx, int batch, long cols, const kstt__ws *ws) {
+void kstt__prepare_x_q8_avx2(const float *x, long ldx, int batch, long cols, const kstt__ws *ws) {
     const long nb = cols / 32;
     for (int b = 0; b < batch; b++) {
         const float *xb = x + (long)b * ldx;
@@ -200,14 +222,4 @@ static void prepare_x_q8_avx2(const float *x, long ldx, int batch, long cols, co
             _mm256_store_si256((__m256i *)(q.ci + 8 * k), _mm256_set1_epi32(-sum));
         }
     }
-}
-
-void kstt__x86_fill_q_avx2(kstt__kernels *k) {
-    k->matmul[KSTT_WT_Q8_0] = matmul_q8_0_avx2;
-    k->matmul[KSTT_WT_Q4_0] = matmul_q4_0_avx2;
-    k->matmul[KSTT_WT_Q4_K] = matmul_q4_K_avx2;
-    k->prepare_x[KSTT_WT_Q8_0] = prepare_x_q8_avx2;
-    k->prepare_x[KSTT_WT_Q4_0] = prepare_x_q8_avx2;
-    k->prepare_x[KSTT_WT_Q4_K] = prepare_x_q8_avx2;
-    kstt__x86_fill_qr_avx2(k);
 }

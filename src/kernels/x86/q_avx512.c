@@ -36,8 +36,7 @@
 
 /* ---- activation quantisation --------------------------------------------------------- */
 
-static void prepare_x_q8_avx512(const float *x, long ldx, int batch, long cols,
-                                const kstt__ws *ws) {
+void kstt__prepare_x_q8_avx512(const float *x, long ldx, int batch, long cols, const kstt__ws *ws) {
     const long nb = cols / 32;
     const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
     const __m512i off = _mm512_set1_epi32(128);
@@ -52,7 +51,8 @@ static void prepare_x_q8_avx512(const float *x, long ldx, int batch, long cols,
             const __m512 vid = _mm512_set1_ps(id);
             const __m512i qa = _mm512_cvtps_epi32(_mm512_mul_ps(a, vid));
             const __m512i qc = _mm512_cvtps_epi32(_mm512_mul_ps(c, vid));
-            _mm_storeu_si128((__m128i *)(q.u + 32 * k), _mm512_cvtepi32_epi8(_mm512_add_epi32(qa, off)));
+            _mm_storeu_si128((__m128i *)(q.u + 32 * k),
+                             _mm512_cvtepi32_epi8(_mm512_add_epi32(qa, off)));
             _mm_storeu_si128((__m128i *)(q.u + 32 * k + 16),
                              _mm512_cvtepi32_epi8(_mm512_add_epi32(qc, off)));
             _mm256_storeu_ps(q.dv + 8 * k, _mm256_set1_ps(d));
@@ -184,8 +184,8 @@ INLINE __m512 step_u(__m512 acc, const wpair *w, __m512i xs, __m512i start, __m5
 }
 
 /* R rows (1 or 2) from row r, B batch rows. type: KSTT_WT_Q8_0 / Q4_0 / Q4_K. */
-INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const kstt__qx *qx,
-                 float *y, long ldy) {
+INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const kstt__qx *qx, float *y,
+                 long ldy) {
     const long cols = (long)wm->cols, nb = cols / 32, np = nb / 2;
     const unsigned char *row[2];
     UNROLL
@@ -195,7 +195,8 @@ INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const kst
     UNROLL
     for (int i = 0; i < R; i++)
         UNROLL
-        for (int b = 0; b < B; b++) acc[i][b] = _mm512_setzero_ps();
+    for (int b = 0; b < B; b++)
+        acc[i][b] = _mm512_setzero_ps();
 
     if (type == KSTT_WT_Q4_K) {
         const long nsb = cols / KSTT_QK_K;
@@ -206,9 +207,8 @@ INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const kst
                 sc[i] = decode_q4k(row[i] + 144 * s);
                 UNROLL
                 for (int b = 0; b < B; b++)
-                    acc[i][b] = _mm512_fmadd_ps(sc[i].mneg,
-                                                _mm512_maskz_loadu_ps(0xFF, qx[b].sx + 8 * s),
-                                                acc[i][b]);
+                    acc[i][b] = _mm512_fmadd_ps(
+                        sc[i].mneg, _mm512_maskz_loadu_ps(0xFF, qx[b].sx + 8 * s), acc[i][b]);
             }
             for (int c = 0; c < 4; c++) {
                 wpair w[2];
@@ -247,12 +247,14 @@ INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const kst
                 const __m512 dv = _mm512_load_ps(qx[b].dv + 16 * p);
                 if (type == KSTT_WT_Q8_0) {
                     UNROLL
-                    for (int i = 0; i < R; i++) acc[i][b] = step(acc[i][b], &w[i], u, dv);
+                    for (int i = 0; i < R; i++)
+                        acc[i][b] = step(acc[i][b], &w[i], u, dv);
                 } else {
                     const __m512i xs = _mm512_xor_si512(u, _mm512_set1_epi8((char)0x80));
                     const __m512i ci = _mm512_load_si512(qx[b].ci + 16 * p);
                     UNROLL
-                    for (int i = 0; i < R; i++) acc[i][b] = step_u(acc[i][b], &w[i], xs, ci, dv);
+                    for (int i = 0; i < R; i++)
+                        acc[i][b] = step_u(acc[i][b], &w[i], xs, ci, dv);
                 }
             }
         }
@@ -263,18 +265,20 @@ INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const kst
                 w[i] = type == KSTT_WT_Q8_0 ? load_q8_0(row[i], np, 1) : load_q4_0(row[i], np, 1);
             UNROLL
             for (int b = 0; b < B; b++) {
-                const __m512i u = _mm512_zextsi256_si512(
-                    _mm256_load_si256((const __m256i *)(qx[b].u + 64 * np)));
+                const __m512i u =
+                    _mm512_zextsi256_si512(_mm256_load_si256((const __m256i *)(qx[b].u + 64 * np)));
                 const __m512 dv = _mm512_zextps256_ps512(_mm256_load_ps(qx[b].dv + 16 * np));
                 if (type == KSTT_WT_Q8_0) {
                     UNROLL
-                    for (int i = 0; i < R; i++) acc[i][b] = step(acc[i][b], &w[i], u, dv);
+                    for (int i = 0; i < R; i++)
+                        acc[i][b] = step(acc[i][b], &w[i], u, dv);
                 } else {
                     const __m512i xs = _mm512_xor_si512(u, _mm512_set1_epi8((char)0x80));
                     const __m512i ci = _mm512_zextsi256_si512(
                         _mm256_load_si256((const __m256i *)(qx[b].ci + 16 * np)));
                     UNROLL
-                    for (int i = 0; i < R; i++) acc[i][b] = step_u(acc[i][b], &w[i], xs, ci, dv);
+                    for (int i = 0; i < R; i++)
+                        acc[i][b] = step_u(acc[i][b], &w[i], xs, ci, dv);
                 }
             }
         }
@@ -282,47 +286,56 @@ INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const kst
     UNROLL
     for (int i = 0; i < R; i++)
         UNROLL
-        for (int b = 0; b < B; b++) y[(long)b * ldy + r + i] = _mm512_reduce_add_ps(acc[i][b]);
+    for (int b = 0; b < B; b++)
+        y[(long)b * ldy + r + i] = _mm512_reduce_add_ps(acc[i][b]);
 }
 
-#define TILE_CASES(TYPE, R)                                                                   \
-    switch (B) {                                                                              \
-    case 1: tile(TYPE, w, r, R, 1, qx, yb, ldy); break;                                       \
-    case 2: tile(TYPE, w, r, R, 2, qx, yb, ldy); break;                                       \
-    case 3: tile(TYPE, w, r, R, 3, qx, yb, ldy); break;                                       \
-    case 4: tile(TYPE, w, r, R, 4, qx, yb, ldy); break;                                       \
-    case 5: tile(TYPE, w, r, R, 5, qx, yb, ldy); break;                                       \
-    case 6: tile(TYPE, w, r, R, 6, qx, yb, ldy); break;                                       \
-    case 7: tile(TYPE, w, r, R, 7, qx, yb, ldy); break;                                       \
-    default: tile(TYPE, w, r, R, 8, qx, yb, ldy); break;                                      \
+#define TILE_CASES(TYPE, R)                                                                        \
+    switch (B) {                                                                                   \
+    case 1:                                                                                        \
+        tile(TYPE, w, r, R, 1, qx, yb, ldy);                                                       \
+        break;                                                                                     \
+    case 2:                                                                                        \
+        tile(TYPE, w, r, R, 2, qx, yb, ldy);                                                       \
+        break;                                                                                     \
+    case 3:                                                                                        \
+        tile(TYPE, w, r, R, 3, qx, yb, ldy);                                                       \
+        break;                                                                                     \
+    case 4:                                                                                        \
+        tile(TYPE, w, r, R, 4, qx, yb, ldy);                                                       \
+        break;                                                                                     \
+    case 5:                                                                                        \
+        tile(TYPE, w, r, R, 5, qx, yb, ldy);                                                       \
+        break;                                                                                     \
+    case 6:                                                                                        \
+        tile(TYPE, w, r, R, 6, qx, yb, ldy);                                                       \
+        break;                                                                                     \
+    case 7:                                                                                        \
+        tile(TYPE, w, r, R, 7, qx, yb, ldy);                                                       \
+        break;                                                                                     \
+    default:                                                                                       \
+        tile(TYPE, w, r, R, 8, qx, yb, ldy);                                                       \
+        break;                                                                                     \
     }
 
-#define DEFINE_MATMUL(NAME, TYPE)                                                             \
-    static void NAME(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy,       \
-                     int batch, long r0, long r1, const kstt__ws *ws) {                       \
-        (void)x, (void)ldx;                                                                   \
-        for (int b0 = 0; b0 < batch; b0 += 8) {                                               \
-            const int B = batch - b0 < 8 ? batch - b0 : 8;                                    \
-            kstt__qx qx[8];                                                                   \
-            for (int b = 0; b < B; b++) qx[b] = kstt__qx_at(ws->buf, (long)w->cols, b0 + b);  \
-            float *yb = y + (long)b0 * ldy;                                                   \
-            long r = r0;                                                                      \
-            for (; r + 2 <= r1; r += 2) TILE_CASES(TYPE, 2)                                   \
-            if (r < r1) TILE_CASES(TYPE, 1)                                                   \
-        }                                                                                     \
+#define DEFINE_MATMUL(NAME, TYPE)                                                                  \
+    void NAME(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy, int batch,        \
+              long r0, long r1, const kstt__ws *ws) {                                              \
+        (void)x, (void)ldx;                                                                        \
+        for (int b0 = 0; b0 < batch; b0 += 8) {                                                    \
+            const int B = batch - b0 < 8 ? batch - b0 : 8;                                         \
+            kstt__qx qx[8];                                                                        \
+            for (int b = 0; b < B; b++)                                                            \
+                qx[b] = kstt__qx_at(ws->buf, (long)w->cols, b0 + b);                               \
+            float *yb = y + (long)b0 * ldy;                                                        \
+            long r = r0;                                                                           \
+            for (; r + 2 <= r1; r += 2)                                                            \
+                TILE_CASES(TYPE, 2)                                                                \
+            if (r < r1)                                                                            \
+                TILE_CASES(TYPE, 1)                                                                \
+        }                                                                                          \
     }
 
-DEFINE_MATMUL(matmul_q8_0_avx512, KSTT_WT_Q8_0)
-DEFINE_MATMUL(matmul_q4_0_avx512, KSTT_WT_Q4_0)
-DEFINE_MATMUL(matmul_q4_K_avx512, KSTT_WT_Q4_K)
-
-void kstt__x86_fill_q_avx512(kstt__kernels *k, const kstt__cpu_features *f) {
-    k->prepare_x[KSTT_WT_Q8_0] = prepare_x_q8_avx512;
-    k->prepare_x[KSTT_WT_Q4_0] = prepare_x_q8_avx512;
-    k->prepare_x[KSTT_WT_Q4_K] = prepare_x_q8_avx512;
-    if (!f->avx512vnni) return; /* the products stay at the AVX2 level's */
-    k->matmul[KSTT_WT_Q8_0] = matmul_q8_0_avx512;
-    k->matmul[KSTT_WT_Q4_0] = matmul_q4_0_avx512;
-    k->matmul[KSTT_WT_Q4_K] = matmul_q4_K_avx512;
-    kstt__x86_fill_qr_avx512(k);
-}
+DEFINE_MATMUL(kstt__matmul_q8_0_avx512, KSTT_WT_Q8_0)
+DEFINE_MATMUL(kstt__matmul_q4_0_avx512, KSTT_WT_Q4_0)
+DEFINE_MATMUL(kstt__matmul_q4_K_avx512, KSTT_WT_Q4_K)

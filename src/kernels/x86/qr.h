@@ -1,5 +1,5 @@
-/* The packed-layout products (quant/repack.h): their registration, called from the q_*.c fills,
- * and the q4_K header decoder their AVX2 and AVX-512 versions share. */
+/* Helpers shared by the x86 block-quantised products (quant/repack.h packed layouts and the
+ * file layouts): the q4_K header decoder and the AVX2 activation-block quantiser. */
 #ifndef KSTT_KERNELS_X86_QR_H
 #define KSTT_KERNELS_X86_QR_H
 
@@ -8,9 +8,6 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
-
-void kstt__x86_fill_qr_avx2(kstt__kernels *k);   /* qr_avx2.c */
-void kstt__x86_fill_qr_avx512(kstt__kernels *k); /* qr_avx512.c (needs AVX512-VNNI) */
 
 /* q4_K header (f16 d, f16 dmin, 12 bytes of 6-bit scales and mins) -> d * sc_j, dmin * m_j for
  * its 8 sub-blocks; the f32 products are exact (11-bit by 6-bit integers). AVX2 + F16C: only
@@ -31,8 +28,8 @@ static inline __attribute__((always_inline)) void kstt__q4k_head(const unsigned 
     const __m128i mb = _mm_cvtsi64_si128((long long)((uint64_t)m_hi << 32 | m_lo));
     *sc = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(scb)),
                         _mm256_set1_ps(_cvtsh_ss(hd0)));
-    *mn = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mb)),
-                        _mm256_set1_ps(_cvtsh_ss(hd1)));
+    *mn =
+        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mb)), _mm256_set1_ps(_cvtsh_ss(hd1)));
 }
 
 /* One block of 32 activations quantised to int8 as the reference does (the same f32
@@ -63,8 +60,8 @@ static inline __attribute__((always_inline)) __m256i kstt__q8_block_avx2(const f
     s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
     *sum = _mm_cvtsi128_si32(s4);
     /* int32 -> int8: values in [-127, 127], packs never saturate */
-    const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(qi[0], qi[1]),
-                                         _mm256_packs_epi32(qi[2], qi[3]));
+    const __m256i p =
+        _mm256_packs_epi16(_mm256_packs_epi32(qi[0], qi[1]), _mm256_packs_epi32(qi[2], qi[3]));
     return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 

@@ -32,7 +32,7 @@ INLINE float hsum(__m256 v) {
 
 /* The quantisation of prepare_x_q8_avx2 (q_avx2.c) and of the reference (same f32 operations:
  * max|x|, d = amax / 127, q = round(x * (127 / amax))), stored transposed. */
-static void prepare_x_qt_avx2(const float *x, long ldx, int batch, long cols, const kstt__ws *ws) {
+void kstt__prepare_x_qt_avx2(const float *x, long ldx, int batch, long cols, const kstt__ws *ws) {
     const long nb = cols / 32, G = (nb + 15) / 16;
     for (int b = 0; b < batch; b++) {
         const float *xb = x + (long)b * ldx;
@@ -132,8 +132,8 @@ INLINE void row1(int type, const kstt__wmat *wm, long r, int B, const unsigned c
 }
 
 #define DEFINE_MATMUL(NAME, TYPE)                                                                  \
-    static void NAME(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy, int batch, \
-                     long r0, long r1, const kstt__ws *ws) {                                       \
+    void NAME(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy, int batch,        \
+              long r0, long r1, const kstt__ws *ws) {                                              \
         (void)x, (void)ldx;                                                                        \
         const size_t qrow = kstt__qxt_row_bytes((long)w->cols);                                    \
         for (int b0 = 0; b0 < batch; b0 += 8) {                                                    \
@@ -171,15 +171,6 @@ INLINE void row1(int type, const kstt__wmat *wm, long r, int B, const unsigned c
         }                                                                                          \
     }
 
-DEFINE_MATMUL(matmul_q8_0r_avx2, KSTT_WT_Q8_0R)
-DEFINE_MATMUL(matmul_q4_0r_avx2, KSTT_WT_Q4_0R)
-DEFINE_MATMUL(matmul_q4_kr_avx2, KSTT_WT_Q4_KR)
-
-void kstt__x86_fill_qr_avx2(kstt__kernels *k) {
-    k->matmul[KSTT_WT_Q8_0R] = matmul_q8_0r_avx2;
-    k->matmul[KSTT_WT_Q4_0R] = matmul_q4_0r_avx2;
-    k->prepare_x[KSTT_WT_Q8_0R] = prepare_x_qt_avx2;
-    k->prepare_x[KSTT_WT_Q4_0R] = prepare_x_qt_avx2;
-    k->matmul[KSTT_WT_Q4_KR] = matmul_q4_kr_avx2;
-    k->prepare_x[KSTT_WT_Q4_KR] = prepare_x_qt_avx2;
-}
+DEFINE_MATMUL(kstt__matmul_q8_0r_avx2, KSTT_WT_Q8_0R)
+DEFINE_MATMUL(kstt__matmul_q4_0r_avx2, KSTT_WT_Q4_0R)
+DEFINE_MATMUL(kstt__matmul_q4_kr_avx2, KSTT_WT_Q4_KR)

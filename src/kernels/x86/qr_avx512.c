@@ -39,8 +39,7 @@
 
 /* The quantisation of prepare_x_q8_avx512 (q_avx512.c), bit-identical to the reference, stored
  * transposed: block l's 32 bytes go out as 8 dwords, one per register of the group. */
-static void prepare_x_qt_avx512(const float *x, long ldx, int batch, long cols,
-                                const kstt__ws *ws) {
+void kstt__prepare_x_qt_avx512(const float *x, long ldx, int batch, long cols, const kstt__ws *ws) {
     const long nb = cols / 32, G = (nb + 15) / 16;
     const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
     for (int b = 0; b < batch; b++) {
@@ -189,8 +188,8 @@ INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const uns
 /* An odd first row alone (slot 1 of its tile), then tiles of two rows, then a last odd row.
  * Batch rows in blocks of 8 (beyond 8 the weights are streamed again per block). */
 #define DEFINE_MATMUL(NAME, TYPE)                                                                  \
-    static void NAME(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy, int batch, \
-                     long r0, long r1, const kstt__ws *ws) {                                       \
+    void NAME(const kstt__wmat *w, const float *x, long ldx, float *y, long ldy, int batch,        \
+              long r0, long r1, const kstt__ws *ws) {                                              \
         (void)x, (void)ldx;                                                                        \
         const size_t qrow = kstt__qxt_row_bytes((long)w->cols);                                    \
         for (int b0 = 0; b0 < batch; b0 += 8) {                                                    \
@@ -209,15 +208,6 @@ INLINE void tile(int type, const kstt__wmat *wm, long r, int R, int B, const uns
         }                                                                                          \
     }
 
-DEFINE_MATMUL(matmul_q8_0r_avx512, KSTT_WT_Q8_0R)
-DEFINE_MATMUL(matmul_q4_0r_avx512, KSTT_WT_Q4_0R)
-DEFINE_MATMUL(matmul_q4_kr_avx512, KSTT_WT_Q4_KR)
-
-void kstt__x86_fill_qr_avx512(kstt__kernels *k) {
-    k->matmul[KSTT_WT_Q8_0R] = matmul_q8_0r_avx512;
-    k->matmul[KSTT_WT_Q4_0R] = matmul_q4_0r_avx512;
-    k->prepare_x[KSTT_WT_Q8_0R] = prepare_x_qt_avx512;
-    k->prepare_x[KSTT_WT_Q4_0R] = prepare_x_qt_avx512;
-    k->matmul[KSTT_WT_Q4_KR] = matmul_q4_kr_avx512;
-    k->prepare_x[KSTT_WT_Q4_KR] = prepare_x_qt_avx512;
-}
+DEFINE_MATMUL(kstt__matmul_q8_0r_avx512, KSTT_WT_Q8_0R)
+DEFINE_MATMUL(kstt__matmul_q4_0r_avx512, KSTT_WT_Q4_0R)
+DEFINE_MATMUL(kstt__matmul_q4_kr_avx512, KSTT_WT_Q4_KR)

@@ -1,26 +1,56 @@
-/* Registration functions of the x86 kernel files (one per file, called from table_*.c). */
+/*
+ * The x86-64 kernels (compiled with the flags of their suffix, cmake/kernels.cmake), listed in
+ * x86/table_avx2.c and x86/table_avx512.c, and the helpers x86 files share.
+ */
 #ifndef KSTT_KERNELS_X86_H
 #define KSTT_KERNELS_X86_H
 
-#include "kernels/cpu.h"
+#include "kernels/kernels.h"
 
-void kstt__x86_fill_f32_avx2(kstt__kernels *k);   /* f32_avx2.c */
-void kstt__x86_fill_f32_avx512(kstt__kernels *k); /* f32_avx512.c */
+/* ---- AVX2 + FMA + F16C ---- */
+/* f32_avx2.c: register-blocked f32 GEMM (plain and panel), bf16 panels, int8 rows */
+kstt__matmul_kernel kstt__matmul_f32_avx2, kstt__matmul_f32_panel_avx2,
+    kstt__matmul_bf16_panel_avx2, kstt__matmul_i8s_avx2;
+/* bf16_avx2.c */
+kstt__matmul_kernel kstt__matmul_bf16_avx2;
+/* q_avx2.c (file layouts) and qr_avx2.c (packed layouts) */
+kstt__matmul_kernel kstt__matmul_q8_0_avx2, kstt__matmul_q4_0_avx2, kstt__matmul_q4_K_avx2,
+    kstt__matmul_q8_0r_avx2, kstt__matmul_q4_0r_avx2, kstt__matmul_q4_kr_avx2;
+kstt__prepare_kernel kstt__prepare_x_q8_avx2, kstt__prepare_x_qt_avx2;
+/* ops_avx2.c */
+kstt__dot_kernel kstt__dot_f32_avx2;
+kstt__axpy_kernel kstt__axpy_f32_avx2;
+/* f32_vops_avx2.c */
+kstt__map_kernel kstt__elu_f32_avx2, kstt__gelu_f32_avx2;
+kstt__map_copy_kernel kstt__elu_copy_f32_avx2;
+kstt__bias_map_kernel kstt__bias_elu_f32_avx2;
+kstt__res_map_kernel kstt__res_elu_f32_avx2;
+/* attn_avx2.c */
+kstt__attn_f32_kernel kstt__attn_ring_f32_avx2;
+kstt__attn_f16_kernel kstt__attn_ring_f16_avx2;
+kstt__f32_to_f16_kernel kstt__f32_to_f16_avx2;
 
-/* bf16_avx2.c, q_avx2.c, ops_avx2.c (dot, axpy, ring attention), f32_vops_avx2.c (ELU, GELU) */
-void kstt__x86_fill_bf16_avx2(kstt__kernels *k);
-void kstt__x86_fill_q_avx2(kstt__kernels *k);
-void kstt__x86_fill_ops_avx2(kstt__kernels *k);
-void kstt__x86_fill_vops_avx2(kstt__kernels *k);
-/* bf16_avx512.c (the vdpbf16ps product when f->avx512bf16), q_avx512.c (VNNI products when
- * f->avx512vnni), ops_avx512.c */
-void kstt__x86_fill_bf16_avx512(kstt__kernels *k, const kstt__cpu_features *f);
-void kstt__x86_fill_q_avx512(kstt__kernels *k, const kstt__cpu_features *f);
-void kstt__x86_fill_ops_avx512(kstt__kernels *k);
-/* f32_vops_avx512.c: ELU, GELU, ring attention */
-void kstt__x86_fill_vops_avx512(kstt__kernels *k);
+/* ---- AVX-512 F/BW/VL/DQ (+ VNNI, + BF16 where named) ---- */
+kstt__matmul_kernel kstt__matmul_f32_avx512, kstt__matmul_f32_panel_avx512,
+    kstt__matmul_bf16_panel_avx512, kstt__matmul_i8s_avx512;
+kstt__matmul_kernel kstt__matmul_bf16_avx512;
+kstt__matmul_kernel kstt__matmul_bf16_dot_avx512; /* AVX512_BF16 */
+kstt__prepare_kernel kstt__prepare_x_bf16_dot_avx512;
+kstt__prepare_kernel kstt__prepare_x_q8_avx512;
+kstt__matmul_kernel kstt__matmul_q8_0_avx512, kstt__matmul_q4_0_avx512, kstt__matmul_q4_K_avx512,
+    kstt__matmul_q8_0r_avx512, kstt__matmul_q4_0r_avx512, kstt__matmul_q4_kr_avx512; /* VNNI */
+kstt__prepare_kernel kstt__prepare_x_qt_avx512;                                      /* VNNI */
+kstt__dot_kernel kstt__dot_f32_avx512;
+kstt__axpy_kernel kstt__axpy_f32_avx512;
+kstt__map_kernel kstt__elu_f32_avx512, kstt__gelu_f32_avx512;
+kstt__map_copy_kernel kstt__elu_copy_f32_avx512;
+kstt__bias_map_kernel kstt__bias_elu_f32_avx512;
+kstt__res_map_kernel kstt__res_elu_f32_avx512;
+kstt__attn_f32_kernel kstt__attn_ring_f32_avx512;
+kstt__attn_f16_kernel kstt__attn_ring_f16_avx512;
+kstt__f32_to_f16_kernel kstt__f32_to_f16_avx512;
 
-/* Shared between x86 files (f32_vops_avx2.c, used by ops_avx2.c): x[n] = exp(x - m) with the
+/* Shared between x86 files (f32_vops_avx2.c, used by attn_avx2.c): x[n] = exp(x - m) with the
  * AVX2 exp (2 ulp); returns the sum of the results (a softmax numerator). */
 float kstt__x86_exp_sum_avx2(float *x, long n, float m);
 

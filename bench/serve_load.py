@@ -1,0 +1,170 @@
+#!/usr/bin/python3
+"""Load benchmark for `kstt serve`: how many concurrent real-time streams a model keeps up with.
+
+For each stream count N it starts `kstt serve` on loopback, runs N clients that each send
+1920-sample Audio messages at real-time pace (staggered over one frame), and records for every
+frame the lag between sending its last sample and receiving its Step (models with VAD heads;
+otherwise a Marker after each frame, whose lag is taken from the send time of the frame D
+steps later, i.e. beyond the model's own delay). A count "keeps up" when the p99 lag over all
+streams (the first 2 s excluded) is below --limit (250 ms). Reports p50/p99/max lag, server
+CPU use (cores) and peak RSS per count, and the largest count that keeps up.
+
+    nice -n 10 bench/serve_load.py --kstt build/kstt --model DIR --streams 4,8,10,12,14 \\
+        --seconds 30 [--audio FILE.wav] [--json out.json]
+
+Needs Debian's python3-websockets, python3-msgpack, python3-numpy (and python3-soundfile for
+--audio). Not a test: numbers depend on the machine and on what else runs on it."""
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import msgpack
+import numpy as np
+import websockets
+
+FRAME = 1920
+
+
+def proc_cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    tck = os.sysconf("SC_CLK_TCK")
+    return (int(parts[11]) + int(parts[12])) / tck
+
+
+def proc_rss_mb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0
+
+
+async def client(url, pcm, t0, lags, delay, warm_frames):
+    ws = await websockets.connect(url, extra_headers={"kyutai-api-key": "public_token"},
+                                  max_size=None, compression=None)
+    first = msgpack.unpackb(await ws.recv())
+    if first.get("type") != "Ready":
+        raise RuntimeError("first message %r" % first)
+    n = len(pcm) // FRAME
+    sent = [None] * n
+    steps = 0
+    use_markers = None
+
+    async def sender():
+        for k in range(n):
+            due = t0 + (k + 1) * FRAME / 24000.0
+            now = time.monotonic()
+            if due > now:
+                await asyncio.sleep(due - now)
+            await ws.send(msgpack.packb({"type": "Audio",
+                                         "pcm": pcm[k * FRAME:(k + 1) * FRAME].tolist()},
+                                        use_single_float=True))
+            sent[k] = time.monotonic()
+            await ws.send(msgpack.packb({"type": "Marker", "id": k}))
+
+    task = asyncio.create_task(sender())
+    try:
+        while True:
+            m = msgpack.unpackb(await asyncio.wait_for(ws.recv(), 60))
+            now = time.monotonic()
+            if m["type"] == "Step":
+                use_markers = False
+                k = steps
+                steps += 1
+                if k >= warm_frames and sent[k] is not None:
+                    lags.append(now - sent[k])
+                if steps >= n:
+                    break
+            elif m["type"] == "Marker" and use_markers is not False:
+                k = m["id"] + delay  # the frame whose processing made the marker due
+                if k < n and k >= warm_frames and sent[k] is not None:
+                    lags.append(now - sent[k])
+                if m["id"] + delay >= n - 1:
+                    break
+            elif m["type"] == "Error":
+                raise RuntimeError(m["message"])
+    finally:
+        task.cancel()
+        await ws.close()
+
+
+def run_count(args, n, pcm_all):
+    cmd = [args.kstt, "serve", "--model", args.model, "--port", "0", "--max-streams", str(n),
+           "-q"] + (["--threads", str(args.threads)] if args.threads else [])
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        port = int(re.search(r":(\d+)$", line.strip()).group(1))
+        url = "ws://127.0.0.1:%d/api/asr-streaming" % port
+        lags = []
+        secs = args.seconds
+        pcms = [np.roll(pcm_all, i * 7919)[:int(secs * 24000)] for i in range(n)]
+
+        async def all_clients():
+            t0 = time.monotonic() + 0.5
+            await asyncio.gather(*[client(url, p, t0 + i * 0.08 / n, lags, args.delay,
+                                          int(2 * 12.5)) for i, p in enumerate(pcms)])
+
+        cpu0, w0 = proc_cpu_seconds(proc.pid), time.monotonic()
+        asyncio.run(all_clients())
+        cpu = (proc_cpu_seconds(proc.pid) - cpu0) / (time.monotonic() - w0)
+        rss = proc_rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    lags = np.array(lags) * 1000
+    return {"streams": n, "p50_ms": float(np.percentile(lags, 50)),
+            "p99_ms": float(np.percentile(lags, 99)), "max_ms": float(lags.max()),
+            "frames": int(len(lags)), "cpu_cores": cpu, "peak_rss_mb": rss,
+            "keeps_up": bool(np.percentile(lags, 99) < args.limit)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--kstt", default="kstt")
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--streams", default="1,2,4,8,10,12,16")
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--delay", type=int, default=6, help="model delay D (marker mode)")
+    ap.add_argument("--limit", type=float, default=250.0, help="p99 lag limit, ms")
+    ap.add_argument("--audio", help="WAV at 24 kHz (default: noise-like synthetic speech)")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    if args.audio:
+        import soundfile
+        pcm, sr = soundfile.read(args.audio, dtype="float32", always_2d=True)
+        pcm = pcm[:, 0]
+    else:
+        rng = np.random.RandomState(0)
+        t = np.arange(int(24000 * 7)) / 24000
+        pcm = (0.1 * rng.randn(len(t)) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype(
+            np.float32)
+    reps = int(np.ceil((args.seconds + 2) * 24000 / len(pcm)))
+    pcm = np.tile(pcm, reps)
+    rows = []
+    print("%8s %9s %9s %9s %9s %11s %s" % ("streams", "p50 ms", "p99 ms", "max ms", "cpu",
+                                          "peak RSS MB", "keeps up"))
+    for n in [int(x) for x in args.streams.split(",")]:
+        r = run_count(args, n, pcm)
+        rows.append(r)
+        print("%8d %9.1f %9.1f %9.1f %9.2f %11.0f %s" % (n, r["p50_ms"], r["p99_ms"],
+                                                        r["max_ms"], r["cpu_cores"],
+                                                        r["peak_rss_mb"], r["keeps_up"]),
+              flush=True)
+    ok = [r["streams"] for r in rows if r["keeps_up"]]
+    print("largest count that keeps up (p99 < %.0f ms): %s" % (args.limit,
+                                                             max(ok) if ok else "none"))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"model": args.model, "seconds": args.seconds, "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+/*
+ * NEON ring attention (kernels.h: attn_ring_f32 / attn_ring_f16) and the f32 -> half rows.
+ * Scores by 4-accumulator dots, the softmax numerator by the NEON exp (vops_neon.c), then the
+ * values accumulated into out in f32 and scaled by 1 / sum once (the reference's order of
+ * operations; only the sums of the dots are reordered). Half keys and values are widened
+ * exactly (fcvtl), so the f16 entry computes in f32 on the values the ring holds.
+ */
+#include <arm_neon.h>
+#include <math.h>
+
+#include "kernels/arm/arm.h"
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+static ALWAYS_INLINE float32x4_t ld4(const void *p, int d, const int half) {
+    if (half)
+        return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16((const uint16_t *)p + d)));
+    return vld1q_f32((const float *)p + d);
+}
+static ALWAYS_INLINE float ld1(const void *p, int d, const int half) {
+    if (half)
+        return kstt__f16_to_f32(((const uint16_t *)p)[d]);
+    return ((const float *)p)[d];
+}
+
+static ALWAYS_INLINE void attn(const float *q, const void *k, const void *v, long ld, long s0,
+                               long n, long cap, int hd, float scale, float *scores, float *out,
+                               const int half) {
+    const size_t esz = half ? 2 : 4;
+    const long r0 = s0 % cap;
+    float mx = -INFINITY;
+    for (long i = 0; i < n; i++) {
+        long r = r0 + i;
+        if (r >= cap)
+            r -= cap;
+        const char *kr = (const char *)k + (size_t)(r * ld) * esz;
+        float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0;
+        int d = 0;
+        for (; d + 8 <= hd; d += 8) {
+            a0 = vfmaq_f32(a0, vld1q_f32(q + d), ld4(kr, d, half));
+            a1 = vfmaq_f32(a1, vld1q_f32(q + d + 4), ld4(kr, d + 4, half));
+        }
+        for (; d + 4 <= hd; d += 4)
+            a0 = vfmaq_f32(a0, vld1q_f32(q + d), ld4(kr, d, half));
+        float s = vaddvq_f32(vaddq_f32(a0, a1));
+        for (; d < hd; d++)
+            s += q[d] * ld1(kr, d, half);
+        scores[i] = s * scale;
+        mx = scores[i] > mx ? scores[i] : mx;
+    }
+    const float inv = 1.0f / kstt__arm_exp_sum_neon(scores, n, mx);
+    int d = 0;
+    /* out in blocks of 16 features held in registers across all n keys */
+    for (; d + 16 <= hd; d += 16) {
+        float32x4_t o0 = vdupq_n_f32(0.0f), o1 = o0, o2 = o0, o3 = o0;
+        for (long i = 0; i < n; i++) {
+            long r = r0 + i;
+            if (r >= cap)
+                r -= cap;
+            const char *vr = (const char *)v + (size_t)(r * ld) * esz;
+            const float32x4_t e = vdupq_n_f32(scores[i]);
+            o0 = vfmaq_f32(o0, e, ld4(vr, d, half));
+            o1 = vfmaq_f32(o1, e, ld4(vr, d + 4, half));
+            o2 = vfmaq_f32(o2, e, ld4(vr, d + 8, half));
+            o3 = vfmaq_f32(o3, e, ld4(vr, d + 12, half));
+        }
+        vst1q_f32(out + d, vmulq_n_f32(o0, inv));
+        vst1q_f32(out + d + 4, vmulq_n_f32(o1, inv));
+        vst1q_f32(out + d + 8, vmulq_n_f32(o2, inv));
+        vst1q_f32(out + d + 12, vmulq_n_f32(o3, inv));
+    }
+    for (; d + 4 <= hd; d += 4) {
+        float32x4_t o0 = vdupq_n_f32(0.0f);
+        for (long i = 0; i < n; i++) {
+            long r = r0 + i;
+            if (r >= cap)
+                r -= cap;
+            const char *vr = (const char *)v + (size_t)(r * ld) * esz;
+            o0 = vfmaq_n_f32(o0, ld4(vr, d, half), scores[i]);
+        }
+        vst1q_f32(out + d, vmulq_n_f32(o0, inv));
+    }
+    for (; d < hd; d++) {
+        float o = 0.0f;
+        for (long i = 0; i < n; i++) {
+            long r = r0 + i;
+            if (r >= cap)
+                r -= cap;
+            o += scores[i] * ld1((const char *)v + (size_t)(r * ld) * esz, d, half);
+        }
+        out[d] = o * inv;
+    }
+}
+
+void kstt__attn_ring_f32_neon(const float *q, const float *k, const float *v, long ld, long s0,
+                              long n, long cap, int hd, float scale, float *scores, float *out) {
+    attn(q, k, v, ld, s0, n, cap, hd, scale, scores, out, 0);
+}
+
+void kstt__attn_ring_f16_neon(const float *q, const uint16_t *k, const uint16_t *v, long ld,
+                              long s0, long n, long cap, int hd, float scale, float *scores,
+                              float *out) {
+    attn(q, k, v, ld, s0, n, cap, hd, scale, scores, out, 1);
+}
+
+void kstt__f32_to_f16_neon(const float *x, uint16_t *y, long n) {
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const float16x8_t h =
+            vcvt_high_f16_f32(vcvt_f16_f32(vld1q_f32(x + i)), vld1q_f32(x + i + 4));
+        vst1q_u16(y + i, vreinterpretq_u16_f16(h));
+    }
+    for (; i + 4 <= n; i += 4)
+        vst1_u16(y + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(x + i))));
+    for (; i < n; i++)
+        y[i] = kstt__f32_to_f16(x[i]);
+}

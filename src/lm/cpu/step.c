@@ -1,0 +1,343 @@
+/*
+ * The CPU backend's per-stream state, batch scratch and step. The step is a loop over layers
+ * of kstt__matmul calls (batch = streams, rows split across the pool) plus O(D) element-wise
+ * work per stream; the attention over each stream's own KV ring is split across the pool by
+ * (stream, head) pairs, one ring-attention kernel call (attn_ring_f32 or attn_ring_f16) per pair.
+ *
+ * KV ring: position p of a stream is stored in slot p % context of every (layer, head) block
+ * ([n_layers][n_heads][context][head_dim], f32 or f16), so that the attention of one (layer,
+ * head) streams one contiguous block of context x head_dim elements (two runs when the ring has
+ * wrapped). At position n the query sees positions max(0, n - context + 1) .. n, itself
+ * included, visited in increasing position order (the order of the reference's sequence), so
+ * older entries are simply overwritten.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/pool.h"
+#include "core/status.h"
+#include "lm/cpu/lm_cpu.h"
+#include "quant/quant.h"
+
+#define RMS_EPS 1e-8f
+
+/* One stream's state. */
+typedef struct {
+    int64_t pos; /* steps run since reset = RoPE position of the next step */
+    void *k;     /* [n_layers, n_heads, context, head_dim] rotated keys, f32 or f16, owned */
+    void *v;     /* [n_layers, n_heads, context, head_dim] values, f32 or f16, owned */
+} cpu_state;
+
+/* Scratch for one batched step, sized for up to `cap` streams. */
+typedef struct {
+    int cap;
+    int nth;       /* threads of the pool the scratch was sized for */
+    float *x;      /* [cap, D] residual stream */
+    float *xn;     /* [cap, D] normalised input of a sub-block */
+    float *qkv;    /* [cap, 3D] */
+    float *att;    /* [cap, D] attention output (heads concatenated) */
+    float *g;      /* [cap, 2H] gate and value of the FFN */
+    float *h;      /* [cap, H] */
+    float *proj;   /* [cap, D] output of out_proj / linear_out */
+    float *scores; /* [nth, context] attention weights per thread */
+    float *out;    /* [cap, D] out_norm output */
+    float *erow;   /* [D] one embedding row in f32 */
+    kstt__ws ws;   /* matmul workspace */
+} cpu_work;
+
+/* ---- per-stream state and work area ---------------------------------------------------- */
+
+static size_t kv_elem(const kstt__lm *lm) {
+    return lm->kv_type == KSTT_KV_F16 ? sizeof(uint16_t) : sizeof(float);
+}
+
+static size_t cpu_kv_bytes(const kstt__lm *lm) {
+    return 2 * (size_t)lm->n_layers * (size_t)lm->context * (size_t)lm->dim * kv_elem(lm);
+}
+
+static void cpu_state_free(kstt__lm_state *st) {
+    cpu_state *c = (cpu_state *)st;
+    if (!c)
+        return;
+    kstt__free(c->k);
+    kstt__free(c->v);
+    kstt__free(c);
+}
+
+static int cpu_state_new(kstt__lm_state **out, const kstt__lm *lm) {
+    *out = NULL;
+    cpu_state *c = kstt__calloc(1, sizeof *c);
+    if (!c)
+        return KSTT_ENOMEM;
+    size_t n = (size_t)lm->n_layers * (size_t)lm->context * (size_t)lm->dim;
+    c->k = kstt__calloc(n, kv_elem(lm));
+    c->v = kstt__calloc(n, kv_elem(lm));
+    if (!c->k || !c->v) {
+        cpu_state_free((kstt__lm_state *)c);
+        return KSTT_ENOMEM;
+    }
+    *out = (kstt__lm_state *)c;
+    return KSTT_OK;
+}
+
+/* Entries at positions >= pos are never read, so resetting the position is enough. */
+static void cpu_state_reset(kstt__lm_state *st) {
+    ((cpu_state *)st)->pos = 0;
+}
+
+static int64_t cpu_state_pos(const kstt__lm_state *st) {
+    return ((const cpu_state *)st)->pos;
+}
+
+static void cpu_state_seek(kstt__lm_state *st, int64_t pos) {
+    ((cpu_state *)st)->pos = pos;
+}
+
+static size_t ws_need(const kstt__wmat *m, int cap, size_t cur) {
+    size_t s = kstt__matmul_ws_size(m->type, (long)m->cols, cap);
+    return s > cur ? s : cur;
+}
+
+static void cpu_work_free(kstt__lm_work *wk) {
+    cpu_work *w = (cpu_work *)wk;
+    if (!w)
+        return;
+    kstt__free(w->x);
+    kstt__free(w->xn);
+    kstt__free(w->qkv);
+    kstt__free(w->att);
+    kstt__free(w->g);
+    kstt__free(w->h);
+    kstt__free(w->proj);
+    kstt__free(w->scores);
+    kstt__free(w->out);
+    kstt__free(w->erow);
+    kstt__free(w->ws.buf);
+    kstt__free(w);
+}
+
+static int cpu_work_new(kstt__lm_work **out, const kstt__lm *lm, int cap) {
+    *out = NULL;
+    if (cap < 1)
+        return KSTT_EINVAL;
+    const kstt__lm_cpu *c = kstt__lm_cpu_of(lm);
+    cpu_work *w = kstt__calloc(1, sizeof *w);
+    if (!w)
+        return KSTT_ENOMEM;
+    const size_t B = (size_t)cap, D = (size_t)lm->dim, H = (size_t)lm->hidden;
+    w->cap = cap;
+    w->nth = kstt__pool_size(c->pool);
+    w->x = kstt__calloc(B * D, sizeof(float));
+    w->xn = kstt__calloc(B * D, sizeof(float));
+    w->qkv = kstt__calloc(B * 3 * D, sizeof(float));
+    w->att = kstt__calloc(B * D, sizeof(float));
+    w->g = kstt__calloc(B * 2 * H, sizeof(float));
+    w->h = kstt__calloc(B * H, sizeof(float));
+    w->proj = kstt__calloc(B * D, sizeof(float));
+    w->scores = kstt__calloc((size_t)w->nth * (size_t)lm->context, sizeof(float));
+    w->out = kstt__calloc(B * D, sizeof(float));
+    w->erow = kstt__calloc(D, sizeof(float));
+    size_t ws = 0;
+    for (int l = 0; l < lm->n_layers; l++) {
+        const kstt__lm_layer *L = &c->layers[l];
+        ws = ws_need(&L->in_proj, cap, ws);
+        ws = ws_need(&L->out_proj, cap, ws);
+        ws = ws_need(&L->linear_in, cap, ws);
+        ws = ws_need(&L->linear_out, cap, ws);
+    }
+    ws = ws_need(&c->text_linear, cap, ws);
+    for (int h = 0; h < lm->n_vad; h++)
+        ws = ws_need(&c->vad[h], cap, ws);
+    w->ws.cap = ws;
+    w->ws.buf = ws ? kstt__alloc(ws) : NULL;
+    if (!w->x || !w->xn || !w->qkv || !w->att || !w->g || !w->h || !w->proj || !w->scores ||
+        !w->out || !w->erow || (ws && !w->ws.buf)) {
+        cpu_work_free((kstt__lm_work *)w);
+        return KSTT_ENOMEM;
+    }
+    *out = (kstt__lm_work *)w;
+    return KSTT_OK;
+}
+
+/* ---- the step ------------------------------------------------------------------------- */
+
+/* x (+)= row `r` of an embedding table of any weight type, converted to f32 (through tmp
+ * when adding: the same f32 sums as adding each converted element). */
+static void emb_row(const kstt__wmat *t, int64_t r, float *x, float *tmp, long n, int add) {
+    if (!add) {
+        kstt__wmat_row_f32(t, r, x);
+        return;
+    }
+    kstt__wmat_row_f32(t, r, tmp);
+    for (long i = 0; i < n; i++)
+        x[i] += tmp[i];
+}
+
+typedef struct {
+    const kstt__lm *lm;
+    cpu_work *w;
+    cpu_state *const *caches;
+    int batch, layer;
+} attn_job;
+
+static void attn_task(void *arg, int ith, int nth) {
+    const attn_job *j = arg;
+    const kstt__lm *lm = j->lm;
+    const kstt__lm_cpu *cm = kstt__lm_cpu_of(lm);
+    const int hd = lm->head_dim, D = lm->dim, ctx = lm->context;
+    const float scale = 1.0f / sqrtf((float)hd);
+    KSTT_ASSERT(ith < j->w->nth);
+    float *s = j->w->scores + (size_t)ith * (size_t)ctx;
+    long i0, i1;
+    kstt__split_range((long)j->batch * lm->n_heads, 1, ith, nth, &i0, &i1);
+    for (long it = i0; it < i1; it++) {
+        const int b = (int)(it / lm->n_heads), h = (int)(it % lm->n_heads);
+        const cpu_state *c = j->caches[b];
+        const float *q = j->w->qkv + (size_t)b * 3 * D + (size_t)h * hd;
+        /* first element of this (layer, head)'s [context, head_dim] block */
+        const size_t base =
+            ((size_t)j->layer * (size_t)lm->n_heads + (size_t)h) * (size_t)ctx * (size_t)hd;
+        const int64_t pos = c->pos;
+        const long n = pos + 1 < ctx ? (long)(pos + 1) : ctx;
+        const long s0 = (long)((pos - n + 1) % ctx); /* slot of the oldest position seen */
+        float *o = j->w->att + (size_t)b * D + (size_t)h * hd;
+        if (lm->kv_type == KSTT_KV_F16)
+            cm->k->attn_ring_f16(q, (const uint16_t *)c->k + base, (const uint16_t *)c->v + base,
+                                 hd, s0, n, ctx, hd, scale, s, o);
+        else
+            cm->k->attn_ring_f32(q, (const float *)c->k + base, (const float *)c->v + base, hd, s0,
+                                 n, ctx, hd, scale, s, o);
+    }
+}
+
+/* Stores a step's rotated keys and values ([D] each, heads concatenated) at `slot` of every
+ * head's block of layer l, converted to the ring's type. */
+static void kv_store(const kstt__lm *lm, cpu_state *c, int l, long slot, const float *kk,
+                     const float *v) {
+    const kstt__lm_cpu *cm = kstt__lm_cpu_of(lm);
+    const int hd = lm->head_dim;
+    for (int h = 0; h < lm->n_heads; h++) {
+        const size_t off =
+            (((size_t)l * (size_t)lm->n_heads + (size_t)h) * (size_t)lm->context + (size_t)slot) *
+            (size_t)hd;
+        if (lm->kv_type == KSTT_KV_F16) {
+            cm->k->f32_to_f16(kk + (size_t)h * hd, (uint16_t *)c->k + off, hd);
+            cm->k->f32_to_f16(v + (size_t)h * hd, (uint16_t *)c->v + off, hd);
+        } else {
+            memcpy((float *)c->k + off, kk + (size_t)h * hd, (size_t)hd * sizeof(float));
+            memcpy((float *)c->v + off, v + (size_t)h * hd, (size_t)hd * sizeof(float));
+        }
+    }
+}
+
+static void add_inplace(float *x, const float *y, long n) {
+    for (long i = 0; i < n; i++)
+        x[i] += y[i];
+}
+
+int kstt__lm_cpu_step_traced(const kstt__lm *lm, kstt__lm_work *wk, kstt__lm_state *const *st,
+                             const int32_t *tokens, int batch, float *logits, float *vad,
+                             kstt__lm_trace_fn trace, void *user) {
+    cpu_work *w = (cpu_work *)wk;
+    cpu_state *const *caches = (cpu_state *const *)st;
+    const kstt__lm_cpu *cm = kstt__lm_cpu_of(lm);
+    if (batch < 1 || batch > w->cap || !logits || (lm->n_vad && !vad))
+        return KSTT_EINVAL;
+    const int D = lm->dim, H = lm->hidden, nq = lm->n_q, ctx = lm->context;
+    const int stride = 1 + nq;
+    for (int b = 0; b < batch; b++) {
+        const int32_t *tk = tokens + (size_t)b * stride;
+        if (tk[0] < 0 || tk[0] > lm->text_card)
+            return KSTT_EINVAL;
+        for (int q = 0; q < nq; q++)
+            if (tk[1 + q] < 0 || tk[1 + q] > lm->card)
+                return KSTT_EINVAL;
+    }
+    kstt_pool *pool = cm->pool;
+    const kstt__kernels *k = cm->k;
+
+    /* Input: audio embeddings in codebook order, then the text embedding (the reference's
+     * order; it only matters for rounding). */
+    for (int b = 0; b < batch; b++) {
+        const int32_t *tk = tokens + (size_t)b * stride;
+        float *x = w->x + (size_t)b * D;
+        for (int q = 0; q < nq; q++)
+            emb_row(&cm->emb[q], tk[1 + q], x, w->erow, D, q > 0);
+        emb_row(&cm->text_emb, tk[0], x, w->erow, D, nq > 0);
+    }
+    if (trace)
+        trace(user, "emb_in", -1, w->x, batch);
+
+    for (int l = 0; l < lm->n_layers; l++) {
+        const kstt__lm_layer *L = &cm->layers[l];
+        for (int b = 0; b < batch; b++)
+            kstt__rmsnorm(w->x + (size_t)b * D, L->norm1, RMS_EPS, w->xn + (size_t)b * D, D);
+        kstt__matmul(pool, k, &L->in_proj, w->xn, D, w->qkv, 3 * D, batch, &w->ws);
+        for (int b = 0; b < batch; b++) {
+            cpu_state *c = caches[b];
+            float *q = w->qkv + (size_t)b * 3 * D, *kk = q + D, *v = q + 2 * D;
+            kstt__rope_interleaved(q, lm->n_heads, lm->head_dim, c->pos, cm->max_period);
+            kstt__rope_interleaved(kk, lm->n_heads, lm->head_dim, c->pos, cm->max_period);
+            kv_store(lm, c, l, (long)(c->pos % ctx), kk, v);
+        }
+        attn_job aj = {lm, w, caches, batch, l};
+        long work = 0;
+        for (int b = 0; b < batch; b++)
+            work += (long)(caches[b]->pos + 1 < ctx ? caches[b]->pos + 1 : ctx);
+        /* waking the workers costs more than tiny attentions */
+        if (work * D < 32768)
+            attn_task(&aj, 0, 1);
+        else
+            kstt__pool_run(pool, attn_task, &aj);
+        kstt__matmul(pool, k, &L->out_proj, w->att, D, w->proj, D, batch, &w->ws);
+        add_inplace(w->x, w->proj, (long)batch * D);
+
+        for (int b = 0; b < batch; b++)
+            kstt__rmsnorm(w->x + (size_t)b * D, L->norm2, RMS_EPS, w->xn + (size_t)b * D, D);
+        kstt__matmul(pool, k, &L->linear_in, w->xn, D, w->g, 2 * H, batch, &w->ws);
+        for (int b = 0; b < batch; b++) {
+            const float *g = w->g + (size_t)b * 2 * H;
+            kstt__silu_mul(g, g + H, w->h + (size_t)b * H, H);
+        }
+        kstt__matmul(pool, k, &L->linear_out, w->h, H, w->proj, D, batch, &w->ws);
+        add_inplace(w->x, w->proj, (long)batch * D);
+        if (trace)
+            trace(user, "layer", l, w->x, batch);
+    }
+
+    for (int b = 0; b < batch; b++)
+        kstt__rmsnorm(w->x + (size_t)b * D, cm->out_norm, RMS_EPS, w->out + (size_t)b * D, D);
+    if (trace)
+        trace(user, "out_norm", -1, w->out, batch);
+    kstt__matmul(pool, k, &cm->text_linear, w->out, D, logits, lm->text_card, batch, &w->ws);
+    const int nv = lm->n_vad * lm->vad_dim;
+    for (int h = 0; h < lm->n_vad; h++)
+        kstt__matmul(pool, k, &cm->vad[h], w->out, D, vad + (size_t)h * lm->vad_dim, nv, batch,
+                     &w->ws);
+    for (int b = 0; b < batch; b++) {
+        for (int h = 0; h < lm->n_vad; h++)
+            kstt__softmax(vad + (size_t)b * nv + (size_t)h * lm->vad_dim, lm->vad_dim);
+        caches[b]->pos++;
+    }
+    return KSTT_OK;
+}
+
+static int cpu_step(const kstt__lm *lm, kstt__lm_work *w, kstt__lm_state *const *st,
+                    const int32_t *tokens, int n, float *logits, float *vad) {
+    return kstt__lm_cpu_step_traced(lm, w, st, tokens, n, logits, vad, NULL, NULL);
+}
+
+const kstt__lm_ops kstt__lm_cpu_ops = {
+    .name = "cpu",
+    .free = kstt__lm_cpu_free,
+    .kv_bytes = cpu_kv_bytes,
+    .state_new = cpu_state_new,
+    .state_reset = cpu_state_reset,
+    .state_pos = cpu_state_pos,
+    .state_seek = cpu_state_seek,
+    .state_free = cpu_state_free,
+    .work_new = cpu_work_new,
+    .work_free = cpu_work_free,
+    .step = cpu_step,
+};

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the build into a temporary prefix and builds a small program against it three
+# ways: pkg-config (shared), pkg-config --static, and CMake's find_package(kstt). Each program
+# must run on the golden tiny model. Also checks that the shared library exports only the
+# public kstt_* / mimi_* symbols and that no private header is installed.
+set -euo pipefail
+build=$1
+src=$KSTT_SOURCE_DIR/tests/install/consumer
+model=$KSTT_GOLDEN_DIR/stt_tiny
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+prefix=$tmp/prefix
+
+cmake --install "$build" --prefix "$prefix" >/dev/null
+libdir=$(dirname "$(find "$prefix" -name kstt.pc)")
+libdir=$(dirname "$libdir")
+test -f "$prefix/include/kstt.h" && test -f "$prefix/include/mimi.h"
+if find "$prefix/include" -type f | grep -qv '/kstt.h$\|/mimi.h$'; then
+    echo "FAIL: unexpected installed headers:"; find "$prefix/include" -type f; exit 1
+fi
+test -x "$prefix/bin/kstt"
+
+bad=$(nm -D --defined-only "$libdir/libkstt.so" | awk '{print $3}' | grep -v '^kstt_\|^mimi_' || true)
+if [ -n "$bad" ]; then echo "FAIL: non-public exports: $bad"; exit 1; fi
+
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+cc=${CC:-cc}
+# shellcheck disable=SC2046
+$cc -std=c11 -o "$tmp/c_shared" "$src/consumer.c" $(pkg-config --cflags --libs kstt)
+LD_LIBRARY_PATH=$libdir "$tmp/c_shared" "$model"
+if ldd "$tmp/c_shared" | grep -q "libkstt.so"; then echo "pkg-config shared: linked libkstt.so"; else
+    echo "FAIL: pkg-config build did not link the shared library"; exit 1; fi
+# shellcheck disable=SC2046
+$cc -std=c11 -o "$tmp/c_static" "$src/consumer.c" $(pkg-config --static --cflags kstt) \
+    "$libdir/libkstt.a" $(pkg-config --static --libs-only-other --libs-only-L kstt) \
+    $(pkg-config --static --libs kstt | tr ' ' '\n' | grep -v '^-lkstt$' | tr '\n' ' ')
+"$tmp/c_static" "$model"
+if ldd "$tmp/c_static" | grep -q "libkstt.so"; then
+    echo "FAIL: static build links libkstt.so"; exit 1; fi
+# The documented static line must work as is, with the static archive preferred.
+$cc -std=c11 -o "$tmp/c_static2" "$src/consumer.c" -Wl,-Bstatic -lkstt -Wl,-Bdynamic \
+    $(pkg-config --static --cflags kstt) \
+    $(pkg-config --static --libs kstt | tr ' ' '\n' | grep -v '^-lkstt$' | tr '\n' ' ')
+"$tmp/c_static2" "$model"
+
+cmake -S "$src" -B "$tmp/cm" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+ninja -C "$tmp/cm" >/dev/null
+LD_LIBRARY_PATH=$libdir "$tmp/cm/consumer_shared" "$model"
+"$tmp/cm/consumer_static" "$model"
+echo "install test: pkg-config shared/static and find_package builds all ran"
