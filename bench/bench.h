@@ -13,8 +13,7 @@ int bench_lm(int argc, char **argv);   /* bench/bench_lm.c */
 typedef struct {
     double offline_1t, offline_all, stream_1t, stream_all;
 } bench_mimi_speed;
-int bench_mimi_speeds(int threads, double seconds, int reps, FILE *log,
-                           bench_mimi_speed *out);
+int bench_mimi_speeds(int threads, double seconds, int reps, FILE *log, bench_mimi_speed *out);
 
 /* bench_mimi_speeds on another Mimi file (with its config JSON, or NULL for the real
  * dimensions) instead of the cached full-size random Mimi: `kstt bench lm --mimi-model FILE

@@ -381,9 +381,9 @@ static int write_dequantized(const kstt__gguf *g, const char *path, char *err, s
 
 /* ---- one model directory ------------------------------------------------------------------ */
 
-int bench_error_model(const char *label, const char *dir, const char *ref_file,
-                           const char *types, const char *qopts, int transcripts, kstt_pool *pool,
-                           FILE *log, bench_err *rows, int cap) {
+int bench_error_model(const char *label, const char *dir, const char *ref_file, const char *types,
+                      const char *qopts, int transcripts, kstt_pool *pool, FILE *log,
+                      bench_err *rows, int cap) {
     char err[1024], tmp[1024];
     const char *td = getenv("TMPDIR");
     if (!td || !*td)

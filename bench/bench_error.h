@@ -20,8 +20,8 @@ typedef struct {
     double weights_only; /* the same with the quantised weights dequantised to f32 */
     double max_abs;      /* largest absolute logit difference */
     int argmax_equal, steps;
-    double lm_mb;            /* LM weight file */
-    int word_errors, words;  /* transcripts vs the reference words (words 0: no samples) */
+    double lm_mb;           /* LM weight file */
+    int word_errors, words; /* transcripts vs the reference words (words 0: no samples) */
     int same_transcripts, n_transcripts; /* transcripts equal to the original model's */
 } bench_err;
 
@@ -33,10 +33,9 @@ typedef struct {
  * DIR/samples/expected.tsv (whose word errors are counted too, unless `transcripts` is 0: the
  * clips' streams through the public API are most of the time). Appends up to cap rows;
  * returns the number appended, or -1 with a message on `log`. */
-int bench_error_model(const char *label, const char *dir, const char *ref_file,
-                           const char *types, const char *qopts, int transcripts,
-                           kstt_pool *pool, FILE *log,
-                           bench_err *rows, int cap);
+int bench_error_model(const char *label, const char *dir, const char *ref_file, const char *types,
+                      const char *qopts, int transcripts, kstt_pool *pool, FILE *log,
+                      bench_err *rows, int cap);
 
 /* Per-product error of each quantiser (max-based and searched scales, q4_K) on the matmul
  * weights of the model directory `dir` (NULL: skipped) and on random uniform and Gaussian

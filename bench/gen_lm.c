@@ -176,7 +176,7 @@ static int write_all(FILE *f, const void *p, size_t n, const char *path, char *e
 }
 
 int bench_gen_lm_write(const char *path, const bench_gen_lm_dims *d, uint64_t seed, char *err,
-                      size_t errlen) {
+                       size_t errlen) {
     spec *v = NULL;
     int n = build_specs(d, &v);
     if (n < 0)
@@ -295,7 +295,7 @@ static int pb_piece(sbuf *b, const char *piece, float score, int type) {
 }
 
 int bench_gen_tokenizer_write(const char *path, int n_pieces, uint64_t seed, char *err,
-                             size_t errlen) {
+                              size_t errlen) {
     static const char *const cons = "bcdfghjklmnprstvwz", *const vow = "aeiou";
     sbuf b = {0};
     int rc = 0;
@@ -361,8 +361,8 @@ int bench_gen_tokenizer_write(const char *path, int n_pieces, uint64_t seed, cha
 /* ---- config.json ---------------------------------------------------------------------- */
 
 int bench_gen_config_write(const char *path, const bench_gen_lm_dims *d, const char *mimi_name,
-                          const char *mimi_config_name, const char *tokenizer_name, char *err,
-                          size_t errlen) {
+                           const char *mimi_config_name, const char *tokenizer_name, char *err,
+                           size_t errlen) {
     FILE *f = fopen(path, "wb");
     if (!f)
         return kstt__errf(err, errlen, KSTT_EIO, "%s: cannot open for writing: %s", path,

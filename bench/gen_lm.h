@@ -23,15 +23,15 @@ int bench_gen_lm_dims_get(const char *name, bench_gen_lm_dims *out);
 /* Writes a bf16 LM with seeded random weights (uniform, std 1/sqrt(fan_in); norms near 1),
  * streaming it to disk tensor by tensor (memory use is a small buffer, not the file). */
 int bench_gen_lm_write(const char *path, const bench_gen_lm_dims *d, uint64_t seed, char *err,
-                      size_t errlen);
+                       size_t errlen);
 /* Writes a SentencePiece unigram model of n pieces: <unk> <s> </s> <pad>, then pseudo-words. */
 int bench_gen_tokenizer_write(const char *path, int n_pieces, uint64_t seed, char *err,
-                             size_t errlen);
+                              size_t errlen);
 /* Writes config.json (the Hugging Face repo schema) for these dimensions and file names;
  * mimi_config_name may be NULL. */
 int bench_gen_config_write(const char *path, const bench_gen_lm_dims *d, const char *mimi_name,
-                          const char *mimi_config_name, const char *tokenizer_name, char *err,
-                          size_t errlen);
+                           const char *mimi_config_name, const char *tokenizer_name, char *err,
+                           size_t errlen);
 
 /* `kstt bench generate lm|mimi|model DIR [--dims 1b|2.6b|tiny] [--seed N] [--mimi-name F]
  *  [--mimi-config-name F]` (model = lm + the full-size random Mimi of bench/gen_mimi.c, unless

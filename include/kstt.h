@@ -117,7 +117,7 @@ typedef enum {
     KSTT_KERNELS_REF = 1,
     KSTT_KERNELS_AVX2 = 2,    /* x86-64: AVX2 + FMA + F16C */
     KSTT_KERNELS_AVX512 = 3,  /* x86-64: AVX-512 F/BW/VL/DQ, with VNNI/BF16 where present */
-    KSTT_KERNELS_NEON = 4,    /* aarch64: NEON + fp16 (ARMv8.2) */
+    KSTT_KERNELS_NEON = 4,    /* aarch64: Advanced SIMD (every ARMv8.0 core) */
     KSTT_KERNELS_DOTPROD = 5, /* aarch64: + sdot (FEAT_DotProd) */
     KSTT_KERNELS_I8MM = 6, /* aarch64: + smmla (FEAT_I8MM), with bfdot (FEAT_BF16) where present */
 } kstt_kernels;

@@ -6,6 +6,10 @@
 #      flushes: the last word is printed and kstt exits 0.
 # Skips (77) only where PulseAudio cannot start.
 set -euo pipefail
+# Under AddressSanitizer: ALSA's and PulseAudio's plugins (dlopen'ed by PortAudio, unloaded at
+# exit) leave allocations that LeakSanitizer reports from an "<unknown module>"; memory errors
+# are still checked, leaks of kstt's own code are covered by the other tests.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 # shellcheck source=lib/vmic.sh
 source "$KSTT_SOURCE_DIR/tests/e2e/lib/vmic.sh"
 model=$KSTT_SOURCE_DIR/models/kstt-demo-en
