@@ -210,12 +210,10 @@ typedef struct {
     long long expected; /* -1: unknown */
     long long pos;      /* bytes in the file now */
     long long got;      /* body bytes written by this attempt */
-    long long attempt0; /* pos when this attempt started */
     int started;        /* this response's first body byte was seen */
     int bad_range, too_big, werr;
     app_progress bar;
     int bar_on;
-    int bar_started; /* bar shown for a 2xx response */
 } dl_state;
 
 static size_t on_body(const char *p, size_t len, const app_http_resp *h, void *user) {
@@ -262,10 +260,8 @@ static size_t on_body(const char *p, size_t len, const app_http_resp *h, void *u
 static void on_progress(long long received, const app_http_resp *h, void *user) {
     (void)received;
     dl_state *d = user;
-    if (d->bar_on && h->status >= 200 && h->status < 300) {
-        d->bar_started = 1;
+    if (d->bar_on && h->status >= 200 && h->status < 300)
         app_progress_update(&d->bar, (double)d->pos);
-    }
 }
 
 /* GET the content into part (the .incomplete file), resuming what is there. */

@@ -20,7 +20,6 @@
  *   {"type":"end_of_turn","time":3.92,"prs":[0.98,0.95,0.71,0.40]}
  * times in seconds since capture started.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 
 #include "app_hub.h"
 #include "app_transcript.h"
+#include "cli_opts.h"
 #include "commands.h"
 #include "kstt.h"
 #include "mic.h"
@@ -44,10 +44,11 @@ typedef struct {
 
 typedef struct {
     const options *o;
-    double prefix_s; /* pad-mode prefix: step times are reported from the audio's start */
-    app_eot eot;     /* end-of-turn detector (app_transcript.h) */
-    int eot_seen;    /* --once: the first end of turn happened */
-    double eot_time; /* its time and probabilities, reported after the flush */
+    double prefix_s;   /* pad-mode prefix: step times are reported from the audio's start */
+    double frame_rate; /* model steps per second */
+    app_eot eot;       /* end-of-turn detector (app_transcript.h) */
+    int eot_seen;      /* --once: the first end of turn happened */
+    double eot_time;   /* its time and probabilities, reported after the flush */
     float eot_prs[4];
     int line_open;   /* txt: a line of words is being printed */
     char *utterance; /* --once, txt: the words, printed at the end */
@@ -147,26 +148,13 @@ static int parse_args(int argc, char **argv, options *o) {
         } else if (!strcmp(a, "--once")) {
             o->once = 1;
         } else if (!strcmp(a, "--eot-threshold")) {
-            char *end;
-            errno = 0;
-            double p = strtod(val, &end);
-            if (errno || end == val || *end || !(p > 0 && p < 1)) {
-                fprintf(stderr,
-                        "kstt listen: --eot-threshold wants a probability in (0, 1), "
-                        "not '%s'\n",
-                        val);
+            double p;
+            if (cli_parse_double("listen", "--eot-threshold", val, 0, 1, 1, 1, &p))
                 return 2;
-            }
             o->eot_threshold = (float)p;
         } else if (!strcmp(a, "--threads")) {
-            char *end;
-            errno = 0;
-            long n = strtol(val, &end, 10);
-            if (errno || end == val || *end || n < 1 || n > 1024) {
-                fprintf(stderr, "kstt listen: --threads wants 1..1024, not '%s'\n", val);
+            if (cli_parse_int("listen", "--threads", val, 1, 1024, &o->threads))
                 return 2;
-            }
-            o->threads = (int)n;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             o->quiet = 1;
         } else {
@@ -233,7 +221,7 @@ static void on_event(void *user, const kstt_event *ev) {
     case KSTT_EVENT_STEP:
         if (!(o->vad || o->once) || l->eot_seen || !app_eot_step(&l->eot, ev->prs))
             break;
-        double t = (double)ev->step * 0.08 - l->prefix_s;
+        double t = (double)ev->step / l->frame_rate - l->prefix_s;
         if (o->once) {
             /* Reported after the flush, with the last words. */
             l->eot_seen = 1;
@@ -288,6 +276,7 @@ int cli_cmd_listen(int argc, char **argv) {
         goto done;
     }
     l.prefix_s = (double)info.prefix_frames / info.frame_rate;
+    l.frame_rate = info.frame_rate;
     app_eot_init(&l.eot, o.eot_threshold);
     kstt_stream_params sp = kstt_stream_params_default();
     sp.on_event = on_event;

@@ -299,7 +299,6 @@ typedef struct {
     kstt_stream *stream;
     kstt_model_info info;
     int64_t prefix_frames; /* pad mode: silent frames the stream puts before the audio */
-    int want_vad;
     app_writer *w;
     float *block;
 } engine;
@@ -318,13 +317,12 @@ static int drain(engine *e) {
             case KSTT_EVENT_END_WORD:
                 rc = app_writer_end_word(e->w, ev[i].stop);
                 break;
-            case KSTT_EVENT_STEP:
-                if (e->want_vad) {
-                    double t = (double)(ev[i].step - e->prefix_frames) / e->info.frame_rate;
-                    if (t >= 0)
-                        rc = app_writer_step(e->w, t, ev[i].prs);
-                }
+            case KSTT_EVENT_STEP: { /* only with --vad (sp.step_events) */
+                double t = (double)(ev[i].step - e->prefix_frames) / e->info.frame_rate;
+                if (t >= 0)
+                    rc = app_writer_step(e->w, t, ev[i].prs);
                 break;
+            }
             }
             if (rc)
                 return -1;
@@ -521,7 +519,6 @@ int cli_cmd_transcribe(int argc, char **argv) {
         status = 1;
         goto done;
     }
-    e.want_vad = o.vad;
     e.prefix_frames = o.no_padding ? 0 : e.info.prefix_frames;
     e.block = malloc((size_t)BLOCK_SECONDS * (size_t)rate * sizeof *e.block);
     kstt_stream_params sp = kstt_stream_params_default();

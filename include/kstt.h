@@ -101,8 +101,9 @@ KSTT_API const char *kstt_system_info(void);
 typedef struct kstt_pool kstt_pool;
 
 /* Starts n_threads - 1 workers (the calling thread is the n-th); n_threads <= 0 means one per
- * online CPU. Owned: release with kstt_pool_free. Returns KSTT_EINVAL if out is NULL or
- * n_threads > 256, KSTT_ENOMEM if memory or threads run out. */
+ * CPU the process may run on (its affinity mask on Linux). Owned: release with kstt_pool_free.
+ * Returns KSTT_EINVAL if out is NULL or n_threads > 256, KSTT_ENOMEM if memory or threads run out.
+ */
 KSTT_API KSTT_WUR int kstt_pool_new(kstt_pool **out, int n_threads);
 KSTT_API void kstt_pool_free(kstt_pool *pool);
 KSTT_API int kstt_pool_threads(const kstt_pool *pool);

@@ -65,15 +65,6 @@ struct srv_engine {
     size_t *n;
 };
 
-/* ---- the one place that steps streams together ----------------------------------------- */
-
-/* Steps count streams of the model by one batched call (kstt_batch: scratch preallocated for
- * max_streams, nothing allocated per step). */
-static int srv_feed(srv_engine *e, kstt_stream **ks, const float **pcm, const size_t *n,
-                    size_t count) {
-    return kstt_batch_feed(e->batch, ks, pcm, n, count);
-}
-
 /* ---- output helpers ------------------------------------------------------------------- */
 
 static void pend_push(srv_stream *s, srv_out_msg *m) {
@@ -294,7 +285,7 @@ void srv_stream_end_input(srv_stream *s) {
 
 int srv_stream_done(srv_stream *s) {
     pthread_mutex_lock(&s->e->mu);
-    int d = s->done;
+    int d = !s->done ? 0 : s->failed ? -1 : 1;
     pthread_mutex_unlock(&s->e->mu);
     return d;
 }
@@ -525,10 +516,12 @@ static void *engine_main(void *arg) {
             pthread_mutex_lock(&e->mu);
             continue;
         }
-        double t0 = srv_now();
+        double t0 = app_now();
         srv_log(3, "step %zu", count);
-        int rc = srv_feed(e, e->batch_ks, e->pcm, e->n, count);
-        double dt = srv_now() - t0;
+        /* the one place that steps streams together: one batched call (kstt_batch: scratch
+         * preallocated for max_streams, nothing allocated per step) */
+        int rc = kstt_batch_feed(e->batch, e->batch_ks, e->pcm, e->n, count);
+        double dt = app_now() - t0;
         size_t words = 0;
         pthread_mutex_lock(&e->mu);
         for (size_t i = 0; i < count; i++) {

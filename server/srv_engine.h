@@ -45,7 +45,8 @@ size_t srv_stream_push_audio(srv_stream *s, const float *pcm, size_t n);
 /* Returns -1 when too many markers are pending. */
 int srv_stream_push_marker(srv_stream *s, int64_t id);
 void srv_stream_reset(srv_stream *s);
-/* POST: no more audio; the engine flushes the stream, then srv_stream_done() turns 1. */
+/* POST: no more audio; the engine flushes the stream, then srv_stream_done() turns 1, or -1
+ * when the transcription failed (the JSON is then incomplete: answer 500). */
 void srv_stream_end_input(srv_stream *s);
 int srv_stream_done(srv_stream *s);
 /* POST result: a JSON array (owned by the stream, valid until srv_stream_close). */

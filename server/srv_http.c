@@ -391,10 +391,11 @@ static void post_progress(srv_session *p, srv_server *srv) {
         free(j);
         return;
     }
-    if (p->st && srv_stream_done(p->st)) {
+    int done = p->st ? srv_stream_done(p->st) : 0;
+    if (done) {
         size_t len;
         const char *js = srv_stream_json(p->st, &len);
-        if (srv_stream_done(p->st) < 0)
+        if (done < 0)
             http_text(p->wsi, p, 500, "transcription failed\n");
         else
             http_answer(p->wsi, p, 200, "application/json", js, len);
@@ -493,7 +494,7 @@ static void ws_message(struct lws *wsi, srv_session *p, srv_server *srv) {
 
 static int ws_receive(struct lws *wsi, srv_session *p, srv_server *srv, const void *in,
                       size_t len) {
-    p->last_rx = srv_now();
+    p->last_rx = app_now();
     int first = lws_is_first_fragment(wsi);
     int final = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
     if (first && !p->rx_len && !p->rx_skip)
@@ -544,7 +545,7 @@ static int ws_writeable(struct lws *wsi, srv_session *p, srv_server *srv) {
         srv_log(2, "ping sent (%d)", pw);
         if (pw < 0)
             return -1;
-        p->last_tx = srv_now();
+        p->last_tx = app_now();
         lws_callback_on_writable(wsi);
         return 0;
     }
@@ -570,7 +571,7 @@ static int ws_writeable(struct lws *wsi, srv_session *p, srv_server *srv) {
         srv_out_msg_free(m);
         if (w < 0)
             return -1;
-        p->last_tx = srv_now();
+        p->last_tx = app_now();
     }
     lws_callback_on_writable(wsi);
     (void)srv;
@@ -578,7 +579,7 @@ static int ws_writeable(struct lws *wsi, srv_session *p, srv_server *srv) {
 }
 
 static void ws_timer(struct lws *wsi, srv_session *p, srv_server *srv) {
-    double now = srv_now();
+    double now = app_now();
     /* while the server itself is behind on this stream's audio, the client is not idle */
     if (p->st && srv_stream_busy(p->st))
         p->last_rx = p->last_audio = now;
@@ -601,7 +602,7 @@ static void ws_established(struct lws *wsi, srv_session *p, srv_server *srv) {
     p->wsi = wsi;
     p->srv = srv;
     p->kind = K_WS;
-    p->last_rx = p->last_audio = p->last_tx = srv_now();
+    p->last_rx = p->last_audio = p->last_tx = app_now();
     live_add(srv, p);
     char err[128];
     if (srv->draining) {
@@ -763,7 +764,7 @@ int srv_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
         return ws_receive(wsi, p, srv, in, len);
     case LWS_CALLBACK_RECEIVE_PONG:
         srv_log(2, "pong");
-        p->last_rx = srv_now();
+        p->last_rx = app_now();
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return ws_writeable(wsi, p, srv);

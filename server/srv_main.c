@@ -284,14 +284,14 @@ int cli_cmd_serve(int argc, char **argv) {
             break;
         if (g_stop && !srv.draining) {
             srv.draining = 1;
-            srv.drain_deadline = srv_now() + cfg.drain_timeout;
+            srv.drain_deadline = app_now() + cfg.drain_timeout;
             srv_log(1, "signal: draining %zu sessions (at most %g s)", srv_live_sessions(&srv),
                     cfg.drain_timeout);
             srv_service_wake(&srv);
         }
         if (srv.draining) {
             srv_service_wake(&srv);
-            if (!srv_live_sessions(&srv) || srv_now() > srv.drain_deadline)
+            if (!srv_live_sessions(&srv) || app_now() > srv.drain_deadline)
                 break;
         }
     }

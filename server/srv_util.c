@@ -1,4 +1,4 @@
-/* srv_util: allocation that dies on OOM, monotonic time, logging to stderr. */
+/* srv_util: allocation that dies on OOM, logging to stderr. */
 #include "srv_util.h"
 
 #include <stdarg.h>
@@ -40,12 +40,6 @@ char *srv_xstrdup(const char *s) {
     char *d = srv_xmalloc(n);
     memcpy(d, s, n);
     return d;
-}
-
-double srv_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 void srv_log(int level, const char *fmt, ...) {

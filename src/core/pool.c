@@ -6,6 +6,7 @@
  * (streams on different threads) can share one pool safely.
  */
 #include "core/pool.h"
+#include "core/platform.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -83,10 +84,8 @@ int kstt_pool_new(kstt_pool **out, int n_threads) {
     if (!out)
         return KSTT_EINVAL;
     *out = NULL;
-    if (n_threads <= 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        n_threads = c > 0 ? (int)c : 1;
-    }
+    if (n_threads <= 0)
+        n_threads = kstt__platform_ncpu();
     if (n_threads > 256)
         return KSTT_EINVAL;
     kstt_pool *pool = kstt__calloc(1, sizeof *pool);

@@ -47,8 +47,7 @@ typedef struct {
 extern const kstt__cpu_arch_desc kstt__cpu_arch;
 
 /* The features found (detected once; 0 before any kernels_get / system_info call is fine: it
- * detects on first use) and their description. */
+ * detects on first use). */
 uint64_t kstt__cpu_features(void);
-const char *kstt__cpu_describe(void);
 
 #endif

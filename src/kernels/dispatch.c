@@ -103,11 +103,6 @@ uint64_t kstt__cpu_features(void) {
     return g_features;
 }
 
-const char *kstt__cpu_describe(void) {
-    pthread_once(&g_once, init_tables);
-    return g_cpu;
-}
-
 const char *kstt_system_info(void) {
     pthread_once(&g_once, init_tables);
     return g_info;
