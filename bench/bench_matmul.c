@@ -202,9 +202,12 @@ int bench_matmul(int argc, char **argv) {
             kstt__wmat *m = xalloc(sizeof *m * (size_t)ncopy);
             void **blobs = xalloc(sizeof *blobs * (size_t)ncopy);
             for (int i = 0; i < ncopy; i++) {
-                if (repack && kstt__repack_type(t) != t) {
-                    blobs[i] = xalloc(kstt__repack_bytes(&src));
-                    kstt__repack(&src, blobs[i], &m[i]);
+                /* packed as the loader packs for this level (kstt__kernels.pack) */
+                const kstt__wtype want = k->pack[t] ? k->pack[t] : kstt__repack_type(t);
+                if (repack && kstt__repack_bytes_as(&src, want)) {
+                    blobs[i] = xalloc(kstt__repack_bytes_as(&src, want));
+                    kstt__repack_rows_as(&src, want, blobs[i], 0, src.rows);
+                    kstt__repack_view_as(&src, want, blobs[i], &m[i]);
                 } else {
                     blobs[i] = xalloc(bytes);
                     memcpy(blobs[i], base, bytes);

@@ -28,6 +28,9 @@ foreach(f ${KSTT_SOURCES})
     if(f MATCHES "/kernels/x86/")
         if(NOT KSTT_ARCH_X86)
             list(REMOVE_ITEM KSTT_SOURCES ${f})
+        elseif(f MATCHES "_amx\\.c$")
+            set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS
+                "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-mfma;-mf16c;-mamx-tile;-mamx-int8")
         elseif(f MATCHES "_avx512\\.c$")
             set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS
                 "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512bf16;-mavx512vnni;-mfma;-mf16c")

@@ -43,6 +43,10 @@ typedef enum {
      * multiple of 4), W[r, c] = s * q[c]; y = s * (sum_c q[c] x[c] in f32, any order). */
     KSTT_WT_I8S,
     KSTT_WT_Q4_KR, /* load-time repack of q4_K, as Q8_0R / Q4_0R above (quant/repack.h) */
+    /* Load-time repack of q8_0 for the x86 AMX products (quant/repack.h, "Q8_0X"): panels of
+     * 16 rows, each block of a panel one 512-byte AMX tile in the VNNI layout next to its 16
+     * scales. Only a level whose table asks for it (kstt__kernels.pack) gets it. */
+    KSTT_WT_Q8_0X,
     KSTT_WT_NTYPES /* table size: file types + packed types */
 } kstt__wtype;
 
@@ -53,6 +57,7 @@ typedef enum {
     KSTT_ACT_Q8,      /* int8 blocks of 32 (kstt__qx) */
     KSTT_ACT_Q8T,     /* int8 blocks of 32, transposed per group of 16 blocks (kstt__qxt) */
     KSTT_ACT_BF16,    /* x rounded to bf16 (only the optional bf16_dot entry uses it) */
+    KSTT_ACT_Q8A,     /* int8 blocks of 32, per block the rows of 16 batch rows (kstt__qxa) */
 } kstt__act_layout;
 
 /* A weight matrix [rows, cols]. data is borrowed (mmapped file or model-owned repack). For the

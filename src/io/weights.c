@@ -212,12 +212,15 @@ static void release_pages(const void *p, size_t n) {
 }
 
 int kstt__weights_mat_packed(const kstt__weights *w, const char *name, int64_t rows, int64_t cols,
-                             kstt__wmat *out, char *err, size_t errlen) {
+                             const kstt__wtype *pack, kstt__wmat *out, char *err, size_t errlen) {
     kstt__wmat src;
     int rc = kstt__weights_mat(w, name, rows, cols, &src, err, errlen);
     if (rc)
         return rc;
-    const size_t bytes = kstt__repack_bytes(&src);
+    kstt__wtype want = kstt__repack_type(src.type);
+    if (pack && (unsigned)src.type < KSTT_WT_COUNT && pack[src.type] != KSTT_WT_F32)
+        want = pack[src.type];
+    const size_t bytes = kstt__repack_bytes_as(&src, want);
     if (!bytes || !w->gg) { /* no packed layout for this type (packed types only come in GGUF) */
         *out = src;
         return KSTT_OK;
@@ -242,10 +245,10 @@ int kstt__weights_mat_packed(const kstt__weights *w, const char *name, int64_t r
     const int64_t slice = 256;
     for (int64_t r0 = 0; r0 < src.rows; r0 += slice) {
         const int64_t r1 = r0 + slice < src.rows ? r0 + slice : src.rows;
-        kstt__repack_rows(&src, dst, r0, r1);
+        kstt__repack_rows_as(&src, want, dst, r0, r1);
         release_pages((const char *)src.data + (size_t)r0 * src.row_bytes,
                       (size_t)(r1 - r0) * src.row_bytes);
     }
-    kstt__repack_view(&src, dst, out);
+    kstt__repack_view_as(&src, want, dst, out);
     return KSTT_OK;
 }

@@ -45,9 +45,11 @@ int kstt__weights_mat(const kstt__weights *w, const char *name, int64_t rows, in
  * (quant/repack.h: the same quants and scales, dequantised values identical, faster products),
  * a copy owned by w until kstt__weights_close; the mapped pages it came from are released as
  * it is made, so resident memory stays near the file size. Other types are returned as
- * kstt__weights_mat returns them. Not thread-safe with other calls on w (a loader's call). */
+ * kstt__weights_mat returns them. pack (NULL: defaults) has KSTT_WT_COUNT entries: the packed
+ * type wanted for each file type (a kernel level's kstt__kernels.pack; KSTT_WT_F32 = the
+ * type's default packing). Not thread-safe with other calls on w (a loader's call). */
 int kstt__weights_mat_packed(const kstt__weights *w, const char *name, int64_t rows, int64_t cols,
-                             kstt__wmat *out, char *err, size_t errlen);
+                             const kstt__wtype *pack, kstt__wmat *out, char *err, size_t errlen);
 /* A tensor of exactly n elements (any shape, e.g. [D] or [1, 1, D]) converted to f32. */
 int kstt__weights_f32(const kstt__weights *w, const char *name, int64_t n, float *dst, char *err,
                       size_t errlen);

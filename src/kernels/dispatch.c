@@ -116,6 +116,8 @@ size_t kstt__matmul_ws_size(kstt__wtype type, long cols, int batch) {
         return (size_t)batch * kstt__qx_row_bytes(cols) + 64;
     case KSTT_ACT_BF16:
         return (size_t)batch * kstt__bx_row_bytes(cols) + 64;
+    case KSTT_ACT_Q8A:
+        return kstt__qxa_bytes(cols, batch) + 64;
     default:
         return 0;
     }

@@ -91,6 +91,10 @@ typedef struct kstt__kernels {
     const char *variant; /* the table's own name, e.g. "avx512-vnni" (== name if only one) */
     uint64_t requires;   /* KSTT_CPU_* bits the CPU must have (kernels/cpu.h) */
     kstt__wt_kernels wt[KSTT_WT_NTYPES];
+    /* The load-time packed type this level's products want for each file type
+     * (io/weights.h kstt__weights_mat_packed); unset (KSTT_WT_F32): the type's default packing
+     * (quant/repack.h). A level that names one has products for it in .wt. */
+    kstt__wtype pack[KSTT_WT_COUNT];
     kstt__dot_kernel *dot_f32;
     /* y += a * x */
     kstt__axpy_kernel *axpy_f32;

@@ -90,4 +90,21 @@ static inline kstt__qxt kstt__qxt_at(void *buf, long cols, int b, long g) {
     return q;
 }
 
+/* The activation layout of the AMX products (KSTT_WT_Q8_0X, x86/q8_amx.c): the same
+ * quantisation as above (same q and d, bit for bit), arranged as AMX A tiles. Batch rows in
+ * chunks of 16 (chunk c = rows 16c..16c+15), a chunk = nb blocks of 576 bytes, block k:
+ *   int8_t  q[16][32]   q[b][e] = q of element e of block k of batch row 16c + b (signed)
+ *   float   d[16]       block k's scale of each batch row
+ * (rows past the batch are not written: the tiles are configured with the chunk's rows). */
+#define KSTT__QXA_ROWS 16
+#define KSTT__QXA_BLOCK_BYTES 576
+
+static inline size_t kstt__qxa_chunk_bytes(long cols) {
+    return (size_t)(cols / 32) * KSTT__QXA_BLOCK_BYTES;
+}
+
+static inline size_t kstt__qxa_bytes(long cols, int batch) {
+    return (size_t)((batch + KSTT__QXA_ROWS - 1) / KSTT__QXA_ROWS) * kstt__qxa_chunk_bytes(cols);
+}
+
 #endif

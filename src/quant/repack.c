@@ -21,11 +21,46 @@ static size_t tile_bytes(kstt__wtype packed, long cols) {
     return (size_t)kstt__rp_groups(cols) * kstt__rp_group_bytes(packed);
 }
 
+/* The packing of src into `packed` that is possible: Q8_0X from Q8_0, else the default. */
+static kstt__wtype target(const kstt__wmat *src, kstt__wtype packed) {
+    if (packed == KSTT_WT_Q8_0X && src->type == KSTT_WT_Q8_0)
+        return packed;
+    return kstt__repack_type(src->type);
+}
+
 size_t kstt__repack_bytes(const kstt__wmat *src) {
-    const kstt__wtype p = kstt__repack_type(src->type);
+    return kstt__repack_bytes_as(src, kstt__repack_type(src->type));
+}
+
+size_t kstt__repack_bytes_as(const kstt__wmat *src, kstt__wtype packed) {
+    const kstt__wtype p = target(src, packed);
     if (p == src->type)
         return 0;
+    if (p == KSTT_WT_Q8_0X)
+        return (size_t)((src->rows + KSTT_RPX_ROWS - 1) / KSTT_RPX_ROWS) *
+               kstt__rpx_panel_bytes((long)src->cols);
     return (size_t)((src->rows + 1) / 2) * tile_bytes(p, (long)src->cols);
+}
+
+/* Rows [r0, r1) of a q8_0 matrix into Q8_0X panels (r0 a multiple of 16). */
+static void pack_rows_x(const kstt__wmat *src, void *dst, int64_t r0, int64_t r1) {
+    const long nb = (long)src->cols / 32;
+    const size_t pb = kstt__rpx_panel_bytes((long)src->cols);
+    const int64_t p0 = r0 / KSTT_RPX_ROWS, p1 = (r1 + KSTT_RPX_ROWS - 1) / KSTT_RPX_ROWS;
+    memset((unsigned char *)dst + (size_t)p0 * pb, 0, (size_t)(p1 - p0) * pb);
+    for (int64_t r = r0; r < r1 && r < src->rows; r++) {
+        const int n = (int)(r % KSTT_RPX_ROWS);
+        unsigned char *panel = (unsigned char *)dst + (size_t)(r / KSTT_RPX_ROWS) * pb;
+        const kstt__block_q8_0 *row = (const kstt__block_q8_0 *)((const unsigned char *)src->data +
+                                                                 (size_t)r * src->row_bytes);
+        for (long k = 0; k < nb; k++) {
+            unsigned char *pair = panel + (size_t)(k / 2) * KSTT_RPX_PAIR_BYTES;
+            memcpy(pair + 32 * (k & 1) + 2 * n, &row[k].d, 2);
+            unsigned char *q = pair + 64 + 512 * (k & 1);
+            for (int e = 0; e < 32; e++)
+                q[64 * (e / 4) + 4 * n + e % 4] = (unsigned char)row[k].qs[e];
+        }
+    }
 }
 
 /* One source row into its slot of the packed tiles (the tile's bytes zeroed beforehand). */
@@ -70,7 +105,16 @@ static void pack_row(const kstt__wmat *src, void *dst, long r) {
 }
 
 void kstt__repack_rows(const kstt__wmat *src, void *dst, int64_t r0, int64_t r1) {
-    const kstt__wtype p = kstt__repack_type(src->type);
+    kstt__repack_rows_as(src, kstt__repack_type(src->type), dst, r0, r1);
+}
+
+void kstt__repack_rows_as(const kstt__wmat *src, kstt__wtype packed, void *dst, int64_t r0,
+                          int64_t r1) {
+    const kstt__wtype p = target(src, packed);
+    if (p == KSTT_WT_Q8_0X) {
+        pack_rows_x(src, dst, r0, r1);
+        return;
+    }
     const size_t tb = tile_bytes(p, (long)src->cols);
     const int64_t t0 = r0 / 2, t1 = (r1 + 1) / 2;
     memset((unsigned char *)dst + (size_t)t0 * tb, 0, (size_t)(t1 - t0) * tb);
@@ -84,15 +128,35 @@ void kstt__repack(const kstt__wmat *src, void *dst, kstt__wmat *out) {
 }
 
 void kstt__repack_view(const kstt__wmat *src, void *dst, kstt__wmat *out) {
-    out->type = kstt__repack_type(src->type);
+    kstt__repack_view_as(src, kstt__repack_type(src->type), dst, out);
+}
+
+void kstt__repack_view_as(const kstt__wmat *src, kstt__wtype packed, void *dst, kstt__wmat *out) {
+    out->type = target(src, packed);
     out->rows = src->rows;
     out->cols = src->cols;
-    out->row_bytes = tile_bytes(out->type, (long)src->cols);
+    out->row_bytes = out->type == KSTT_WT_Q8_0X ? kstt__rpx_panel_bytes((long)src->cols)
+                                                : tile_bytes(out->type, (long)src->cols);
     out->data = dst;
 }
 
 void kstt__repack_row_f32(const kstt__wmat *w, int64_t r, float *dst) {
     const long nb = (long)w->cols / 32;
+    if (w->type == KSTT_WT_Q8_0X) {
+        const int n = (int)(r % KSTT_RPX_ROWS);
+        const unsigned char *panel =
+            (const unsigned char *)w->data + (size_t)(r / KSTT_RPX_ROWS) * w->row_bytes;
+        for (long k = 0; k < nb; k++) {
+            const unsigned char *pair = panel + (size_t)(k / 2) * KSTT_RPX_PAIR_BYTES;
+            uint16_t h;
+            memcpy(&h, pair + 32 * (k & 1) + 2 * n, 2);
+            const float d = kstt__f16_to_f32(h);
+            const unsigned char *q = pair + 64 + 512 * (k & 1);
+            for (int e = 0; e < 32; e++)
+                dst[32 * k + e] = d * (float)(int8_t)q[64 * (e / 4) + 4 * n + e % 4];
+        }
+        return;
+    }
     const int slot = (int)(r & 1);
     for (long k = 0; k < nb; k++) {
         const unsigned char *grp = kstt__rp_group(w, (long)r, k / KSTT_RP_GROUP);

@@ -36,22 +36,46 @@
 
 #define KSTT_RP_GROUP 16 /* blocks of 32 per group */
 
+/* Q8_0X, the layout of the x86 AMX products (a level asks for it through kstt__kernels.pack;
+ * no other code makes it): panel p = rows 16p..16p+15 (rows past the end zero), panels
+ * row_bytes apart, a panel = ceil(nb / 2) pairs of blocks (nb = cols / 32; a missing last
+ * block zero), pair q = blocks 2q and 2q+1 in 1088 bytes:
+ *     bytes   0..31     f16 scales of block 2q of the panel's rows 0..15
+ *     bytes  32..63     the same for block 2q+1
+ *     bytes  64..575    block 2q's quants as one AMX B tile (8 rows of 64 bytes, the VNNI
+ *                       layout): byte 64 + 64 k + 4 n + i = element 4k + i of row n
+ *     bytes 576..1087   the same for block 2q+1
+ * so a block of 16 rows is one tileloadd of 512 contiguous bytes, its 16 scales one 32-byte
+ * load, and a panel one sequential stream. Same quants and scales as the file. */
+#define KSTT_RPX_ROWS 16
+#define KSTT_RPX_PAIR_BYTES 1088
+static inline size_t kstt__rpx_panel_bytes(long cols) {
+    return (size_t)((cols / 32 + 1) / 2) * KSTT_RPX_PAIR_BYTES;
+}
+
 /* The packed type of a file type (Q8_0 -> Q8_0R, Q4_0 -> Q4_0R, Q4_K -> Q4_KR), or t itself
- * when it has none. */
+ * when it has none: the default packing. */
 kstt__wtype kstt__repack_type(kstt__wtype t);
+/* kstt__repack_bytes / _rows / _view into a given packed type of src's file type (Q8_0X from
+ * Q8_0, or the default packed type; anything else: no packing, bytes 0). */
+size_t kstt__repack_bytes_as(const kstt__wmat *src, kstt__wtype packed);
+void kstt__repack_rows_as(const kstt__wmat *src, kstt__wtype packed, void *dst, int64_t r0,
+                          int64_t r1);
+void kstt__repack_view_as(const kstt__wmat *src, kstt__wtype packed, void *dst, kstt__wmat *out);
 /* The inverse: the file type a packed type was made from, or t itself. */
 kstt__wtype kstt__repack_file_type(kstt__wtype t);
 /* Bytes of the packed copy of src (a multiple of 64); 0 when src's type has no packed type. */
 size_t kstt__repack_bytes(const kstt__wmat *src);
 /* Writes the packed copy of src to dst (64-byte aligned, kstt__repack_bytes(src) bytes) and
  * describes it in *out (out->data = dst). src must have a packed type. kstt__repack_rows packs
- * rows [r0, r1) only (r0 even, r1 even or src->rows), so that a loader can pack in slices and
- * release each slice's source pages. */
+ * rows [r0, r1) only (r0 even, r1 even or src->rows; for Q8_0X multiples of 16 or src->rows), so
+ * that a loader can pack in slices and release each slice's source pages. */
 void kstt__repack(const kstt__wmat *src, void *dst, kstt__wmat *out);
 void kstt__repack_rows(const kstt__wmat *src, void *dst, int64_t r0, int64_t r1);
 /* Only the description of the packed copy of src at dst (after kstt__repack_rows). */
 void kstt__repack_view(const kstt__wmat *src, void *dst, kstt__wmat *out);
-/* Row r of a packed matrix as f32 (cols floats): the round-trip check. */
+/* Row r of a packed matrix (any packed type, Q8_0X included) as f32 (cols floats): the
+ * round-trip check. */
 void kstt__repack_row_f32(const kstt__wmat *w, int64_t r, float *dst);
 
 /* Addressing of the packed layout, shared by the repacker and every kernel level. */

@@ -331,7 +331,7 @@ static void test_loader(void) {
     for (int i = 0; i < 4; i++) {
         const int64_t rows = shapes[i][0], cols = shapes[i][1];
         kstt__wmat m, f;
-        ASSERT_INT_EQ(kstt__weights_mat_packed(wt, names[i], rows, cols, &m, err, sizeof err),
+        ASSERT_INT_EQ(kstt__weights_mat_packed(wt, names[i], rows, cols, NULL, &m, err, sizeof err),
                       KSTT_OK);
         ASSERT_INT_EQ(m.type, kstt__repack_type(types[i]));
         ASSERT_INT_EQ(m.rows, rows);

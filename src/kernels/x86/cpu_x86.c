@@ -5,6 +5,12 @@
  * directly, with the OS's AVX state checked through xgetbv.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "kernels/cpu.h"
 
@@ -31,6 +37,33 @@ static int has_avxvnni(void) {
     __cpuid_count(7, 1, a, b, c, d);
     return (a >> 4) & 1u;
 }
+
+/* AMX-TILE and AMX-INT8 (cpuid leaf 7 EDX bits 24 and 25), the OS managing the tile state
+ * (XCR0 bits 17 and 18), and, on Linux, this process allowed to use it: the kernel gives the
+ * 8 KB tile state only on request (arch_prctl ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA),
+ * which is per process and lasts for its life. KSTT_AMX=0 in the environment keeps the
+ * library from asking (and from the AMX products). Elsewhere (no such request) AMX is off. */
+static int has_amx_int8(void) {
+#if defined(__linux__) && defined(SYS_arch_prctl)
+    const char *e = getenv("KSTT_AMX");
+    if (e && !strcmp(e, "0"))
+        return 0;
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) /* OSXSAVE */
+        return 0;
+    if (__get_cpuid_max(0, NULL) < 7)
+        return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (((d >> 24) & 3u) != 3u)
+        return 0;
+    if ((read_xcr0() & (3ull << 17)) != (3ull << 17))
+        return 0;
+    const long arch_req_xcomp_perm = 0x1023, xfeature_xtiledata = 18;
+    return syscall(SYS_arch_prctl, arch_req_xcomp_perm, xfeature_xtiledata) == 0;
+#else
+    return 0;
+#endif
+}
 #endif
 
 static uint64_t detect_x86(char *desc, size_t cap) {
@@ -50,6 +83,7 @@ static uint64_t detect_x86(char *desc, size_t cap) {
         {KSTT_CPU_AVX512BF16, "avx512bf16"},
         {KSTT_CPU_AVX512VNNI, "avx512vnni"},
         {KSTT_CPU_AVXVNNI, "avxvnni"},
+        {KSTT_CPU_AMXINT8, "amx-int8"},
     };
     if (__builtin_cpu_supports("avx2"))
         f |= KSTT_CPU_AVX2 | KSTT_CPU_F16C; /* AVX2 CPUs have F16C */
@@ -71,6 +105,8 @@ static uint64_t detect_x86(char *desc, size_t cap) {
 #endif
     if (has_avxvnni())
         f |= KSTT_CPU_AVXVNNI;
+    if ((f & KSTT_CPU_AVX512BW) && has_amx_int8())
+        f |= KSTT_CPU_AMXINT8;
     size_t used = (size_t)snprintf(desc, cap, "x86-64");
     for (size_t i = 0; i < sizeof names / sizeof names[0] && used < cap; i++)
         if (f & names[i].bit)
@@ -82,13 +118,11 @@ static uint64_t detect_x86(char *desc, size_t cap) {
 }
 
 extern const kstt__kernels kstt__table_avx2, kstt__table_avx512, kstt__table_avx512_vnni,
-    kstt__table_avx512_bf16;
+    kstt__table_avx512_bf16, kstt__table_avx512_amx;
 
 static const kstt__kernels *const g_tables[] = {
-    &kstt__table_avx2,
-    &kstt__table_avx512,
-    &kstt__table_avx512_vnni,
-    &kstt__table_avx512_bf16,
+    &kstt__table_avx2,        &kstt__table_avx512,     &kstt__table_avx512_vnni,
+    &kstt__table_avx512_bf16, &kstt__table_avx512_amx,
 };
 
 const kstt__cpu_arch_desc kstt__cpu_arch = {detect_x86, g_tables,

@@ -6,6 +6,9 @@
  *                only the activation quantisation (bit-identical to every level's) is AVX-512
  *   avx512-vnni  + AVX512-VNNI: the block-quantised products and packed preparations
  *   avx512-bf16  + AVX512-BF16: also the optional vdpbf16ps product (matmul_bf16_dot)
+ *   avx512-amx   + AMX-INT8 (enabled for the process, x86/cpu_x86.c): q8_0 matrices are packed
+ *                at load as Q8_0X and multiplied on the tile unit (x86/q8_amx.c): the batched
+ *                LM step of many streams stops being compute-bound
  * AVX512_COMMON lists the entries the three share; each variant lists the rest.
  */
 #include "kernels/cpu.h"
@@ -68,6 +71,22 @@ const kstt__kernels kstt__table_avx512_bf16 = {
     .wt[KSTT_WT_Q8_0R] = {kstt__matmul_q8_0r_avx512, kstt__prepare_x_qt_avx512},
     .wt[KSTT_WT_Q4_0R] = {kstt__matmul_q4_0r_avx512, kstt__prepare_x_qt_avx512},
     .wt[KSTT_WT_Q4_KR] = {kstt__matmul_q4_kr_avx512, kstt__prepare_x_qt_avx512},
+    .matmul_bf16_dot = kstt__matmul_bf16_dot_avx512,
+    .prepare_x_bf16_dot = kstt__prepare_x_bf16_dot_avx512,
+};
+
+const kstt__kernels kstt__table_avx512_amx = {
+    AVX512_COMMON,
+    .variant = "avx512-amx",
+    .requires = AVX512_BASE | KSTT_CPU_AVX512VNNI | KSTT_CPU_AVX512BF16 | KSTT_CPU_AMXINT8,
+    .wt[KSTT_WT_Q8_0] = {kstt__matmul_q8_0_avx512, kstt__prepare_x_q8_avx512},
+    .wt[KSTT_WT_Q4_0] = {kstt__matmul_q4_0_avx512, kstt__prepare_x_q8_avx512},
+    .wt[KSTT_WT_Q4_K] = {kstt__matmul_q4_K_avx512, kstt__prepare_x_q8_avx512},
+    .wt[KSTT_WT_Q8_0R] = {kstt__matmul_q8_0r_avx512, kstt__prepare_x_qt_avx512},
+    .wt[KSTT_WT_Q4_0R] = {kstt__matmul_q4_0r_avx512, kstt__prepare_x_qt_avx512},
+    .wt[KSTT_WT_Q4_KR] = {kstt__matmul_q4_kr_avx512, kstt__prepare_x_qt_avx512},
+    .wt[KSTT_WT_Q8_0X] = {kstt__matmul_q8_0x_amx, kstt__prepare_x_qa_amx},
+    .pack[KSTT_WT_Q8_0] = KSTT_WT_Q8_0X,
     .matmul_bf16_dot = kstt__matmul_bf16_dot_avx512,
     .prepare_x_bf16_dot = kstt__prepare_x_bf16_dot_avx512,
 };

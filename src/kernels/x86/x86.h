@@ -40,6 +40,9 @@ kstt__prepare_kernel kstt__prepare_x_q8_avx512;
 kstt__matmul_kernel kstt__matmul_q8_0_avx512, kstt__matmul_q4_0_avx512, kstt__matmul_q4_K_avx512,
     kstt__matmul_q8_0r_avx512, kstt__matmul_q4_0r_avx512, kstt__matmul_q4_kr_avx512; /* VNNI */
 kstt__prepare_kernel kstt__prepare_x_qt_avx512;                                      /* VNNI */
+/* q8_amx.c: AMX-INT8 (+ AVX-512) products of Q8_0X matrices */
+kstt__matmul_kernel kstt__matmul_q8_0x_amx;
+kstt__prepare_kernel kstt__prepare_x_qa_amx;
 kstt__dot_kernel kstt__dot_f32_avx512;
 kstt__axpy_kernel kstt__axpy_f32_avx512;
 kstt__map_kernel kstt__elu_f32_avx512, kstt__gelu_f32_avx512;

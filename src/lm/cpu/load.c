@@ -25,10 +25,11 @@ static int get_mat(const kstt__weights *f, const char *name, const char *alt, in
 }
 
 /* The same for a matrix used only in products: q8_0 / q4_0 / q4_K are repacked at load into
- * the kernels' layouts (io/weights.h, quant/repack.h). */
-static int get_pmat(const kstt__weights *f, const char *name, const char *alt, int64_t rows,
-                    int64_t cols, kstt__wmat *m, char *err, size_t errlen) {
-    return kstt__weights_mat_packed(f, pick(f, name, alt), rows, cols, m, err, errlen);
+ * the layouts the kernel level asks for (kstt__kernels.pack; io/weights.h, quant/repack.h). */
+static int get_pmat(const kstt__wtype *pack, const kstt__weights *f, const char *name,
+                    const char *alt, int64_t rows, int64_t cols, kstt__wmat *m, char *err,
+                    size_t errlen) {
+    return kstt__weights_mat_packed(f, pick(f, name, alt), rows, cols, pack, m, err, errlen);
 }
 
 /* A norm weight of D elements, converted to f32 into dst: stored [D] (MLX) or [1, 1, D]
@@ -40,7 +41,8 @@ static int get_norm(const kstt__weights *f, const char *name, const char *alt, i
 
 static int is_quantized(const kstt__wmat *m) {
     return m->type == KSTT_WT_Q8_0 || m->type == KSTT_WT_Q4_0 || m->type == KSTT_WT_Q4_K ||
-           m->type == KSTT_WT_Q8_0R || m->type == KSTT_WT_Q4_0R || m->type == KSTT_WT_Q4_KR;
+           m->type == KSTT_WT_Q8_0R || m->type == KSTT_WT_Q4_0R || m->type == KSTT_WT_Q4_KR ||
+           m->type == KSTT_WT_Q8_0X;
 }
 
 /* KSTT_KV_AUTO: f16 when any matrix is block-quantized. Such a model's logits already carry a
@@ -140,16 +142,16 @@ int kstt__lm_cpu_load(kstt__lm *lm, const kstt__weights *f, const kstt__stt_conf
             goto fail;
         L->norm1 = a1;
         L->norm2 = a2;
-        if ((rc = get_pmat(f, NAME(n1, "self_attn.in_proj_weight"),
+        if ((rc = get_pmat(c->k->pack, f, NAME(n1, "self_attn.in_proj_weight"),
                            NAME(n2, "self_attn.in_proj.weight"), 3 * D, D, &L->in_proj, err,
                            errlen)) != KSTT_OK)
             goto fail;
-        if ((rc = get_pmat(f, NAME(n1, "self_attn.out_proj.weight"), NULL, D, D, &L->out_proj, err,
+        if ((rc = get_pmat(c->k->pack, f, NAME(n1, "self_attn.out_proj.weight"), NULL, D, D, &L->out_proj, err,
                            errlen)) != KSTT_OK)
             goto fail;
         /* H comes from the weights (the config's hidden_scale rule differs between the
          * reference implementations; the shapes do not). */
-        if ((rc = get_pmat(f, NAME(n1, "gating.linear_out.weight"), NULL, D, -1, &L->linear_out,
+        if ((rc = get_pmat(c->k->pack, f, NAME(n1, "gating.linear_out.weight"), NULL, D, -1, &L->linear_out,
                            err, errlen)) != KSTT_OK)
             goto fail;
         int64_t H = L->linear_out.cols;
@@ -166,7 +168,7 @@ int kstt__lm_cpu_load(kstt__lm *lm, const kstt__weights *f, const kstt__stt_conf
                             (long long)D, (long long)H, (long long)D, lm->hidden);
             goto fail;
         }
-        if ((rc = get_pmat(f, NAME(n1, "gating.linear_in.weight"), NULL, 2 * H, D, &L->linear_in,
+        if ((rc = get_pmat(c->k->pack, f, NAME(n1, "gating.linear_in.weight"), NULL, 2 * H, D, &L->linear_in,
                            err, errlen)) != KSTT_OK)
             goto fail;
 #undef NAME
@@ -175,7 +177,7 @@ int kstt__lm_cpu_load(kstt__lm *lm, const kstt__weights *f, const kstt__stt_conf
     if ((rc = get_norm(f, "out_norm.alpha", "out_norm.weight", D, ao, err, errlen)) != KSTT_OK)
         goto fail;
     c->out_norm = ao;
-    if ((rc = get_pmat(f, "text_linear.weight", NULL, cfg->text_card, D, &c->text_linear, err,
+    if ((rc = get_pmat(c->k->pack, f, "text_linear.weight", NULL, cfg->text_card, D, &c->text_linear, err,
                        errlen)) != KSTT_OK)
         goto fail;
 
