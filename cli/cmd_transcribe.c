@@ -39,6 +39,7 @@ typedef struct {
     int vad, quiet, threads;
     kstt_kv_type kv;        /* --kv: the LM's KV cache storage */
     kstt_mimi_weights mimi; /* --mimi-weights: the Mimi encoder's matrix storage */
+    int codebooks;          /* --codebooks: audio codebooks the model reads (0 = all) */
     app_audio_opts audio;
     int no_padding; /* --no-padding: raw stream (moshi-server's times, no silence added) */
     int rate_given, channels_given;
@@ -85,6 +86,9 @@ static void usage(FILE *f) {
         "                        Mimi encoder matrices: f32 gives the reference's codes;\n"
         "                        bf16 halves the encoder's weight traffic (approximate\n"
         "                        codes); auto (default) is bf16 for 4-bit LMs, else f32\n"
+        "  --codebooks K         use only the first K of the model's audio codebooks (Mimi's\n"
+        "                        RVQ levels), 1..n_q; 0 = all (default); moshi-server's\n"
+        "                        audio_codebooks\n"
         "  -q, --quiet           no progress bar, warnings or download messages\n"
         "  -h, --help            this text\n"
         "\n",
@@ -168,9 +172,9 @@ static int parse_args(int argc, char **argv, options *o) {
                 continue;
             }
             static const char *const valued[] = {
-                "--model",    "--format",       "--output",       "-o",
-                "--threads",  "--kv",           "--raw",          "--rate",
-                "--channels", "--mimi-weights", "--eot-threshold"};
+                "--model",    "--format",       "--output",        "-o",
+                "--threads",  "--kv",           "--raw",           "--rate",
+                "--channels", "--mimi-weights", "--eot-threshold", "--codebooks"};
             const char *name = NULL;
             for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !name; k++) {
                 size_t len = strlen(valued[k]);
@@ -204,6 +208,10 @@ static int parse_args(int argc, char **argv, options *o) {
                 o->w.format = (app_format)f;
             } else if (!strcmp(name, "--threads")) {
                 if (cli_parse_int("transcribe", "--threads", val, 1, 1024, &o->threads))
+                    return 2;
+            } else if (!strcmp(name, "--codebooks")) {
+                /* the model's n_q is checked when it loads */
+                if (cli_parse_int("transcribe", "--codebooks", val, 0, 1024, &o->codebooks))
                     return 2;
             } else if (!strcmp(name, "--rate")) {
                 if (cli_parse_int("transcribe", "--rate", val, APP_AUDIO_MIN_RATE,
@@ -500,6 +508,7 @@ int cli_cmd_transcribe(int argc, char **argv) {
     mp.pool = pool;
     mp.kv_type = o.kv;
     mp.mimi_weights = o.mimi;
+    mp.num_codebooks = o.codebooks;
     if (kstt_model_load(&model, dir, &mp, err, sizeof err)) {
         fprintf(stderr, "kstt transcribe: %s\n", err);
         status = 1;

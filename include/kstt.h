@@ -193,6 +193,10 @@ typedef struct {
     int asr_delay_in_tokens; /* < 0: from config.json, else floor(audio_delay_seconds * 12.5) */
     kstt_kv_type kv_type;    /* KV cache storage (default KSTT_KV_AUTO, see above) */
     kstt_mimi_weights mimi_weights; /* Mimi matrix storage (default AUTO: kstt_mimi_weights) */
+    int num_codebooks; /* audio codebooks Mimi produces and the LM reads (moshi-server's
+                          audio_codebooks): K in 1..n_q uses the first K (an RVQ prefix; the
+                          LM sums only their embeddings), 0 = all n_q (default), else
+                          KSTT_EINVAL; kstt_model_info.num_codebooks gives the one in effect */
 } kstt_model_params;
 
 KSTT_API kstt_model_params kstt_model_params_default(void);

@@ -2,6 +2,7 @@
  * kstt serve --model DIR|REPO [--addr 127.0.0.1] [--port 8080] [--max-streams N] [--api-key KEY
  * ...]
  *            [--threads N] [--path /api/asr-streaming] [--asr-delay N] [--kv auto|f32|f16]
+ *            [--codebooks K]
  *            [--max-message-mb N] [--max-post-mb N] [--backlog-seconds S]
  *            [--idle-timeout S] [--audio-timeout S] [--ping-interval S] [--drain-timeout S]
  *            [--log-level 0|1|2] [-q]
@@ -56,6 +57,8 @@ static void usage(FILE *f) {
                "  --path PATH            ASR route (default /api/asr-streaming)\n"
                "  --asr-delay N          model delay in frames (default: from the model)\n"
                "  --kv auto|f32|f16      LM key/value cache storage\n"
+               "  --codebooks K          audio codebooks the model reads, 1..n_q (moshi-server's\n"
+               "                         audio_codebooks; default 0 = all)\n"
                "  --max-message-mb N     largest WebSocket message (default 16)\n"
                "  --max-post-mb N        largest POST body (default 64)\n"
                "  --max-post-seconds S   longest decoded POST audio (default 3600)\n"
@@ -93,6 +96,7 @@ int cli_cmd_serve(int argc, char **argv) {
     cfg.ping_interval = 10;
     cfg.drain_timeout = 10;
     double max_streams = 64, threads = 0, delay = -1, backlog_s = 60, mm = 16, mp = 64;
+    double codebooks = 0; /* 0: all; the model's n_q is checked when it loads */
     kstt_kv_type kv = KSTT_KV_AUTO;
     const char **keys = srv_xcalloc((size_t)argc + 1, sizeof *keys);
     int n_keys = 0;
@@ -134,7 +138,11 @@ int cli_cmd_serve(int argc, char **argv) {
             cfg.path = v;
         else if (!strcmp(a, "--asr-delay"))
             bad = parse_num(a, v, 0, 1000, &delay);
-        else if (!strcmp(a, "--kv")) {
+        else if (!strcmp(a, "--codebooks")) {
+            bad = parse_num(a, v, 0, 1024, &codebooks);
+            if (!bad && codebooks != (int)codebooks)
+                bad = 1, fprintf(stderr, "kstt serve: --codebooks wants an integer, not '%s'\n", v);
+        } else if (!strcmp(a, "--kv")) {
             if (!strcmp(v, "auto"))
                 kv = KSTT_KV_AUTO;
             else if (!strcmp(v, "f32"))
@@ -216,6 +224,7 @@ int cli_cmd_serve(int argc, char **argv) {
     mpar.pool = pool;
     mpar.kv_type = kv;
     mpar.asr_delay_in_tokens = (int)delay;
+    mpar.num_codebooks = (int)codebooks;
     if (kstt_model_load(&model, model_dir, &mpar, err, sizeof err)) {
         fprintf(stderr, "kstt serve: %s\n", err);
         goto out;
@@ -273,9 +282,10 @@ int cli_cmd_serve(int argc, char **argv) {
     struct lws_vhost *vh = lws_get_vhost_by_name(srv.ctx, "default");
     if (vh)
         port = lws_get_vhost_listen_port(vh);
-    srv_log(1, "model %s (delay %d frames, %s), %zu slots, listening on http://%s:%d%s", model_dir,
-            info.asr_delay_in_tokens, info.has_vad ? "VAD heads" : "no VAD heads",
-            (size_t)max_streams, cfg.addr, port, cfg.path);
+    srv_log(
+        1, "model %s (delay %d frames, %d codebooks, %s), %zu slots, listening on http://%s:%d%s",
+        model_dir, info.asr_delay_in_tokens, info.num_codebooks,
+        info.has_vad ? "VAD heads" : "no VAD heads", (size_t)max_streams, cfg.addr, port, cfg.path);
     printf("listening on %s:%d\n", cfg.addr, port);
     fflush(stdout);
 

@@ -35,7 +35,8 @@
 #include "tokenizer/sentencepiece.h"
 
 typedef struct {
-    int n_q, card, text_card; /* audio codebooks, audio vocabulary, text output vocabulary */
+    int n_q, card, text_card; /* audio codebooks in use (the model's n_codebooks), audio
+                                 vocabulary, text output vocabulary */
     int pad_id, epad_id;      /* 3 and 0 */
     int delay;                /* asr_delay_in_tokens */
     int n_vad, vad_dim;       /* extra heads (0: no Step events) */

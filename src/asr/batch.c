@@ -48,7 +48,7 @@ struct kstt_batch {
     batch_row *rows;         /* [cap] one per stream of the run */
     int *act;                /* [cap] rows stepping at this step */
     int *enc;                /* [cap] rows being encoded in this Mimi call */
-    int32_t *tokens;         /* [cap, 1 + n_q] LM inputs */
+    int32_t *tokens;         /* [cap, 1 + lm->n_q] LM inputs (1 + n_codebooks of them set) */
     kstt__lm_state **states; /* [cap] the stepping streams' LM states */
     float *logits;           /* [cap, text_card] LM outputs */
     float *vad;              /* [cap, n_vad * vad_dim] */
@@ -132,7 +132,7 @@ const char *kstt_batch_errmsg(const kstt_batch *b) {
  * for all of them. */
 static int refill(kstt_batch *b, int count) {
     const kstt_model *m = b->model;
-    const size_t fs = (size_t)m->frame_size, nq = (size_t)m->cfg.n_q;
+    const size_t fs = (size_t)m->frame_size, nq = (size_t)m->n_codebooks;
     for (;;) {
         int ne = 0;
         for (int i = 0; i < count; i++) {
@@ -217,7 +217,7 @@ static kstt_stream *aborting(const kstt_batch *b, int nb) {
 static int run_rows(kstt_batch *b, int count, int64_t *steps) {
     const kstt_model *m = b->model;
     const kstt__lm *lm = m->lm;
-    const int nq = m->cfg.n_q, V = lm->text_card;
+    const int nq = m->n_codebooks, stride = 1 + lm->n_q, V = lm->text_card;
     const int nv = lm->n_vad * lm->vad_dim;
     *steps = 0;
     int rc;
@@ -240,7 +240,7 @@ static int run_rows(kstt_batch *b, int count, int64_t *steps) {
         for (int j = 0; j < nb; j++) {
             kstt_stream *s = b->rows[b->act[j]].in.s;
             kstt__asr_input(&s->asr, s->codes + (size_t)s->codes_pos * nq,
-                            b->tokens + (size_t)j * (1 + nq));
+                            b->tokens + (size_t)j * stride);
             s->codes_pos++;
             b->states[j] = s->lm;
         }

@@ -97,6 +97,15 @@ int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *
     if ((rc = kstt__stt_config_load(&m->cfg, path, err, errlen)))
         goto fail;
     const kstt__stt_config *c = &m->cfg;
+    /* moshi-server's audio_codebooks: the first K codebooks of Mimi's RVQ feed the LM */
+    if (params->num_codebooks < 0 || params->num_codebooks > c->n_q) {
+        rc = kstt__errf(err, errlen, KSTT_EINVAL,
+                        "%s: num_codebooks %d out of range 1..%d (0 = all; the model has n_q = %d "
+                        "audio codebooks)",
+                        dir, params->num_codebooks, c->n_q, c->n_q);
+        goto fail;
+    }
+    m->n_codebooks = params->num_codebooks ? params->num_codebooks : c->n_q;
 
     if ((rc = join(path, sizeof path, dir, c->moshi_name, err, errlen)))
         goto fail;
@@ -106,6 +115,11 @@ int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *
     if ((rc = kstt__lm_load_kv(&m->lm, m->weights, c, m->pool, params->kernels, params->kv_type,
                                err, errlen)))
         goto fail;
+    if ((rc = kstt__lm_set_codebooks(m->lm, m->n_codebooks))) {
+        rc = kstt__errf(err, errlen, rc, "%s: the LM cannot read %d codebooks (n_q = %d)", path,
+                        m->n_codebooks, m->lm->n_q);
+        goto fail;
+    }
 
     char cfg_path[4096];
     kstt_mimi_params mp = kstt_mimi_params_default();
@@ -114,7 +128,7 @@ int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *
             goto fail;
         mp.config_path = cfg_path;
     }
-    mp.num_codebooks = c->n_q;
+    mp.num_codebooks = m->n_codebooks;
     mp.pool = m->pool;
     mp.kernels = params->kernels;
     mp.weights = resolve_mimi_weights(m->lm, params->mimi_weights);
@@ -122,10 +136,10 @@ int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *
         goto fail;
     if ((rc = kstt_mimi_load(&m->mimi, path, &mp, err, errlen)))
         goto fail;
-    if (kstt_mimi_num_codebooks(m->mimi) != c->n_q) {
+    if (kstt_mimi_num_codebooks(m->mimi) != m->n_codebooks) {
         rc = kstt__errf(err, errlen, KSTT_EFORMAT,
-                        "%s: the Mimi model gives %d codebooks but the LM reads n_q = %d", path,
-                        kstt_mimi_num_codebooks(m->mimi), c->n_q);
+                        "%s: the Mimi model gives %d codebooks but the LM reads %d (n_q = %d)",
+                        path, kstt_mimi_num_codebooks(m->mimi), m->n_codebooks, c->n_q);
         goto fail;
     }
     /* Codes index the LM's audio embeddings, whose row `card` is the audio pad token: a code
@@ -192,7 +206,7 @@ void kstt_model_get_info(const kstt_model *m, kstt_model_info *info) {
     info->silence_prefix_seconds = m->cfg.audio_silence_prefix_seconds;
     info->prefix_frames = m->prefix_frames;
     info->has_vad = m->lm->n_vad > 0;
-    info->num_codebooks = m->cfg.n_q;
+    info->num_codebooks = m->n_codebooks; /* in effect: codes per frame */
     info->text_vocab = m->cfg.text_card;
     info->context = m->cfg.context;
 }

@@ -21,6 +21,8 @@ struct kstt_model {
     kstt__spm *spm;
     kstt_pool *pool;   /* borrowed */
     int delay;         /* asr_delay_in_tokens in effect */
+    int n_codebooks;   /* audio codebooks in effect (params num_codebooks, else n_q): Mimi's
+                          codes per frame and the ones the LM reads */
     int frame_size;    /* samples per LM step (1920) */
     int sample_rate;   /* 24000 */
     int prefix_frames; /* pad mode: ceil(audio_silence_prefix_seconds * 12.5) */
@@ -28,7 +30,7 @@ struct kstt_model {
 };
 
 /* Internal test and tool hook: runs one LM step per frame of given Mimi codes
- * (codes[frame * n_q + k]), bypassing the audio path and the pad-mode prefix. Returns the
+ * (codes[frame * n_codebooks + k]), bypassing the audio path and the pad-mode prefix. Returns the
  * number of steps run or a status. */
 int kstt__stream_feed_codes(kstt_stream *s, const int32_t *codes, size_t n_frames);
 

@@ -73,7 +73,7 @@ int kstt_stream_new(kstt_stream **out, kstt_model *model, const kstt_stream_para
     s->params = *params;
     const kstt__lm *lm = model->lm;
     kstt__asr_params ap = {
-        .n_q = model->cfg.n_q,
+        .n_q = model->n_codebooks,
         .card = model->cfg.card,
         .text_card = model->cfg.text_card,
         .pad_id = model->cfg.pad_id,
@@ -99,7 +99,7 @@ int kstt_stream_new(kstt_stream **out, kstt_model *model, const kstt_stream_para
         goto fail;
     if ((rc = kstt_batch_new(&s->own, model, 1, NULL, 0)))
         goto fail;
-    s->codes = kstt__calloc((size_t)MAX_FRAMES * (size_t)model->cfg.n_q, sizeof(int32_t));
+    s->codes = kstt__calloc((size_t)MAX_FRAMES * (size_t)model->n_codebooks, sizeof(int32_t));
     s->zeros = kstt__calloc((size_t)MAX_FRAMES * (size_t)model->frame_size, sizeof(float));
     if (!s->codes || !s->zeros) {
         rc = KSTT_ENOMEM;
@@ -226,7 +226,7 @@ int kstt__stream_feed_codes(kstt_stream *s, const int32_t *codes, size_t n_frame
     if (rc)
         return rc;
     const kstt_model *m = s->model;
-    const int nq = m->cfg.n_q;
+    const int nq = m->n_codebooks;
     for (size_t i = 0; i < n_frames * (size_t)nq; i++)
         if (codes[i] < 0 || codes[i] >= m->cfg.card) {
             snprintf(s->errmsg, sizeof s->errmsg, "frame %zu: code %d out of range 0..%d",

@@ -30,7 +30,15 @@ int kstt__lm_load_kv(kstt__lm **out, const kstt__weights *f, const kstt__stt_con
         kstt__free(lm);
         return rc;
     }
+    lm->n_q_used = lm->n_q;
     *out = lm;
+    return KSTT_OK;
+}
+
+int kstt__lm_set_codebooks(kstt__lm *lm, int k) {
+    if (!lm || k < 1 || k > lm->n_q)
+        return KSTT_EINVAL;
+    lm->n_q_used = k;
     return KSTT_OK;
 }
 

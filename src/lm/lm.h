@@ -9,7 +9,9 @@
  *
  * The computation of a step:
  *
- *   x  = emb_0[a_0] + ... + emb_{n_q-1}[a_{n_q-1}] + text_emb[t]     (this order, f32)
+ *   x  = emb_0[a_0] + ... + emb_{K-1}[a_{K-1}] + text_emb[t]     (this order, f32)
+ *        K = n_q_used (moshi-server's audio_codebooks; default n_q): the codebooks >= K
+ *        contribute nothing, as moshi's zero token, and their input tokens are not read
  *   per layer: x += out_proj(attn(rope(in_proj(rms1(x)))))
  *              x += linear_out(silu(g[0:H]) * g[H:2H]),  g = linear_in(rms2(x))
  *   y = out_norm(x); logits = text_linear y; vad[h] = softmax(extra_heads.h y)
@@ -57,6 +59,8 @@ typedef struct {
 struct kstt__lm {
     int dim, n_heads, head_dim, n_layers, hidden; /* hidden = H, from the weight shapes */
     int n_q, card, text_card, context;
+    int n_q_used;            /* audio codebooks summed at the input, 1..n_q (n_q after load;
+                                kstt__lm_set_codebooks) */
     int n_vad, vad_dim;      /* extra heads (0 when the file has none) */
     kstt_kv_type kv_type;    /* KSTT_KV_F32 or KSTT_KV_F16 (never AUTO: resolved at load) */
     int quantized;           /* some matrix is stored in a block-quantized type */
@@ -77,6 +81,10 @@ int kstt__lm_load(kstt__lm **out, const kstt__weights *file, const kstt__stt_con
 int kstt__lm_load_kv(kstt__lm **out, const kstt__weights *file, const kstt__stt_config *cfg,
                      kstt_pool *pool, kstt_kernels kernels, kstt_kv_type kv, char *err,
                      size_t errlen);
+/* Makes the model read only the first k audio codebooks (1 <= k <= n_q; n_q = all, as after
+ * load). Call before the model is shared: a kstt__lm is otherwise immutable. KSTT_EINVAL
+ * (nothing changed) for k out of range. */
+int kstt__lm_set_codebooks(kstt__lm *lm, int k);
 /* Bytes of one stream's KV ring (both K and V) for this model. */
 size_t kstt__lm_kv_bytes(const kstt__lm *lm);
 void kstt__lm_free(kstt__lm *lm); /* NULL ok */
@@ -97,7 +105,8 @@ int kstt__lm_work_new(kstt__lm_work **out, const kstt__lm *lm, int cap);
 void kstt__lm_work_free(const kstt__lm *lm, kstt__lm_work *w); /* NULL ok */
 
 /* One step of n streams (1 <= n <= the work's cap): tokens[b * (1 + n_q) + 0] is stream b's
- * text input, [1 + k] its audio input of codebook k. Writes logits[b * text_card + v] and,
+ * text input, [1 + k] its audio input of codebook k (only k < n_q_used are read; the stride
+ * stays 1 + n_q). Writes logits[b * text_card + v] and,
  * when the model has VAD heads, vad[b * n_vad * vad_dim + h * vad_dim + i] (probabilities;
  * vad may be NULL when n_vad is 0), both host memory of the caller. Advances every state by
  * one position. Returns KSTT_EINVAL (nothing changed) when a token is out of range or n is

@@ -39,6 +39,7 @@ int main(void) {
     F(kstt_model_params, asr_delay_in_tokens);
     F(kstt_model_params, kv_type);
     F(kstt_model_params, mimi_weights);
+    F(kstt_model_params, num_codebooks);
 
     S(kstt_model_info);
     F(kstt_model_info, sample_rate);

@@ -624,6 +624,49 @@ def t_load():
         check(srv.stop() == 0, "server exit status")
 
 
+def t_codebooks():
+    """--codebooks K (moshi-server's audio_codebooks): the server's words and VAD equal
+    `kstt transcribe --no-padding --codebooks K`, and differ from all 8 codebooks; K out of
+    range stops `kstt serve` with a message."""
+    def cli(pcm, *extra):
+        with tempfile.NamedTemporaryFile(suffix=".wav", delete=False) as f:
+            name = f.name
+        try:
+            soundfile.write(name, pcm, 24000, subtype="FLOAT")
+            out = subprocess.run([KSTT, "transcribe", "--model", TINY, "--no-padding", "--format",
+                                  "json", "--vad", "-q", *extra, name], capture_output=True,
+                                 text=True, check=True)
+        finally:
+            os.unlink(name)
+        doc = json.loads(out.stdout)
+        return [(w["word"], round(w["start"], 2)) for w in doc["words"]], [v["prs"] for v in
+                                                                           doc["vad"]]
+    pcm, tail = load_wav(BRIA), 12
+    full = np.concatenate([pcm, np.zeros(tail * FRAME, dtype=np.float32)])
+    srv = Server(TINY, "--codebooks", "3")
+    try:
+        msgs = asyncio.run(stream_file(srv.url, pcm, 7, tail))
+    finally:
+        check(srv.stop() == 0, "server exit status")
+    swords = [(m["text"], round(m["start_time"], 2)) for m in msgs if m["type"] == "Word"]
+    sprs = [m["prs"] for m in msgs if m["type"] == "Step"]
+    cwords, cvad = cli(full, "--codebooks", "3")
+    check(swords and cwords[:len(swords)] == swords and len(cwords) - len(swords) <= 1,
+          "words differ from kstt transcribe --codebooks 3: %r vs %r" % (cwords, swords))
+    check(0 <= len(cvad) - len(sprs) <= 1 and all(
+        abs(a - b) <= 1e-5 for c, s_ in zip(cvad, sprs) for a, b in zip(c, s_)),
+        "VAD differs from kstt transcribe --codebooks 3")
+    check(cli(full) != (cwords, cvad), "--codebooks 3 gives the output of all 8 codebooks")
+    for bad, status, text in (("9", 1, "num_codebooks 9 out of range 1..8"),
+                              ("-1", 2, "--codebooks wants a number in [0, 1024]"),
+                              ("2.5", 2, "--codebooks wants an integer")):
+        r = subprocess.run([KSTT, "serve", "--model", TINY, "--addr", "127.0.0.1", "--port", "0",
+                            "--codebooks", bad], capture_output=True, text=True, timeout=60)
+        check(r.returncode == status and text in r.stderr and "listening" not in r.stdout,
+              "kstt serve --codebooks %s: status %d, stderr %r" % (bad, r.returncode, r.stderr))
+    print("ok: %d words with 3 codebooks, as the CLI; bad values refused" % len(swords))
+
+
 if __name__ == "__main__":
     case = sys.argv[1]
     globals()["t_" + case]()

@@ -186,11 +186,12 @@ class Model:
 
     threads: worker threads (None: one per CPU). kernels: "auto", "ref", "avx2", "avx512",
     "neon", ... (a cap). kv: "auto", "f32", "f16" (KV cache storage). mimi_weights: "auto",
-    "f32", "bf16"."""
+    "f32", "bf16". codebooks: use only the first K audio codebooks, 1..n_q (moshi-server's
+    audio_codebooks; 0 = all)."""
 
     def __init__(self, path_or_repo_id, threads: Optional[int] = None, kernels: str = "auto",
                  kv: str = "auto", mimi_weights: str = "auto", download: bool = True,
-                 revision: str = "main"):
+                 revision: str = "main", codebooks: int = 0):
         self._model = None
         self._pool = None
         self._streams = weakref.WeakSet()
@@ -200,6 +201,7 @@ class Model:
             params.kernels = _c.KERNELS[kernels]
             params.kv_type = _c.KV_TYPES[kv]
             params.mimi_weights = _c.MIMI_WEIGHTS[mimi_weights]
+            params.num_codebooks = int(codebooks)
         except KeyError as e:
             raise ValueError("kstt: unknown option value %s" % e) from None
         pool = ctypes.c_void_p()

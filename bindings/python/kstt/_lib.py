@@ -72,6 +72,7 @@ class ModelParams(ctypes.Structure):
         ("asr_delay_in_tokens", c_int),
         ("kv_type", c_int),
         ("mimi_weights", c_int),
+        ("num_codebooks", c_int),
     ]
 
 
