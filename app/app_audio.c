@@ -23,7 +23,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <sndfile.h>
-#include <soxr.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app_resample.h"
 #include "app_util.h"
 #include "kstt.h"
 
@@ -424,14 +424,12 @@ static int finish_open(app_audio *a, app_audio **out, char *err, size_t errlen) 
     if (!a->in || !a->mono || !a->out)
         return open_err(a, err, errlen, fail(a, KSTT_ENOMEM, "%s: out of memory", a->name));
     if (a->in_rate != out_rate) {
-        soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
-        soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
-        soxr_error_t se = NULL;
-        a->soxr = soxr_create(a->in_rate, out_rate, 1, &se, &io, &q, NULL);
-        if (!a->soxr || se)
+        const char *why;
+        a->soxr = app_resampler_new(a->in_rate, out_rate, &why);
+        if (!a->soxr)
             return open_err(a, err, errlen,
                             fail(a, KSTT_EIO, "%s: cannot resample %d to %d Hz: %s", a->name,
-                                 a->in_rate, out_rate, se ? se : "soxr_create failed"));
+                                 a->in_rate, out_rate, why));
     }
     *out = a;
     return KSTT_OK;

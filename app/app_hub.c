@@ -100,3 +100,25 @@ int app_hub_resolve(const char *spec, const app_hub_opts *opts, char *dir, size_
         return app_errf(err, errlen, KSTT_ENOTFOUND, "%s (run `kstt download %s`)", why, spec);
     return app_hub_download(spec, opts, dir, dircap, err, errlen);
 }
+
+int app_model_resolve(const char *spec, int quiet, char *dir, size_t dircap, char *err,
+                      size_t errlen) {
+    app_hub_opts ho = app_hub_opts_default();
+    if (quiet)
+        ho.progress = ho.verbose = 0;
+    return app_hub_resolve(spec, &ho, dir, dircap, err, errlen);
+}
+
+int app_model_open(kstt_model **out, const char *spec, int quiet, const kstt_model_params *mp,
+                   char *dir, size_t dircap, char *err, size_t errlen) {
+    char own[APP_HUB_PATH_MAX];
+    if (!dir) {
+        dir = own;
+        dircap = sizeof own;
+    }
+    int st = app_model_resolve(spec, quiet, dir, dircap, err, errlen);
+    if (st)
+        return st;
+    kstt_model_params def = kstt_model_params_default();
+    return kstt_model_load(out, dir, mp ? mp : &def, err, errlen);
+}

@@ -29,6 +29,8 @@
 
 #include <stddef.h>
 
+#include "kstt.h" /* app_model_open */
+
 #define APP_DEFAULT_MODEL "kyutai/stt-1b-en_fr-candle"
 
 typedef struct {
@@ -51,6 +53,17 @@ app_hub_opts app_hub_opts_default(void);
  * config names must be regular files (a FIFO or a device is refused). opts may be NULL. */
 int app_hub_resolve(const char *spec, const app_hub_opts *opts, char *dir, size_t dircap, char *err,
                     size_t errlen);
+
+/* The front ends' resolve (kstt transcribe, listen, serve): app_hub_resolve with the default
+ * options, where quiet turns off the progress bar and the per-file download messages. */
+int app_model_resolve(const char *spec, int quiet, char *dir, size_t dircap, char *err,
+                      size_t errlen);
+
+/* app_model_resolve, then kstt_model_load of that directory with mp (NULL: the defaults).
+ * dir (may be NULL) receives the resolved directory. 0, or a negative kstt status with a
+ * message in err; *out is set only on success (release with kstt_model_free). */
+int app_model_open(kstt_model **out, const char *spec, int quiet, const kstt_model_params *mp,
+                   char *dir, size_t dircap, char *err, size_t errlen);
 
 /* Downloads (or completes) every file a repo needs: config.json, then the files it names.
  * Like huggingface_hub's snapshot_download: asks the server which commit the revision is

@@ -2,7 +2,7 @@
  * Transcripts: word assembly from stream events and the txt / JSON / SRT / WebVTT writers. The
  * rules (word ends, cue grouping) are stated in app_transcript.h. Text from the model is treated as
  * untrusted bytes: control characters become spaces in the plain-text formats, JSON strings
- * are escaped and ill-formed UTF-8 is replaced by U+FFFD so the output always parses, and
+ * are escaped (app_json.h) and ill-formed UTF-8 is replaced by U+FFFD so the output parses, and
  * WebVTT cue text has &, < and > escaped.
  */
 #include "app_transcript.h"
@@ -110,42 +110,11 @@ char *app_transcript_text(const app_transcript *t) {
 
 /* ---- small formatting helpers ---------------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 character at s (up to NUL), 0 if ill-formed. */
-static size_t utf8_len(const unsigned char *s) {
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0; /* also stops at the NUL */
-    for (size_t i = 2; i < len; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return len;
-}
-
 size_t app_utf8_chars(const char *str) {
     const unsigned char *s = (const unsigned char *)str;
     size_t n = 0;
     while (*s) {
-        size_t k = utf8_len(s);
+        size_t k = app_utf8_len(s);
         s += k ? k : 1;
         n++;
     }
@@ -186,46 +155,6 @@ static void put_text(FILE *f, const char *text, int vtt) {
     }
 }
 
-void app_json_string(FILE *f, const char *str) {
-    fputc('"', f);
-    const unsigned char *s = (const unsigned char *)str;
-    while (*s) {
-        unsigned char c = *s;
-        if (c == '"' || c == '\\') {
-            fputc('\\', f);
-            fputc(c, f);
-            s++;
-        } else if (c < 0x20) {
-            switch (c) {
-            case '\n':
-                fputs("\\n", f);
-                break;
-            case '\r':
-                fputs("\\r", f);
-                break;
-            case '\t':
-                fputs("\\t", f);
-                break;
-            default:
-                fprintf(f, "\\u%04x", c);
-                break;
-            }
-            s++;
-        } else if (c < 0x80) {
-            fputc(c, f);
-            s++;
-        } else {
-            size_t k = utf8_len(s);
-            if (k)
-                fwrite(s, 1, k, f);
-            else
-                fputs("\xEF\xBF\xBD", f); /* U+FFFD for an ill-formed byte */
-            s += k ? k : 1;
-        }
-    }
-    fputc('"', f);
-}
-
 static void put_json_float(FILE *f, float x) {
     if (isfinite(x))
         fprintf(f, "%.6g", (double)x);
@@ -237,28 +166,7 @@ static int finish(FILE *f) {
     return ferror(f) ? -1 : 0;
 }
 
-/* ---- txt and JSON ---------------------------------------------------------------------- */
-
-int app_write_txt(FILE *f, const app_transcript *t, int timestamps) {
-    if (timestamps) {
-        for (size_t i = 0; i < t->n_words; i++) {
-            char a[32], b[32];
-            app_format_seconds(a, sizeof a, t->words[i].start);
-            app_format_seconds(b, sizeof b, t->words[i].end);
-            fprintf(f, "[%s - %s] ", a, b);
-            put_text(f, t->words[i].text, 0);
-            fputc('\n', f);
-        }
-        return finish(f);
-    }
-    char *text = app_transcript_text(t);
-    if (!text)
-        return -1;
-    put_text(f, text, 0);
-    fputc('\n', f);
-    free(text);
-    return finish(f);
-}
+/* ---- JSON ------------------------------------------------------------------------ */
 
 int app_write_json(FILE *f, const app_transcript *t, int with_vad, int indent) {
     char *text = app_transcript_text(t);
@@ -324,130 +232,36 @@ static int ends_sentence(const char *text) {
     return n >= 3 && memcmp(text + n - 3, "\xE2\x80\xA6", 3) == 0; /* U+2026 ... */
 }
 
-/* Best split of words [first, first + count) into two lines: the index of the first word of
- * line 2 minimising the longer line (ties: the shorter line on top), among splits whose lines
- * both fit max_chars; first + count when the words fit one line; 0 when no split fits. */
-static size_t best_split(const size_t *chars, size_t first, size_t count, size_t max_chars) {
+/* Best split of the words of a cue (chars[i]: code points of word i) into two lines: the index
+ * of the first word of line 2 minimising the longer line (ties: the shorter line on top), among
+ * splits whose lines both fit max_chars; count when the words fit one line; 0 when no split
+ * fits. */
+static size_t best_split(const size_t *chars, size_t count, size_t max_chars) {
     size_t total = count - 1;
-    for (size_t i = first; i < first + count; i++)
+    for (size_t i = 0; i < count; i++)
         total += chars[i];
     if (total <= max_chars)
-        return first + count;
+        return count;
     size_t best = 0, best_max = (size_t)-1, line1 = 0;
     for (size_t k = 1; k < count; k++) {
-        line1 += chars[first + k - 1] + (k > 1);
+        line1 += chars[k - 1] + (k > 1);
         size_t line2 = total - line1 - 1;
         if (line1 > max_chars || line2 > max_chars)
             continue;
         size_t m = line1 > line2 ? line1 : line2;
         if (m < best_max || (m == best_max && line1 <= line2)) {
-            best = first + k;
+            best = k;
             best_max = m;
         }
     }
     return best;
 }
 
-static int cue_fits(const size_t *chars, size_t first, size_t count, const app_cue_opts *o) {
-    size_t max = (size_t)o->max_line_chars;
-    size_t s = best_split(chars, first, count, max);
-    if (s == first + count)
+static int cue_fits(const size_t *chars, size_t count, const app_cue_opts *o) {
+    size_t s = best_split(chars, count, (size_t)o->max_line_chars);
+    if (s == count)
         return 1;
     return o->max_lines >= 2 && s != 0;
-}
-
-long app_transcript_cues(const app_transcript *t, const app_cue_opts *o, app_cue **out) {
-    *out = NULL;
-    size_t n = t->n_words;
-    if (n == 0)
-        return 0;
-    size_t *chars = malloc(n * sizeof *chars);
-    app_cue *cues = malloc(n * sizeof *cues);
-    if (!chars || !cues) {
-        free(chars);
-        free(cues);
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++)
-        chars[i] = app_utf8_chars(t->words[i].text);
-    const app_tr_word *w = t->words;
-    long nc = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1, cue_chars = chars[i];
-        for (; j < n; j++) {
-            if (w[j].start - w[j - 1].end >= o->max_gap - 1e-9)
-                break;
-            if (w[j].end - w[i].start > o->max_duration + 1e-9)
-                break;
-            if (!cue_fits(chars, i, j + 1 - i, o))
-                break;
-            if (o->sentence_chars > 0 && cue_chars >= (size_t)o->sentence_chars &&
-                ends_sentence(w[j - 1].text))
-                break;
-            cue_chars += 1 + chars[j];
-        }
-        app_cue *c = &cues[nc++];
-        c->first = i;
-        c->count = j - i;
-        size_t s = best_split(chars, i, j - i, (size_t)o->max_line_chars);
-        c->line2 = (s == 0 || o->max_lines < 2) ? j : s;
-        c->start = w[i].start;
-        c->end = w[j - 1].end > w[i].start ? w[j - 1].end : w[i].start;
-        i = j;
-    }
-    /* Shortest display time, without running into the next cue. */
-    for (long k = 0; k < nc; k++) {
-        app_cue *c = &cues[k];
-        if (c->end - c->start >= o->min_duration)
-            continue;
-        double end = c->start + o->min_duration;
-        if (k + 1 < nc && end > cues[k + 1].start)
-            end = cues[k + 1].start;
-        if (end > c->end)
-            c->end = end;
-    }
-    free(chars);
-    *out = cues;
-    return nc;
-}
-
-static void put_cue_text(FILE *f, const app_transcript *t, const app_cue *c, int vtt) {
-    for (size_t i = c->first; i < c->first + c->count; i++) {
-        if (i > c->first)
-            fputc(i == c->line2 ? '\n' : ' ', f);
-        put_text(f, t->words[i].text, vtt);
-    }
-    fputc('\n', f);
-}
-
-static int write_subtitles(FILE *f, const app_transcript *t, const app_cue_opts *o, int vtt) {
-    app_cue *cues;
-    long n = app_transcript_cues(t, o, &cues);
-    if (n < 0)
-        return -1;
-    char sep = vtt ? '.' : ',';
-    if (vtt)
-        fputs("WEBVTT\n\n", f);
-    for (long k = 0; k < n; k++) {
-        char a[32], b[32];
-        app_format_timestamp(a, sizeof a, cues[k].start, sep);
-        app_format_timestamp(b, sizeof b, cues[k].end, sep);
-        if (!vtt)
-            fprintf(f, "%ld\n", k + 1);
-        fprintf(f, "%s --> %s\n", a, b);
-        put_cue_text(f, t, &cues[k], vtt);
-        fputc('\n', f);
-    }
-    free(cues);
-    return finish(f);
-}
-
-int app_write_srt(FILE *f, const app_transcript *t, const app_cue_opts *o) {
-    return write_subtitles(f, t, o, 0);
-}
-
-int app_write_vtt(FILE *f, const app_transcript *t, const app_cue_opts *o) {
-    return write_subtitles(f, t, o, 1);
 }
 
 /* ---- JSON lines and end of turn ---------------------------------------------------------- */
@@ -570,7 +384,7 @@ static void cue_emit(app_writer *w, double next_start) {
         if (e > end)
             end = e;
     }
-    size_t s = best_split(w->cue_chars, 0, n, (size_t)o->max_line_chars);
+    size_t s = best_split(w->cue_chars, n, (size_t)o->max_line_chars);
     size_t line2 = (s == 0 || o->max_lines < 2) ? n : s;
     char a[32], b[32];
     char sep = vtt ? '.' : ',';
@@ -601,7 +415,7 @@ static int closed_word(app_writer *w, char *text, double start, double end) {
         free(text);
         return check(w, flushed(w->f));
     }
-    /* srt / vtt: the same decisions as app_transcript_cues, made as each word closes */
+    /* srt / vtt: the cue rules of app_transcript.h, decided as each word closes */
     const app_cue_opts *o = &w->o.cues;
     if (w->n_cue + 1 > w->cap_cue) {
         size_t cap = w->cap_cue ? w->cap_cue * 2 : 32;
@@ -624,7 +438,7 @@ static int closed_word(app_writer *w, char *text, double start, double end) {
         w->cue_chars[n] = chars;
         int brk = start - prev->end >= o->max_gap - 1e-9 ||
                   end - w->cue[0].start > o->max_duration + 1e-9 ||
-                  !cue_fits(w->cue_chars, 0, n + 1, o) ||
+                  !cue_fits(w->cue_chars, n + 1, o) ||
                   (o->sentence_chars > 0 && w->cue_len >= (size_t)o->sentence_chars &&
                    ends_sentence(prev->text));
         if (brk) {

@@ -1,7 +1,7 @@
 /*
  * Transcripts: words with start and end times assembled from a stream's events, end-of-turn
- * probabilities, and the writers for txt, JSON, JSON lines, SRT and WebVTT, both whole
- * (app_write_*) and streaming (app_writer: output as the words come).
+ * probabilities, and the streaming writer for txt, JSON, JSON lines, SRT and WebVTT
+ * (app_writer: output as the words come; its JSON is app_write_json of the assembled input).
  *
  * Word ends. The stream reports a Word with its start (the boundary before it) and, separately,
  * EndWord events with a stop time; several words can share one EndWord (pad-separated words),
@@ -20,8 +20,8 @@
  * A cue of more than 42 characters is split into two lines at the word boundary that balances
  * them best. A cue is shown for at least 0.5 s where the next cue leaves room. A single word
  * longer than the limits gets a cue of its own. Every decision about a cue needs only its own
- * words and the first word of the next cue, so the streaming writer prints each cue as soon as
- * the next one starts, with the same bytes as the whole-transcript writer.
+ * words and the first word of the next cue, so the writer prints each cue as soon as the next
+ * one starts.
  *
  * JSON lines (one object per line, flushed per line; `kstt transcribe --format jsonl` and
  * `kstt listen --format jsonl`), times in seconds with 2 decimals, prs with 4:
@@ -39,6 +39,8 @@
 
 #include <stddef.h>
 #include <stdio.h>
+
+#include "app_json.h" /* app_json_string: JSON strings (escaped, UTF-8 checked) */
 
 typedef struct {
     char *text;   /* UTF-8, owned */
@@ -84,26 +86,12 @@ typedef struct {
     double min_duration; /* shortest display time, when the next cue allows (0.5 s) */
 } app_cue_opts;
 
-typedef struct {
-    size_t first, count; /* words[first .. first + count) */
-    size_t line2;        /* index (absolute) of the first word of line 2; first + count if one */
-    double start, end;
-} app_cue;
-
 app_cue_opts app_cue_opts_default(void);
-/* Groups the words into cues. *out is malloc'd (NULL when there are no words); returns the
- * number of cues or -1 when out of memory. */
-long app_transcript_cues(const app_transcript *t, const app_cue_opts *o, app_cue **out);
 
-/* Whole-transcript writers. Each returns 0, or -1 when out of memory or writing failed. */
-
-/* The text and a newline; with timestamps, one word per line: "[1.84 - 2.40] word". */
-int app_write_txt(FILE *f, const app_transcript *t, int timestamps);
 /* {"file", "text", "words": [{"word", "start", "end"}], "vad": [{"time", "prs"}]}, "vad" only
- * with with_vad; indent = spaces before each line (to nest it in an array). */
+ * with with_vad; indent = spaces before each line (to nest it in an array). Returns 0, or -1
+ * when out of memory or writing failed. (app_writer's JSON output.) */
 int app_write_json(FILE *f, const app_transcript *t, int with_vad, int indent);
-int app_write_srt(FILE *f, const app_transcript *t, const app_cue_opts *o);
-int app_write_vtt(FILE *f, const app_transcript *t, const app_cue_opts *o);
 
 /* JSON lines events (see the file comment); each writes one line and flushes. */
 int app_jsonl_word(FILE *f, const char *text, double start);
@@ -169,7 +157,5 @@ void app_format_timestamp(char *buf, size_t cap, double seconds, char sep);
 void app_format_seconds(char *buf, size_t cap, double seconds);
 /* Code points in a UTF-8 string (each ill-formed byte counts as one). */
 size_t app_utf8_chars(const char *s);
-/* A JSON string literal: escaped, ill-formed UTF-8 replaced by U+FFFD. */
-void app_json_string(FILE *f, const char *s);
 
 #endif

@@ -4,12 +4,12 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <portaudio.h>
-#include <soxr.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "app_resample.h"
 #include "ring.h"
 
 #define RING_SECONDS 30
@@ -182,12 +182,10 @@ int app_mic_open(app_mic **out, const char *device, int sample_rate, char *err, 
         goto fail;
     }
     if (m->rate != sample_rate) {
-        soxr_error_t se;
-        soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
-        soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
-        m->soxr = soxr_create(m->rate, sample_rate, 1, &se, &io, &q, NULL);
+        const char *why;
+        m->soxr = app_resampler_new(m->rate, sample_rate, &why);
         if (!m->soxr) {
-            snprintf(err, errlen, "resampler %.0f -> %d Hz: %s", m->rate, sample_rate, se);
+            snprintf(err, errlen, "resampler %.0f -> %d Hz: %s", m->rate, sample_rate, why);
             goto fail;
         }
     }

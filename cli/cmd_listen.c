@@ -58,21 +58,6 @@ typedef struct {
 
 static volatile sig_atomic_t g_stop;
 
-/* Resolves a model spec (directory or repo id, downloading when needed) and loads it. */
-static int listen_load_model(const char *spec, kstt_pool *pool, int quiet, kstt_model **out,
-                             char *err, size_t errlen) {
-    char dir[4096];
-    app_hub_opts ho = app_hub_opts_default();
-    if (quiet) {
-        ho.progress = 0;
-        ho.verbose = 0;
-    }
-    if (app_hub_resolve(spec, &ho, dir, sizeof dir, err, errlen))
-        return -1;
-    kstt_model_params mp = kstt_model_params_default();
-    mp.pool = pool;
-    return kstt_model_load(out, dir, &mp, err, errlen) ? -1 : 0;
-}
 static void on_signal(int sig) {
     (void)sig;
     g_stop = 1;
@@ -261,7 +246,9 @@ int cli_cmd_listen(int argc, char **argv) {
         fprintf(stderr, "kstt listen: cannot start %d threads\n", o.threads);
         return 1;
     }
-    if (listen_load_model(o.model, pool, o.quiet, &model, err, sizeof err)) {
+    kstt_model_params mp = kstt_model_params_default();
+    mp.pool = pool;
+    if (app_model_open(&model, o.model, o.quiet, &mp, NULL, 0, err, sizeof err)) {
         fprintf(stderr, "kstt listen: %s\n", err);
         goto done;
     }

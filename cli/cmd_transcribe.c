@@ -465,10 +465,7 @@ int cli_cmd_transcribe(int argc, char **argv) {
             }
     }
     /* 3. The model, resolved (no loading yet): the output may not be one of its files. */
-    app_hub_opts ho = app_hub_opts_default();
-    if (o.quiet)
-        ho.progress = ho.verbose = 0;
-    if (app_hub_resolve(o.model, &ho, dir, sizeof dir, err, sizeof err)) {
+    if (app_model_resolve(o.model, o.quiet, dir, sizeof dir, err, sizeof err)) {
         fprintf(stderr, "kstt transcribe: %s\n", err);
         status = 1;
         goto done;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_json.h"
 #include "srv_util.h"
 
 #define FRAME 1920
@@ -41,8 +42,7 @@ struct srv_stream {
     uint64_t step_buffered;
     long steps_total;
     size_t words;
-    char *json;
-    size_t json_len, json_cap;
+    app_sbuf json; /* POST: the result array */
     int json_n;
 };
 
@@ -94,18 +94,12 @@ static void free_list(srv_out_msg *m) {
     }
 }
 
-static void json_append(srv_stream *s, const char *txt, size_t n) {
-    if (s->json_len + n + 1 > s->json_cap) {
-        s->json_cap = (s->json_len + n + 1) * 2 + 256;
-        s->json = srv_xrealloc(s->json, s->json_cap);
-    }
-    memcpy(s->json + s->json_len, txt, n);
-    s->json_len += n;
-    s->json[s->json_len] = 0;
-}
-
-static void json_cstr(srv_stream *s, const char *t) {
-    json_append(s, t, strlen(t));
+/* POST result: the moshi-compatible JSON array of Word/EndWord objects, built as events come.
+ * The server dies on OOM (srv_util.h), so a failed append ends the process here too. */
+static void json_append(srv_stream *s, const char *txt) {
+    app_sbuf_puts(&s->json, txt);
+    if (s->json.oom)
+        srv_die_oom();
 }
 
 static void json_number(srv_stream *s, double v) {
@@ -113,25 +107,7 @@ static void json_number(srv_stream *s, double v) {
     snprintf(b, sizeof b, "%.15g", v);
     if (strtod(b, NULL) != v)
         snprintf(b, sizeof b, "%.17g", v);
-    json_append(s, b, strlen(b));
-}
-
-static void json_string(srv_stream *s, const char *t) {
-    json_append(s, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)t; *p; p++) {
-        char b[8];
-        if (*p == '"' || *p == '\\') {
-            b[0] = '\\';
-            b[1] = (char)*p;
-            json_append(s, b, 2);
-        } else if (*p < 0x20) {
-            snprintf(b, sizeof b, "\\u%04x", *p);
-            json_append(s, b, 6);
-        } else {
-            json_append(s, (const char *)p, 1);
-        }
-    }
-    json_append(s, "\"", 1);
+    json_append(s, b);
 }
 
 static void on_event(void *user, const kstt_event *ev) {
@@ -139,18 +115,18 @@ static void on_event(void *user, const kstt_event *ev) {
     size_t pre = s->e->cfg.out_pre;
     if (s->kind == SRV_STREAM_POST) {
         if (ev->type == KSTT_EVENT_WORD) {
-            json_cstr(s, s->json_n++ ? "," : "");
-            json_cstr(s, "{\"type\":\"Word\",\"text\":");
-            json_string(s, ev->text);
-            json_append(s, ",\"start_time\":", 14);
+            json_append(s, s->json_n++ ? "," : "");
+            json_append(s, "{\"type\":\"Word\",\"text\":");
+            app_sbuf_json_string(&s->json, ev->text ? ev->text : "");
+            json_append(s, ",\"start_time\":");
             json_number(s, ev->start);
-            json_append(s, "}", 1);
+            json_append(s, "}");
             s->words++;
         } else if (ev->type == KSTT_EVENT_END_WORD) {
-            json_cstr(s, s->json_n++ ? "," : "");
-            json_cstr(s, "{\"type\":\"EndWord\",\"stop_time\":");
+            json_append(s, s->json_n++ ? "," : "");
+            json_append(s, "{\"type\":\"EndWord\",\"stop_time\":");
             json_number(s, ev->stop);
-            json_append(s, "}", 1);
+            json_append(s, "}");
         }
         return;
     }
@@ -198,7 +174,7 @@ srv_stream *srv_stream_open(srv_engine *e, srv_stream_kind kind, char *err, size
         return NULL;
     }
     if (kind == SRV_STREAM_POST)
-        json_append(s, "[", 1);
+        json_append(s, "[");
     pthread_mutex_lock(&e->mu);
     s->next = e->streams;
     e->streams = s;
@@ -291,8 +267,8 @@ int srv_stream_done(srv_stream *s) {
 }
 
 const char *srv_stream_json(srv_stream *s, size_t *len) {
-    *len = s->json_len;
-    return s->json;
+    *len = s->json.len;
+    return s->json.s;
 }
 
 srv_out_msg *srv_stream_pop(srv_stream *s) {
@@ -379,7 +355,7 @@ static void stream_free(srv_stream *s) {
     free_list(s->pend_head);
     free(s->buf);
     free(s->mk);
-    free(s->json);
+    app_sbuf_free(&s->json);
     free(s);
 }
 
@@ -443,7 +419,7 @@ static void finish_post(srv_engine *e, srv_stream *s, const float *rest, size_t 
         srv_log(0, "POST stream failed: %s", kstt_stream_errmsg(s->ks));
         s->failed = 1;
     }
-    json_append(s, "]", 1);
+    json_append(s, "]");
     s->done = 1;
     pthread_mutex_unlock(&e->mu);
     if (e->cfg.metrics)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_json.h"
 #include "kstt.h"
 #include "srv_decode.h"
 #include "srv_msg.h"
@@ -189,47 +190,40 @@ static int authorized(struct lws *wsi, srv_server *srv, int allow_query) {
 
 /* ---- routes --------------------------------------------------------------------------- */
 
-static void json_str(char *out, size_t cap, const char *s) {
-    size_t o = 0;
-    for (; *s && o + 7 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c < 0x20) {
-            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    out[o] = 0;
+/* Answers a JSON body built in b and releases it (the server dies on OOM: srv_util.h). */
+static int json_answer(struct lws *wsi, srv_session *p, app_sbuf *b) {
+    if (b->oom)
+        srv_die_oom();
+    int rc = http_answer(wsi, p, 200, "application/json", b->s, b->len);
+    app_sbuf_free(b);
+    return rc;
 }
 
 static int route_build_info(struct lws *wsi, srv_session *p) {
-    char b[1024];
-    int n = snprintf(b, sizeof b,
-                     "{\"build_timestamp\":\"%s %s\",\"build_date\":\"%s\",\"git_branch\":\"\","
-                     "\"git_timestamp\":\"\",\"git_date\":\"\",\"git_hash\":\"\","
-                     "\"git_describe\":\"kstt-%s\",\"rustc_host_triple\":\"\","
-                     "\"rustc_version\":\"\",\"cargo_target_triple\":\"\","
-                     "\"kstt_version\":\"%s\",\"system_info\":\"",
-                     __DATE__, __TIME__, __DATE__, kstt_version(), kstt_version());
-    char si[512];
-    json_str(si, sizeof si, kstt_system_info());
-    n += snprintf(b + n, sizeof b - (size_t)n, "%s\"}", si);
-    return http_answer(wsi, p, 200, "application/json", b, (size_t)n);
+    app_sbuf b = {0};
+    app_sbuf_printf(&b,
+                    "{\"build_timestamp\":\"%s %s\",\"build_date\":\"%s\",\"git_branch\":\"\","
+                    "\"git_timestamp\":\"\",\"git_date\":\"\",\"git_hash\":\"\","
+                    "\"git_describe\":\"kstt-%s\",\"rustc_host_triple\":\"\","
+                    "\"rustc_version\":\"\",\"cargo_target_triple\":\"\","
+                    "\"kstt_version\":\"%s\",\"system_info\":",
+                    __DATE__, __TIME__, __DATE__, kstt_version(), kstt_version());
+    app_sbuf_json_string(&b, kstt_system_info());
+    app_sbuf_puts(&b, "}");
+    return json_answer(wsi, p, &b);
 }
 
 static int route_modules_info(struct lws *wsi, srv_session *p, srv_server *srv) {
-    char b[2048], lm[512], mimi[512], path[256];
-    json_str(lm, sizeof lm, srv->cfg.lm_file ? srv->cfg.lm_file : "");
-    json_str(mimi, sizeof mimi, srv->cfg.mimi_file ? srv->cfg.mimi_file : "");
-    json_str(path, sizeof path, srv->cfg.path);
-    int n = snprintf(b, sizeof b,
-                     "[{\"type\":\"batched_asr\",\"path\":\"%s\",\"lm\":\"%s\","
-                     "\"audio_tokenizer\":\"%s\",\"used_slots\":\"%zu\",\"total_slots\":\"%zu\"}]",
-                     path, lm, mimi, srv_engine_used(srv->engine), srv_engine_total(srv->engine));
-    return http_answer(wsi, p, 200, "application/json", b, (size_t)n);
+    app_sbuf b = {0};
+    app_sbuf_puts(&b, "[{\"type\":\"batched_asr\",\"path\":");
+    app_sbuf_json_string(&b, srv->cfg.path);
+    app_sbuf_puts(&b, ",\"lm\":");
+    app_sbuf_json_string(&b, srv->cfg.lm_file ? srv->cfg.lm_file : "");
+    app_sbuf_puts(&b, ",\"audio_tokenizer\":");
+    app_sbuf_json_string(&b, srv->cfg.mimi_file ? srv->cfg.mimi_file : "");
+    app_sbuf_printf(&b, ",\"used_slots\":\"%zu\",\"total_slots\":\"%zu\"}]",
+                    srv_engine_used(srv->engine), srv_engine_total(srv->engine));
+    return json_answer(wsi, p, &b);
 }
 
 static int route_metrics(struct lws *wsi, srv_session *p, srv_server *srv) {

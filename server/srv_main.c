@@ -188,10 +188,8 @@ int cli_cmd_serve(int argc, char **argv) {
     static char resolved[4096];
     {
         char herr[512];
-        app_hub_opts ho = app_hub_opts_default();
-        if (srv_log_level == 0)
-            ho.progress = 0, ho.verbose = 0;
-        if (app_hub_resolve(model_dir, &ho, resolved, sizeof resolved, herr, sizeof herr)) {
+        if (app_model_resolve(model_dir, srv_log_level == 0, resolved, sizeof resolved, herr,
+                              sizeof herr)) {
             fprintf(stderr, "kstt serve: --model %s: %s\n", model_dir, herr);
             free(keys);
             return 1;

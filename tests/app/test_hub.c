@@ -4,7 +4,8 @@
  * folder precedence (HF_HUB_CACHE, HF_HOME, XDG_CACHE_HOME, ~), the file list read from
  * config.json by the loader's rules, cache lookup in a hand-built Hugging Face cache (symlinked
  * snapshots, refs, broken links), named pipes refused as model files, and app_hub_resolve's
- * choices between a directory, the cache and a download. app_hub_download (libcurl,
+ * choices between a directory, the cache and a download; app_model_open (resolve + load) on
+ * the demo model. app_hub_download (libcurl,
  * hub_download.c) is replaced by a stub defined here (the linker takes it before the
  * library's); the network side is tested end to end by tests/e2e/test_download.sh.
  */
@@ -422,6 +423,34 @@ static void test_resolve(void) {
     clear_env();
 }
 
+/* The front ends' model loading (app_model_resolve, app_model_open): the demo model directory
+ * resolves to itself and loads; a missing directory fails in the resolve step with its message
+ * and leaves *out alone; dir may be NULL. */
+static void test_model_open(void) {
+    const char *src = getenv("KSTT_SOURCE_DIR");
+    ASSERT_TRUE(src != NULL);
+    char spec[1024], dir[4096], err[1024] = "";
+    snprintf(spec, sizeof spec, "%s/models/kstt-demo-en", src);
+    ASSERT_INT_EQ(app_model_resolve(spec, 1, dir, sizeof dir, err, sizeof err), KSTT_OK);
+    ASSERT_STR_EQ(dir, spec);
+    kstt_model *m = NULL;
+    dir[0] = '\0';
+    ASSERT_INT_EQ(app_model_open(&m, spec, 1, NULL, dir, sizeof dir, err, sizeof err), KSTT_OK);
+    ASSERT_TRUE(m != NULL);
+    ASSERT_STR_EQ(dir, spec);
+    kstt_model_info info;
+    kstt_model_get_info(m, &info);
+    ASSERT_INT_EQ(info.sample_rate, 24000);
+    kstt_model_free(m);
+
+    m = NULL;
+    char missing[1200];
+    snprintf(missing, sizeof missing, "%s/no-model-here", tmp_root);
+    ASSERT_INT_EQ(app_model_open(&m, missing, 1, NULL, NULL, 0, err, sizeof err), KSTT_ENOTFOUND);
+    ASSERT_STR_CONTAINS(err, "no such model directory");
+    ASSERT_TRUE(m == NULL);
+}
+
 static void test_mkdirs_errors(void) {
     char p[1024], err[2048], want[2048];
     snprintf(p, sizeof p, "%s/plainfile", tmp_root);
@@ -472,6 +501,7 @@ int main(void) {
     RUN(test_config_files);
     RUN(test_cache_lookup);
     RUN(test_resolve);
+    RUN(test_model_open);
     RUN(test_mkdirs_errors);
     remove_tree(tmp_root);
     return test_summary();

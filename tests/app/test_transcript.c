@@ -1,10 +1,11 @@
 /*
  * Transcript output (app/app_transcript.c, app/app_progress.c from kstt_app): word assembly
- * from events (the word-end rule), the txt / JSON / SRT / WebVTT writers (exact bytes for small
- * transcripts, escaping of hostile text), cue grouping by pause, duration, line length and
- * sentence end, timestamp formats, the streaming writer (the same bytes as the whole-transcript
- * writers on random event sequences, output before the input ends), JSON lines and the
- * end-of-turn detector, and the progress-bar line.
+ * from events (the word-end rule), the txt / JSON / SRT / WebVTT output of the streaming writer
+ * (exact bytes for small transcripts, written through write_as: each word closed by its own
+ * EndWord; escaping of hostile text), cue grouping by pause, duration, line length and sentence
+ * end, timestamp formats, the writer on raw random event sequences (the same bytes as on the
+ * assembled transcript: its word ends follow app_transcript's rule), output before the input
+ * ends, JSON lines and the end-of-turn detector, and the progress-bar line.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -29,6 +30,41 @@ static void add(app_transcript *t, const char *w, double start, double stop) {
     app_transcript_word(t, w, start);
     if (stop >= 0)
         app_transcript_end_word(t, stop);
+}
+
+/* Writes a finished transcript in fmt through the streaming writer, each word closed by an
+ * EndWord at its end (co NULL: the default cue limits). Returns 0 or -1. */
+static int write_as(FILE *f, const app_transcript *t, app_format fmt, int timestamps,
+                    const app_cue_opts *co) {
+    app_writer_opts o = app_writer_opts_default();
+    o.format = fmt;
+    o.timestamps = timestamps;
+    if (co)
+        o.cues = *co;
+    app_writer *w;
+    if (app_writer_new(&w, f, &o))
+        return -1;
+    int rc = app_writer_begin(w, t->name);
+    for (size_t i = 0; i < t->n_words && !rc; i++) {
+        rc = app_writer_word(w, t->words[i].text, t->words[i].start);
+        if (!rc)
+            rc = app_writer_end_word(w, t->words[i].end);
+    }
+    rc |= app_writer_end(w, t->duration, 0);
+    rc |= app_writer_finish(w);
+    app_writer_free(w);
+    return rc ? -1 : 0;
+}
+
+/* n copies of word joined by spaces, in one of 4 static buffers (4 calls per expression). */
+static const char *times(const char *word, int n) {
+    static char buf[4][512];
+    static int which;
+    char *b = buf[which++ % 4];
+    size_t o = 0;
+    for (int i = 0; i < n; i++)
+        o += (size_t)snprintf(b + o, sizeof buf[0] - o, "%s%s", i ? " " : "", word);
+    return b;
 }
 
 static void test_word_ends(void) {
@@ -115,10 +151,10 @@ static app_transcript sample(void) {
 static void test_txt(void) {
     app_transcript t = sample();
     char *out = NULL;
-    CAPTURE(out, app_write_txt(f, &t, 0));
+    CAPTURE(out, write_as(f, &t, APP_FMT_TXT, 0, NULL));
     ASSERT_STR_EQ(out, "Hello world. Fine day\n");
     free(out);
-    CAPTURE(out, app_write_txt(f, &t, 1));
+    CAPTURE(out, write_as(f, &t, APP_FMT_TXT, 1, NULL));
     ASSERT_STR_EQ(out, "[0.00 - 0.48] Hello\n[0.48 - 1.04] world.\n[2.00 - 2.32] Fine\n"
                        "[2.32 - 2.80] day\n");
     free(out);
@@ -128,17 +164,17 @@ static void test_txt(void) {
     app_transcript_init(&t, "x");
     add(&t, "a\nb\tc", 0, 1);
     app_transcript_finish(&t, 1);
-    CAPTURE(out, app_write_txt(f, &t, 0));
+    CAPTURE(out, write_as(f, &t, APP_FMT_TXT, 0, NULL));
     ASSERT_STR_EQ(out, "a b c\n");
     free(out);
     app_transcript_free(&t);
 
     app_transcript_init(&t, "silence.wav");
     app_transcript_finish(&t, 2);
-    CAPTURE(out, app_write_txt(f, &t, 0));
+    CAPTURE(out, write_as(f, &t, APP_FMT_TXT, 0, NULL));
     ASSERT_STR_EQ(out, "\n");
     free(out);
-    CAPTURE(out, app_write_txt(f, &t, 1));
+    CAPTURE(out, write_as(f, &t, APP_FMT_TXT, 1, NULL));
     ASSERT_STR_EQ(out, "");
     free(out);
     app_transcript_free(&t);
@@ -200,11 +236,11 @@ static void test_srt_vtt(void) {
     app_cue_opts o = app_cue_opts_default();
     char *out = NULL;
     /* "world." ends a sentence but the cue is short (12 < 20 chars): the 0.96 s pause splits. */
-    CAPTURE(out, app_write_srt(f, &t, &o));
+    CAPTURE(out, write_as(f, &t, APP_FMT_SRT, 0, &o));
     ASSERT_STR_EQ(out, "1\n00:00:00,000 --> 00:00:01,040\nHello world.\n\n"
                        "2\n00:00:02,000 --> 00:00:02,800\nFine day\n\n");
     free(out);
-    CAPTURE(out, app_write_vtt(f, &t, &o));
+    CAPTURE(out, write_as(f, &t, APP_FMT_VTT, 0, &o));
     ASSERT_STR_EQ(out, "WEBVTT\n\n00:00:00.000 --> 00:00:01.040\nHello world.\n\n"
                        "00:00:02.000 --> 00:00:02.800\nFine day\n\n");
     free(out);
@@ -214,17 +250,17 @@ static void test_srt_vtt(void) {
     app_transcript_init(&t, "m.wav");
     add(&t, "<b>&", 1.0, 1.0);
     app_transcript_finish(&t, 1.0);
-    CAPTURE(out, app_write_vtt(f, &t, &o));
+    CAPTURE(out, write_as(f, &t, APP_FMT_VTT, 0, &o));
     ASSERT_STR_EQ(out, "WEBVTT\n\n00:00:01.000 --> 00:00:01.500\n&lt;b&gt;&amp;\n\n");
     free(out);
     app_transcript_free(&t);
 
     app_transcript_init(&t, "none.wav");
     app_transcript_finish(&t, 1.0);
-    CAPTURE(out, app_write_srt(f, &t, &o));
+    CAPTURE(out, write_as(f, &t, APP_FMT_SRT, 0, &o));
     ASSERT_STR_EQ(out, "");
     free(out);
-    CAPTURE(out, app_write_vtt(f, &t, &o));
+    CAPTURE(out, write_as(f, &t, APP_FMT_VTT, 0, &o));
     ASSERT_STR_EQ(out, "WEBVTT\n\n");
     free(out);
     app_transcript_free(&t);
@@ -240,58 +276,54 @@ static app_transcript run_of(const char *const *words, size_t n, double step) {
     return t;
 }
 
+/* The SRT output of t with cue limits o, compared with want. */
+#define SRT_EQ(t, o, want)                                                                         \
+    do {                                                                                           \
+        char *out_ = NULL;                                                                         \
+        CAPTURE(out_, write_as(f, &(t), APP_FMT_SRT, 0, &(o)));                                    \
+        ASSERT_STR_EQ(out_, want);                                                                 \
+        free(out_);                                                                                \
+    } while (0)
+
 static void test_cue_grouping(void) {
     app_cue_opts o = app_cue_opts_default();
-    app_cue *c;
-    /* 20 words of 6 letters: 41 chars per 6 words, so 12 words fill 2 lines (83 chars). */
+    char want[2048];
+    /* 20 words of 6 letters: 41 chars per 6 words, so 12 words fill 2 lines (83 chars), split
+     * where the lines balance (41 + 41); the other 8 words make 27 + 27. */
     const char *w6[20];
     for (int i = 0; i < 20; i++)
         w6[i] = "abcdef";
     app_transcript t = run_of(w6, 20, 0.3);
-    long n = app_transcript_cues(&t, &o, &c);
-    ASSERT_INT_EQ(n, 2);
-    ASSERT_INT_EQ(c[0].first, 0);
-    ASSERT_INT_EQ(c[0].count, 12);
-    ASSERT_INT_EQ(c[0].line2, 6); /* balanced: 41 + 41 */
-    ASSERT_NEAR(c[0].start, 0, 0);
-    ASSERT_NEAR(c[0].end, 3.6, 1e-9);
-    ASSERT_INT_EQ(c[1].first, 12);
-    ASSERT_INT_EQ(c[1].count, 8);
-    ASSERT_INT_EQ(c[1].line2, 16); /* 55 chars: 27 + 27 */
-    char *out = NULL;
-    CAPTURE(out, app_write_srt(f, &t, &o));
-    ASSERT_STR_CONTAINS(out, "1\n00:00:00,000 --> 00:00:03,600\nabcdef abcdef abcdef abcdef "
-                             "abcdef abcdef\nabcdef abcdef abcdef abcdef abcdef abcdef\n\n2\n");
-    free(out);
-    free(c);
+    snprintf(want, sizeof want,
+             "1\n00:00:00,000 --> 00:00:03,600\n%s\n%s\n\n"
+             "2\n00:00:03,600 --> 00:00:06,000\n%s\n%s\n\n",
+             times("abcdef", 6), times("abcdef", 6), times("abcdef", 4), times("abcdef", 4));
+    SRT_EQ(t, o, want);
     app_transcript_free(&t);
 
-    /* Duration: 30 two-letter words at 0.5 s each: cues of 14 words (7 s). */
+    /* Duration: 30 two-letter words at 0.5 s each: cues of 14 words (7 s, 41 chars: one
+     * line), 14, 2. */
     const char *w2[30];
     for (int i = 0; i < 30; i++)
         w2[i] = "ab";
     t = run_of(w2, 30, 0.5);
-    n = app_transcript_cues(&t, &o, &c);
-    ASSERT_INT_EQ(n, 3);
-    ASSERT_INT_EQ(c[0].count, 14);
-    ASSERT_INT_EQ(c[1].count, 14);
-    ASSERT_INT_EQ(c[2].count, 2);
-    for (long k = 0; k < n; k++)
-        ASSERT_TRUE(c[k].end - c[k].start <= 7.0 + 1e-9);
-    ASSERT_INT_EQ(c[0].line2, 14); /* 41 chars: one line */
-    free(c);
+    snprintf(want, sizeof want,
+             "1\n00:00:00,000 --> 00:00:07,000\n%s\n\n"
+             "2\n00:00:07,000 --> 00:00:14,000\n%s\n\n"
+             "3\n00:00:14,000 --> 00:00:15,000\nab ab\n\n",
+             times("ab", 14), times("ab", 14));
+    SRT_EQ(t, o, want);
     app_transcript_free(&t);
 
     /* Sentence end: a cue of 20+ characters closes after a word ending in . ? ! or ...; the
-     * limits count code points, not bytes. */
+     * limits count code points, not bytes. "été quite lovely indeed!" is 24 chars, so a new
+     * cue starts; "Then rain fell…" is only 15 chars, so "Wet" stays. */
     const char *ws[] = {"\xC3\xA9t\xC3\xA9", "quite", "lovely", "indeed!", "Then", "rain",
                         "fell\xE2\x80\xA6",  "Wet",   "shoes",  "again."};
     t = run_of(ws, 10, 0.3);
-    n = app_transcript_cues(&t, &o, &c);
-    ASSERT_INT_EQ(n, 2);
-    ASSERT_INT_EQ(c[0].count, 4); /* "été quite lovely indeed!": 24 chars, then a new cue */
-    ASSERT_INT_EQ(c[1].count, 6); /* "Then rain fell…" is only 15 chars: "Wet" stays */
-    free(c);
+    SRT_EQ(t, o,
+           "1\n00:00:00,000 --> 00:00:01,200\n\xC3\xA9t\xC3\xA9 quite lovely indeed!\n\n"
+           "2\n00:00:01,200 --> 00:00:03,000\nThen rain fell\xE2\x80\xA6 Wet shoes again.\n\n");
     app_transcript_free(&t);
 
     /* A pause of exactly 0.8 s splits; 0.79 s does not. */
@@ -300,32 +332,35 @@ static void test_cue_grouping(void) {
     add(&t, "b", 1.29, 1.5);
     add(&t, "c", 2.3, 2.5);
     app_transcript_finish(&t, 3);
-    n = app_transcript_cues(&t, &o, &c);
-    ASSERT_INT_EQ(n, 2);
-    ASSERT_INT_EQ(c[0].count, 2);
-    ASSERT_INT_EQ(c[1].first, 2);
-    free(c);
+    SRT_EQ(t, o,
+           "1\n00:00:00,000 --> 00:00:01,500\na b\n\n"
+           "2\n00:00:02,300 --> 00:00:02,800\nc\n\n");
     app_transcript_free(&t);
 
-    /* A word longer than a line gets a cue of its own. */
+    /* A word longer than a line gets a cue (and a line) of its own. */
     const char *wl[] = {"short", "a_very_long_word_that_does_not_fit_on_one_line_at_all", "x"};
     t = run_of(wl, 3, 0.3);
-    n = app_transcript_cues(&t, &o, &c);
-    ASSERT_INT_EQ(n, 3);
-    ASSERT_INT_EQ(c[1].count, 1);
-    ASSERT_INT_EQ(c[1].line2, 2);
-    free(c);
+    SRT_EQ(t, o,
+           "1\n00:00:00,000 --> 00:00:00,300\nshort\n\n"
+           "2\n00:00:00,300 --> 00:00:00,600\n"
+           "a_very_long_word_that_does_not_fit_on_one_line_at_all\n\n"
+           "3\n00:00:00,600 --> 00:00:01,100\nx\n\n");
     app_transcript_free(&t);
 
-    /* One line only, 10 characters. */
+    /* One line only, 10 characters: "ab ab ab" is 8, a fourth word would make 11. */
     o.max_lines = 1;
     o.max_line_chars = 10;
     t = run_of(w2, 6, 0.3);
-    n = app_transcript_cues(&t, &o, &c);
-    ASSERT_INT_EQ(n, 2); /* "ab ab ab" + ... : 3 words = 8 chars, 4 = 11 */
-    ASSERT_INT_EQ(c[0].count, 3);
-    ASSERT_INT_EQ(c[0].line2, 3);
-    free(c);
+    SRT_EQ(t, o,
+           "1\n00:00:00,000 --> 00:00:00,900\nab ab ab\n\n"
+           "2\n00:00:00,900 --> 00:00:01,800\nab ab ab\n\n");
+    app_transcript_free(&t);
+
+    /* Two lines of 10: "ab ab ab ab ab" (14) splits 5 + 8 or 8 + 5; on a tie the shorter line
+     * goes on top. */
+    o.max_lines = 2;
+    t = run_of(w2, 5, 0.3);
+    SRT_EQ(t, o, "1\n00:00:00,000 --> 00:00:01,500\nab ab\nab ab ab\n\n");
     app_transcript_free(&t);
 }
 
@@ -338,23 +373,18 @@ static void test_min_duration(void) {
     add(&t, "c", 3.2, 3.4); /* 1.0 s pause: new cue */
     add(&t, "d", 4.3, 4.3); /* 0.9 s pause: new cue */
     app_transcript_finish(&t, 4.3);
-    app_cue *c;
-    long n = app_transcript_cues(&t, &o, &c);
-    ASSERT_INT_EQ(n, 4);
-    ASSERT_NEAR(c[0].end, 1.5, 1e-9);
-    ASSERT_NEAR(c[1].end, 2.7, 1e-9);
-    ASSERT_NEAR(c[2].start, 3.2, 1e-9);
-    ASSERT_NEAR(c[2].end, 3.7, 1e-9);
-    ASSERT_NEAR(c[3].end, 4.8, 1e-9);
-    free(c);
+    SRT_EQ(t, o,
+           "1\n00:00:01,000 --> 00:00:01,500\na\n\n"
+           "2\n00:00:02,200 --> 00:00:02,700\nb\n\n"
+           "3\n00:00:03,200 --> 00:00:03,700\nc\n\n"
+           "4\n00:00:04,300 --> 00:00:04,800\nd\n\n");
     /* A longer minimum stops at the next cue's start. */
     o.min_duration = 2.0;
-    n = app_transcript_cues(&t, &o, &c);
-    ASSERT_INT_EQ(n, 4);
-    ASSERT_NEAR(c[0].end, 2.2, 1e-9);
-    ASSERT_NEAR(c[2].end, 4.3, 1e-9);
-    ASSERT_NEAR(c[3].end, 6.3, 1e-9);
-    free(c);
+    SRT_EQ(t, o,
+           "1\n00:00:01,000 --> 00:00:02,200\na\n\n"
+           "2\n00:00:02,200 --> 00:00:03,200\nb\n\n"
+           "3\n00:00:03,200 --> 00:00:04,300\nc\n\n"
+           "4\n00:00:04,300 --> 00:00:06,300\nd\n\n");
     app_transcript_free(&t);
 }
 
@@ -450,28 +480,6 @@ static void test_streaming_writer_matches(void) {
         }
         app_transcript_finish(&t, duration);
         for (int fmt = 0; fmt < 5; fmt++) {
-            app_cue_opts co = app_cue_opts_default();
-            char *want = NULL, *got = NULL;
-            size_t size;
-            FILE *f = open_memstream(&want, &size);
-            switch (fmt) {
-            case 0:
-                app_write_txt(f, &t, 0);
-                break;
-            case 1:
-                app_write_txt(f, &t, 1);
-                break;
-            case 2:
-                app_write_json(f, &t, 1, 0), fputc('\n', f);
-                break;
-            case 3:
-                app_write_srt(f, &t, &co);
-                break;
-            default:
-                app_write_vtt(f, &t, &co);
-                break;
-            }
-            fclose(f);
             app_writer_opts o = app_writer_opts_default();
             o.format = fmt <= 1   ? APP_FMT_TXT
                        : fmt == 2 ? APP_FMT_JSON
@@ -479,6 +487,14 @@ static void test_streaming_writer_matches(void) {
                                   : APP_FMT_VTT;
             o.timestamps = fmt == 1;
             o.vad = fmt == 2;
+            char *want = NULL, *got = NULL;
+            size_t size;
+            FILE *f = open_memstream(&want, &size);
+            if (o.format == APP_FMT_JSON)
+                app_write_json(f, &t, 1, 0), fputc('\n', f);
+            else
+                write_as(f, &t, o.format, o.timestamps, NULL);
+            fclose(f);
             f = open_memstream(&got, &size);
             app_writer *w;
             ASSERT_INT_EQ(app_writer_new(&w, f, &o), 0);

@@ -21,53 +21,31 @@
 #include "kernels/kernels.h"
 #include "quant/quant.h"
 #include "quant/repack.h"
+#include "quant_test_util.h"
 #include "test.h"
 
 static const kstt__kernels *amx; /* the level with the Q8_0X product, or NULL */
 static void test_pack_request(void);
 
-static float *rand_buf(long n, float scale) {
-    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
-    for (long i = 0; i < n; i++)
-        p[i] = scale * test_rand_uniform();
-    return p;
-}
-
 typedef struct {
-    kstt__wmat src, pk;
-    void *sdata, *pdata;
-    float *deq;
+    qt_mat q;      /* q8_0, file layout */
+    kstt__wmat pk; /* Q8_0X panels */
+    void *pdata;
 } xmat;
 
 static xmat make_xmat(long rows, long cols) {
     xmat m;
-    const size_t rb = kstt__wtype_row_bytes(KSTT_WT_Q8_0, cols);
-    m.sdata = malloc(rb * (size_t)rows);
-    m.deq = malloc((size_t)(rows * cols) * sizeof(float));
-    float *row = malloc((size_t)cols * sizeof(float));
-    for (long r = 0; r < rows; r++) {
-        const float s = (r % 7 == 3) ? 0.0f : 0.01f * (float)(1 + r % 5);
-        for (long c = 0; c < cols; c++)
-            row[c] = s * test_rand_uniform();
-        if (r % 5 == 1)
-            row[test_rand_int(0, (int)cols - 1)] *= 20.0f;
-        kstt__quantize_row(KSTT_WT_Q8_0, row, (char *)m.sdata + (size_t)r * rb, cols);
-        kstt__dequantize_row(KSTT_WT_Q8_0, (char *)m.sdata + (size_t)r * rb, m.deq + r * cols,
-                             cols);
-    }
-    free(row);
-    m.src = (kstt__wmat){KSTT_WT_Q8_0, rows, cols, rb, m.sdata};
-    const size_t pb = kstt__repack_bytes_as(&m.src, KSTT_WT_Q8_0X);
+    m.q = qt_mat_new(KSTT_WT_Q8_0, rows, cols, 0);
+    const size_t pb = kstt__repack_bytes_as(&m.q.w, KSTT_WT_Q8_0X);
     m.pdata = kstt__alloc(pb);
     memset(m.pdata, 0xA5, pb); /* the packing must write every byte, padding included */
-    kstt__repack_rows_as(&m.src, KSTT_WT_Q8_0X, m.pdata, 0, rows);
-    kstt__repack_view_as(&m.src, KSTT_WT_Q8_0X, m.pdata, &m.pk);
+    kstt__repack_rows_as(&m.q.w, KSTT_WT_Q8_0X, m.pdata, 0, rows);
+    kstt__repack_view_as(&m.q.w, KSTT_WT_Q8_0X, m.pdata, &m.pk);
     return m;
 }
 
 static void free_xmat(xmat *m) {
-    free(m->sdata);
-    free(m->deq);
+    qt_mat_free(&m->q);
     kstt__free(m->pdata);
 }
 
@@ -77,7 +55,7 @@ static void test_round_trip(void) {
         const long cols = it == 3 ? 2048 : it == 4 ? 5632 : 32L * test_rand_int(1, 21);
         xmat m = make_xmat(rows, cols);
         const long panels = (rows + 15) / 16, pairs = (cols / 32 + 1) / 2;
-        ASSERT_INT_EQ(kstt__repack_bytes_as(&m.src, KSTT_WT_Q8_0X),
+        ASSERT_INT_EQ(kstt__repack_bytes_as(&m.q.w, KSTT_WT_Q8_0X),
                       (size_t)(panels * pairs) * KSTT_RPX_PAIR_BYTES);
         ASSERT_INT_EQ(m.pk.type, KSTT_WT_Q8_0X);
         ASSERT_INT_EQ(m.pk.rows, rows);
@@ -86,7 +64,7 @@ static void test_round_trip(void) {
         int ok = 1;
         for (long r = 0; r < rows && ok; r++) {
             kstt__repack_row_f32(&m.pk, r, b);
-            if (memcmp(m.deq + r * cols, b, (size_t)cols * sizeof(float))) {
+            if (memcmp(m.q.deq + r * cols, b, (size_t)cols * sizeof(float))) {
                 TEST_FAIL_("rows %ld cols %ld: row %ld differs after packing", rows, cols, r);
                 ok = 0;
             }
@@ -121,18 +99,11 @@ static void test_round_trip(void) {
     ASSERT_INT_EQ(kstt__repack_bytes_as(&q4, KSTT_WT_Q8_0X), kstt__repack_bytes(&q4));
 }
 
-static void prep_run(const kstt__kernels *k, const kstt__wmat *w, const float *x, long ldx,
-                     float *y, long ldy, int batch, long r0, long r1, const kstt__ws *ws) {
-    if (k->wt[w->type].prepare_x)
-        k->wt[w->type].prepare_x(x, ldx, batch, (long)w->cols, ws);
-    k->wt[w->type].matmul(w, x, ldx, y, ldy, batch, r0, r1, ws);
-}
-
 static int check_products(long rows, long cols, int batch, long r0, long r1) {
     const kstt__kernels *ref = kstt__kernels_ref();
     xmat m = make_xmat(rows, cols);
     const long ldx = cols + test_rand_int(0, 5), ldy = rows + test_rand_int(0, 3);
-    float *x = rand_buf((long)(batch - 1) * ldx + cols, 2.0f);
+    float *x = qt_rand_buf((long)(batch - 1) * ldx + cols, 2.0f);
     kstt__ws ws = {NULL, kstt__matmul_ws_size(KSTT_WT_Q8_0X, cols, batch)};
     if (kstt__matmul_ws_size(KSTT_WT_Q8_0, cols, batch) > ws.cap)
         ws.cap = kstt__matmul_ws_size(KSTT_WT_Q8_0, cols, batch);
@@ -142,8 +113,8 @@ static int check_products(long rows, long cols, int batch, long r0, long r1) {
     float *y1 = malloc((size_t)rows * sizeof(float));
     for (size_t i = 0; i < ny; i++)
         ys[i] = y[i] = -777.0f;
-    prep_run(ref, &m.src, x, ldx, ys, ldy, batch, r0, r1, &ws);
-    prep_run(amx, &m.pk, x, ldx, y, ldy, batch, r0, r1, &ws);
+    qt_prep_run(ref, &m.q.w, x, ldx, ys, ldy, batch, r0, r1, &ws);
+    qt_prep_run(amx, &m.pk, x, ldx, y, ldy, batch, r0, r1, &ws);
     int ok = 1;
     for (int b = 0; b < batch && ok; b++)
         for (long r = 0; r < ldy && ok; r++) {
@@ -157,7 +128,7 @@ static int check_products(long rows, long cols, int batch, long r0, long r1) {
             }
             double mag = 0;
             for (long c = 0; c < cols; c++)
-                mag += fabs((double)m.deq[r * cols + c]) * fabs((double)x[(long)b * ldx + c]);
+                mag += fabs((double)m.q.deq[r * cols + c]) * fabs((double)x[(long)b * ldx + c]);
             if (!(fabs((double)got - want) <= 4e-6 * mag + 1e-30)) {
                 TEST_FAIL_("rows %ld cols %ld batch %d [%ld,%ld): y[%d,%ld] = %.9g, ref %.9g", rows,
                            cols, batch, r0, r1, b, r, got, want);
@@ -168,7 +139,7 @@ static int check_products(long rows, long cols, int batch, long r0, long r1) {
     for (long r = r0; r < r1 && ok; r += 1 + (r1 - r0) / 4) {
         const int b = test_rand_int(0, batch - 1);
         y1[r] = -1.0f;
-        prep_run(amx, &m.pk, x + (long)b * ldx, ldx, y1, rows, 1, r, r + 1, &ws);
+        qt_prep_run(amx, &m.pk, x + (long)b * ldx, ldx, y1, rows, 1, r, r + 1, &ws);
         if (y1[r] != y[(long)b * ldy + r]) {
             TEST_FAIL_("y[%d,%ld] alone %.9g, in the batch of %d %.9g", b, r, y1[r], batch,
                        y[(long)b * ldy + r]);
@@ -213,7 +184,7 @@ static void test_driver_pool(void) {
     const long rows = 333, cols = 544;
     const int batch = 21;
     xmat m = make_xmat(rows, cols);
-    float *x = rand_buf((long)batch * cols, 1.0f);
+    float *x = qt_rand_buf((long)batch * cols, 1.0f);
     float *y0 = malloc((size_t)batch * rows * sizeof(float));
     float *y1 = malloc((size_t)batch * rows * sizeof(float));
     kstt__ws ws = {NULL, kstt__matmul_ws_size(KSTT_WT_Q8_0X, cols, batch)};

@@ -22,51 +22,30 @@
 #include "kernels/kernels.h"
 #include "quant/quant.h"
 #include "quant/repack.h"
+#include "quant_test_util.h"
 #include "test.h"
 
 static const kstt__kernels *levels[KSTT_TEST_MAX_LEVELS];
 static int n_levels;
 
-static float *rand_buf(long n, float scale) {
-    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
-    for (long i = 0; i < n; i++)
-        p[i] = scale * test_rand_uniform();
-    return p;
-}
-
 typedef struct {
-    kstt__wmat src, pk; /* file layout, packed */
-    void *sdata, *pdata;
-    float *deq; /* [rows, cols] */
+    qt_mat q;      /* file layout */
+    kstt__wmat pk; /* packed */
+    void *pdata;
 } pmat;
 
 static pmat make_pmat(kstt__wtype t, long rows, long cols) {
     pmat m;
-    const size_t rb = kstt__wtype_row_bytes(t, cols);
-    m.sdata = malloc(rb * (size_t)rows);
-    m.deq = malloc((size_t)(rows * cols) * sizeof(float));
-    float *row = malloc((size_t)cols * sizeof(float));
-    for (long r = 0; r < rows; r++) {
-        const float s = (r % 7 == 3) ? 0.0f : 0.01f * (float)(1 + r % 5);
-        for (long c = 0; c < cols; c++)
-            row[c] = s * test_rand_uniform();
-        if (r % 5 == 1)
-            row[test_rand_int(0, (int)cols - 1)] *= 20.0f;
-        kstt__quantize_row(t, row, (char *)m.sdata + (size_t)r * rb, cols);
-        kstt__dequantize_row(t, (char *)m.sdata + (size_t)r * rb, m.deq + r * cols, cols);
-    }
-    free(row);
-    m.src = (kstt__wmat){t, rows, cols, rb, m.sdata};
-    const size_t pb = kstt__repack_bytes(&m.src);
+    m.q = qt_mat_new(t, rows, cols, 0);
+    const size_t pb = kstt__repack_bytes(&m.q.w);
     m.pdata = kstt__alloc(pb);
     memset(m.pdata, 0xA5, pb); /* the repack must write every byte, padding included */
-    kstt__repack(&m.src, m.pdata, &m.pk);
+    kstt__repack(&m.q.w, m.pdata, &m.pk);
     return m;
 }
 
 static void free_pmat(pmat *m) {
-    free(m->sdata);
-    free(m->deq);
+    qt_mat_free(&m->q);
     kstt__free(m->pdata);
 }
 
@@ -84,7 +63,7 @@ static void test_round_trip(void) {
                                         : (long)blk * test_rand_int(1, blk > 32 ? 5 : 40);
             pmat m = make_pmat(t, rows, cols);
             const long G = (cols / 32 + 15) / 16;
-            ASSERT_INT_EQ(kstt__repack_bytes(&m.src),
+            ASSERT_INT_EQ(kstt__repack_bytes(&m.q.w),
                           (size_t)((rows + 1) / 2) * (size_t)G * (t == KSTT_WT_Q8_0 ? 1088 : 576));
             ASSERT_INT_EQ(m.pk.type, kstt__repack_type(t));
             ASSERT_INT_EQ(m.pk.rows, rows);
@@ -93,7 +72,7 @@ static void test_round_trip(void) {
                   *b = malloc((size_t)cols * sizeof(float));
             int ok = 1;
             for (long r = 0; r < rows && ok; r++) {
-                kstt__wmat_row_f32(&m.src, r, a);
+                kstt__wmat_row_f32(&m.q.w, r, a);
                 kstt__repack_row_f32(&m.pk, r, b);
                 if (memcmp(a, b, (size_t)cols * sizeof(float))) {
                     TEST_FAIL_("%s rows %ld cols %ld: row %ld differs after the repack",
@@ -128,23 +107,16 @@ static void test_round_trip(void) {
     }
 }
 
-static void prep_run(const kstt__kernels *k, const kstt__wmat *w, const float *x, long ldx,
-                     float *y, long ldy, int batch, long r0, long r1, const kstt__ws *ws) {
-    if (k->wt[w->type].prepare_x)
-        k->wt[w->type].prepare_x(x, ldx, batch, (long)w->cols, ws);
-    k->wt[w->type].matmul(w, x, ldx, y, ldy, batch, r0, r1, ws);
-}
-
 /* The size against which an element's f32 rounding is judged: |w|, plus what the products
  * carry in their lanes besides it: q4_0 the -8 offset of the nibbles (as -sum(qx) per lane),
  * q4_K the mins term (-dmin * m * sx, added apart from d * sc * q * x). */
 static double elem_mag(const pmat *m, long r, long c) {
-    const char *row = (const char *)m->sdata + (size_t)r * m->src.row_bytes;
-    double a = fabs((double)m->deq[r * m->src.cols + c]);
-    if (m->src.type == KSTT_WT_Q4_0) {
+    const char *row = (const char *)m->q.data + (size_t)r * m->q.w.row_bytes;
+    double a = fabs((double)m->q.deq[r * m->q.w.cols + c]);
+    if (m->q.w.type == KSTT_WT_Q4_0) {
         const kstt__block_q4_0 *blk = (const kstt__block_q4_0 *)row + c / 32;
         a += 8.0 * fabs((double)kstt__f16_to_f32(blk->d));
-    } else if (m->src.type == KSTT_WT_Q4_K) {
+    } else if (m->q.w.type == KSTT_WT_Q4_K) {
         const kstt__block_q4_K *blk = (const kstt__block_q4_K *)row + c / 256;
         uint8_t sc, mn;
         kstt__q4k_scale_min((int)(c % 256) / 32, blk->scales, &sc, &mn);
@@ -158,7 +130,7 @@ static int check_products(kstt__wtype t, long rows, long cols, int batch, long r
     pmat m = make_pmat(t, rows, cols);
     const kstt__wtype pt = m.pk.type;
     const long ldx = cols + test_rand_int(0, 5), ldy = rows + test_rand_int(0, 3);
-    float *x = rand_buf((long)(batch - 1) * ldx + cols, 2.0f);
+    float *x = qt_rand_buf((long)(batch - 1) * ldx + cols, 2.0f);
     kstt__ws ws = {NULL, kstt__matmul_ws_size(pt, cols, batch)};
     /* one workspace for both layouts; for whole groups of 512 columns the transposed
      * activations need no more room than the file types' (one size fits the LM's products) */
@@ -172,8 +144,8 @@ static int check_products(kstt__wtype t, long rows, long cols, int batch, long r
     float *y = malloc(ny * sizeof(float)), *y1 = malloc((size_t)rows * sizeof(float));
     for (size_t i = 0; i < ny; i++)
         ys[i] = yp[i] = -777.0f;
-    prep_run(ref, &m.src, x, ldx, ys, ldy, batch, r0, r1, &ws);
-    prep_run(ref, &m.pk, x, ldx, yp, ldy, batch, r0, r1, &ws);
+    qt_prep_run(ref, &m.q.w, x, ldx, ys, ldy, batch, r0, r1, &ws);
+    qt_prep_run(ref, &m.pk, x, ldx, yp, ldy, batch, r0, r1, &ws);
     int ok = 1;
     if (memcmp(ys, yp, ny * sizeof(float))) {
         TEST_FAIL_("ref %s rows %ld cols %ld batch %d [%ld,%ld): packed and file layouts differ",
@@ -189,7 +161,7 @@ static int check_products(kstt__wtype t, long rows, long cols, int batch, long r
         }
         for (size_t i = 0; i < ny; i++)
             y[i] = -777.0f;
-        prep_run(k, &m.pk, x, ldx, y, ldy, batch, r0, r1, &ws);
+        qt_prep_run(k, &m.pk, x, ldx, y, ldy, batch, r0, r1, &ws);
         for (int b = 0; b < batch && ok; b++)
             for (long r = 0; r < ldy && ok; r++) {
                 const float got = y[(long)b * ldy + r], want = ys[(long)b * ldy + r];
@@ -217,7 +189,7 @@ static int check_products(kstt__wtype t, long rows, long cols, int batch, long r
         for (long r = r0; r < r1 && ok; r += 1 + (r1 - r0) / 3) {
             const int b = test_rand_int(0, batch - 1);
             y1[r] = -1.0f;
-            prep_run(k, &m.pk, x + (long)b * ldx, ldx, y1, rows, 1, r, r + 1, &ws);
+            qt_prep_run(k, &m.pk, x + (long)b * ldx, ldx, y1, rows, 1, r, r + 1, &ws);
             if (y1[r] != y[(long)b * ldy + r]) {
                 TEST_FAIL_("%s packed %s: y[%d,%ld] alone %.9g, in the batch %.9g", k->name,
                            kstt__wtype_name(t), b, r, y1[r], y[(long)b * ldy + r]);
@@ -274,7 +246,7 @@ static void test_driver_pool(void) {
             const long rows = 333, cols = types[ti] == KSTT_WT_Q4_K ? 768 : 544;
             const int batch = 5;
             pmat m = make_pmat(types[ti], rows, cols);
-            float *x = rand_buf((long)batch * cols, 1.0f);
+            float *x = qt_rand_buf((long)batch * cols, 1.0f);
             float *y0 = malloc((size_t)batch * rows * sizeof(float));
             float *y1 = malloc((size_t)batch * rows * sizeof(float));
             kstt__ws ws = {NULL, kstt__matmul_ws_size(m.pk.type, cols, batch)};
@@ -312,7 +284,7 @@ static void test_loader(void) {
         const int64_t rows = shapes[i][0], cols = shapes[i][1];
         const size_t rb = kstt__wtype_row_bytes(types[i], cols);
         data[i] = malloc(rb * (size_t)rows);
-        float *row = rand_buf(cols, 1.0f);
+        float *row = qt_rand_buf(cols, 1.0f);
         for (int64_t r = 0; r < rows; r++) {
             for (int64_t c = 0; c < cols; c++)
                 row[c] = test_rand_uniform();

@@ -1,0 +1,68 @@
+/*
+ * Helpers shared by the quantised-kernel tests (tests/unit/test_kernels_quant.c,
+ * test_quant_repack.c, test_kernels_amx.c): random buffers from test.h's seeded RNG, a random
+ * matrix quantised row by row with its dequantised copy (the oracle's weights), and one product
+ * through a kernel table (prepare_x, then matmul). Include after the library headers.
+ */
+#ifndef KSTT_QUANT_TEST_UTIL_H
+#define KSTT_QUANT_TEST_UTIL_H
+
+#include <stdlib.h>
+
+#include "kernels/kernels.h"
+#include "quant/quant.h"
+#include "test.h"
+
+/* n floats uniform in [-scale, scale), malloc'd (at least one element). */
+static inline float *qt_rand_buf(long n, float scale) {
+    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
+    for (long i = 0; i < n; i++)
+        p[i] = scale * test_rand_uniform();
+    return p;
+}
+
+typedef struct {
+    kstt__wmat w; /* [rows, cols] of type t over data, rows of row_bytes */
+    void *data;   /* malloc'd: rows * row_bytes, plus pad bytes */
+    float *deq;   /* [rows, cols] f32, malloc'd: w dequantised */
+} qt_mat;
+
+/* A random [rows, cols] matrix quantised to t: rows of varied magnitude (every 7th all zero),
+ * every 5th with one outlier 20 times its scale. pad: spare bytes after the data (for kernels
+ * that may read past the last row's end). Release with qt_mat_free. */
+static inline qt_mat qt_mat_new(kstt__wtype t, long rows, long cols, size_t pad) {
+    qt_mat m;
+    const size_t rb = kstt__wtype_row_bytes(t, cols);
+    m.data = malloc(rb * (size_t)rows + pad);
+    m.deq = malloc((size_t)(rows * cols) * sizeof(float));
+    float *row = malloc((size_t)cols * sizeof(float));
+    for (long r = 0; r < rows; r++) {
+        const float s = (r % 7 == 3) ? 0.0f : 0.01f * (float)(1 + r % 5);
+        for (long c = 0; c < cols; c++)
+            row[c] = s * test_rand_uniform();
+        if (r % 5 == 1)
+            row[test_rand_int(0, (int)cols - 1)] *= 20.0f;
+        kstt__quantize_row(t, row, (char *)m.data + (size_t)r * rb, cols);
+        kstt__dequantize_row(t, (char *)m.data + (size_t)r * rb, m.deq + r * cols, cols);
+    }
+    free(row);
+    m.w = (kstt__wmat){t, rows, cols, rb, m.data};
+    return m;
+}
+
+static inline void qt_mat_free(qt_mat *m) {
+    free(m->data);
+    free(m->deq);
+}
+
+/* y rows [r0, r1) = w x through kernel table k: its prepare_x for w's type (when it has one),
+ * then its matmul. */
+static inline void qt_prep_run(const kstt__kernels *k, const kstt__wmat *w, const float *x,
+                               long ldx, float *y, long ldy, int batch, long r0, long r1,
+                               const kstt__ws *ws) {
+    if (k->wt[w->type].prepare_x)
+        k->wt[w->type].prepare_x(x, ldx, batch, (long)w->cols, ws);
+    k->wt[w->type].matmul(w, x, ldx, y, ldy, batch, r0, r1, ws);
+}
+
+#endif
