@@ -7,6 +7,7 @@
 #ifndef KSTT_QUANT_TEST_UTIL_H
 #define KSTT_QUANT_TEST_UTIL_H
 
+#include <math.h>
 #include <stdlib.h>
 
 #include "kernels/kernels.h"
@@ -53,6 +54,24 @@ static inline qt_mat qt_mat_new(kstt__wtype t, long rows, long cols, size_t pad)
 static inline void qt_mat_free(qt_mat *m) {
     free(m->data);
     free(m->deq);
+}
+
+/* The size against which an element's f32 rounding is judged: |w|, plus what the products
+ * carry in their lanes besides it: q4_0 the -8 offset of the nibbles (as -sum(qx) per block),
+ * q4_K the mins term (-dmin * m * sx, added apart from d * sc * q * x). */
+static inline double qt_elem_mag(const qt_mat *m, long r, long c) {
+    const char *row = (const char *)m->data + (size_t)r * m->w.row_bytes;
+    double a = fabs((double)m->deq[r * m->w.cols + c]);
+    if (m->w.type == KSTT_WT_Q4_0) {
+        const kstt__block_q4_0 *blk = (const kstt__block_q4_0 *)row + c / 32;
+        a += 8.0 * fabs((double)kstt__f16_to_f32(blk->d));
+    } else if (m->w.type == KSTT_WT_Q4_K) {
+        const kstt__block_q4_K *blk = (const kstt__block_q4_K *)row + c / 256;
+        uint8_t sc, mn;
+        kstt__q4k_scale_min((int)(c % 256) / 32, blk->scales, &sc, &mn);
+        a += 2.0 * fabs((double)kstt__f16_to_f32(blk->dmin) * mn);
+    }
+    return a;
 }
 
 /* y rows [r0, r1) = w x through kernel table k: its prepare_x for w's type (when it has one),

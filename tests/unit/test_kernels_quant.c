@@ -101,7 +101,7 @@ static int check_type(kstt__wtype t, long rows, long cols, int batch, long r0, l
                 }
                 double mag = 0;
                 for (long c = 0; c < cols; c++)
-                    mag += fabs((double)q.deq[r * cols + c] * x[(long)b * ldx + c]);
+                    mag += qt_elem_mag(&q, r, c) * fabs((double)x[(long)b * ldx + c]);
                 if (!(fabs((double)got - want) <= 4e-6 * mag + 1e-30)) {
                     TEST_FAIL_("%s %s rows %ld cols %ld batch %d [%ld,%ld): y[%d,%ld] = %.9g, "
                                "ref %.9g",

@@ -107,24 +107,6 @@ static void test_round_trip(void) {
     }
 }
 
-/* The size against which an element's f32 rounding is judged: |w|, plus what the products
- * carry in their lanes besides it: q4_0 the -8 offset of the nibbles (as -sum(qx) per lane),
- * q4_K the mins term (-dmin * m * sx, added apart from d * sc * q * x). */
-static double elem_mag(const pmat *m, long r, long c) {
-    const char *row = (const char *)m->q.data + (size_t)r * m->q.w.row_bytes;
-    double a = fabs((double)m->q.deq[r * m->q.w.cols + c]);
-    if (m->q.w.type == KSTT_WT_Q4_0) {
-        const kstt__block_q4_0 *blk = (const kstt__block_q4_0 *)row + c / 32;
-        a += 8.0 * fabs((double)kstt__f16_to_f32(blk->d));
-    } else if (m->q.w.type == KSTT_WT_Q4_K) {
-        const kstt__block_q4_K *blk = (const kstt__block_q4_K *)row + c / 256;
-        uint8_t sc, mn;
-        kstt__q4k_scale_min((int)(c % 256) / 32, blk->scales, &sc, &mn);
-        a += 2.0 * fabs((double)kstt__f16_to_f32(blk->dmin) * mn);
-    }
-    return a;
-}
-
 static int check_products(kstt__wtype t, long rows, long cols, int batch, long r0, long r1) {
     const kstt__kernels *ref = kstt__kernels_ref();
     pmat m = make_pmat(t, rows, cols);
@@ -175,7 +157,7 @@ static int check_products(kstt__wtype t, long rows, long cols, int batch, long r
                 }
                 double mag = 0;
                 for (long c = 0; c < cols; c++)
-                    mag += elem_mag(&m, r, c) * fabs((double)x[(long)b * ldx + c]);
+                    mag += qt_elem_mag(&m.q, r, c) * fabs((double)x[(long)b * ldx + c]);
                 if (!(fabs((double)got - want) <= 4e-6 * mag + 1e-30)) {
                     TEST_FAIL_("%s packed %s rows %ld cols %ld batch %d [%ld,%ld): y[%d,%ld] = "
                                "%.9g, ref %.9g",
