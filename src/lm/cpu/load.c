@@ -146,13 +146,13 @@ int kstt__lm_cpu_load(kstt__lm *lm, const kstt__weights *f, const kstt__stt_conf
                            NAME(n2, "self_attn.in_proj.weight"), 3 * D, D, &L->in_proj, err,
                            errlen)) != KSTT_OK)
             goto fail;
-        if ((rc = get_pmat(c->k->pack, f, NAME(n1, "self_attn.out_proj.weight"), NULL, D, D, &L->out_proj, err,
-                           errlen)) != KSTT_OK)
+        if ((rc = get_pmat(c->k->pack, f, NAME(n1, "self_attn.out_proj.weight"), NULL, D, D,
+                           &L->out_proj, err, errlen)) != KSTT_OK)
             goto fail;
         /* H comes from the weights (the config's hidden_scale rule differs between the
          * reference implementations; the shapes do not). */
-        if ((rc = get_pmat(c->k->pack, f, NAME(n1, "gating.linear_out.weight"), NULL, D, -1, &L->linear_out,
-                           err, errlen)) != KSTT_OK)
+        if ((rc = get_pmat(c->k->pack, f, NAME(n1, "gating.linear_out.weight"), NULL, D, -1,
+                           &L->linear_out, err, errlen)) != KSTT_OK)
             goto fail;
         int64_t H = L->linear_out.cols;
         if (l == 0) {
@@ -168,8 +168,8 @@ int kstt__lm_cpu_load(kstt__lm *lm, const kstt__weights *f, const kstt__stt_conf
                             (long long)D, (long long)H, (long long)D, lm->hidden);
             goto fail;
         }
-        if ((rc = get_pmat(c->k->pack, f, NAME(n1, "gating.linear_in.weight"), NULL, 2 * H, D, &L->linear_in,
-                           err, errlen)) != KSTT_OK)
+        if ((rc = get_pmat(c->k->pack, f, NAME(n1, "gating.linear_in.weight"), NULL, 2 * H, D,
+                           &L->linear_in, err, errlen)) != KSTT_OK)
             goto fail;
 #undef NAME
     }
@@ -177,8 +177,8 @@ int kstt__lm_cpu_load(kstt__lm *lm, const kstt__weights *f, const kstt__stt_conf
     if ((rc = get_norm(f, "out_norm.alpha", "out_norm.weight", D, ao, err, errlen)) != KSTT_OK)
         goto fail;
     c->out_norm = ao;
-    if ((rc = get_pmat(c->k->pack, f, "text_linear.weight", NULL, cfg->text_card, D, &c->text_linear, err,
-                       errlen)) != KSTT_OK)
+    if ((rc = get_pmat(c->k->pack, f, "text_linear.weight", NULL, cfg->text_card, D,
+                       &c->text_linear, err, errlen)) != KSTT_OK)
         goto fail;
 
     /* Extra (VAD) heads: used when the file has them. A config that declares N heads while the
