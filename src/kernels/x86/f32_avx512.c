@@ -104,6 +104,8 @@ static ALWAYS_INLINE __m512 ld16(const void *P, size_t i, const int bf) {
     return _mm512_load_ps((const float *)P + i);
 }
 
+#define UKR_PF 2048 /* bytes of panel prefetched ahead by the micro-kernel */
+
 /* One 32 x nr tile (halves = 2) or 16 x nr tile (halves = 1) over panel P of f32 or bf16 (bf)
  * weights. nr, halves and bf are compile-time constants in every instantiation, so the
  * accumulators live in registers. */
@@ -127,6 +129,11 @@ static ALWAYS_INLINE void ukr(const void *P, const int bf, int kc, const float *
     }
     const float *x0 = x, *x1 = x + 4 * ldx, *x2 = x + 8 * ldx;
     for (int k = 0; k < kc; k++) {
+        /* the panel stream UKR_PF bytes ahead: batched Mimi reads ~100 MB of f32 weights a
+         * frame, fetched while the FMAs run instead of after them (batch 8: -11 %) */
+        _mm_prefetch((const char *)P + ((size_t)k * MR) * (bf ? 2 : 4) + UKR_PF, _MM_HINT_T0);
+        if (!bf)
+            _mm_prefetch((const char *)P + ((size_t)k * MR) * 4 + UKR_PF + 64, _MM_HINT_T0);
         const __m512 a0 = ld16(P, (size_t)k * MR, bf);
         const __m512 a1 = halves == 2 ? ld16(P, (size_t)k * MR + 16, bf) : a0;
 #pragma GCC unroll 12
