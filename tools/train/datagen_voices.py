@@ -126,6 +126,19 @@ def festival_cmd(bundle):
             with tarfile.open(tar) as t:
                 t.extractall(root)
         d = os.path.join(root, "fest")
+        # festival reads init.scm from its compiled-in library folder (/usr/share/festival)
+        # whatever --libdir says; where that folder is missing (the GPU machine) point it at the
+        # bundle's (without it festival prints "init.scm not found" and synthesizes nothing)
+        sys_lib = "/usr/share/festival"
+        if not os.path.exists(os.path.join(sys_lib, "init.scm")):
+            try:
+                if os.path.islink(sys_lib):
+                    os.remove(sys_lib)
+                elif os.path.isdir(sys_lib) and not os.listdir(sys_lib):
+                    os.rmdir(sys_lib)
+                os.symlink(os.path.join(d, "share"), sys_lib)
+            except OSError as e:
+                print(f"festival: cannot provide {sys_lib}: {e}", file=sys.stderr, flush=True)
         env = {"PATH": "/usr/bin:/bin", "LD_LIBRARY_PATH": os.path.join(d, "lib"),
                "HOME": "/tmp"}
         return [os.path.join(d, "festival"), "--libdir", os.path.join(d, "share")], env
@@ -244,18 +257,63 @@ def synth_pool(rows, n_utts, split, engine, bundle, seed, workers=8):
         t.start()
     for t in ths:
         t.join()
+    return _filter(engine, [r for o in outs for r in o])
+
+
+def _filter(engine, results):
     pool = []
-    for o in outs:
-        for (v, st, f0, spoken, words), pcm, sr, starts in o:
-            if len(starts) != len(words) or len(pcm) < sr // 10:
-                continue
-            if starts[0] <= 0 or any(b < a for a, b in zip(starts, starts[1:])):
-                continue
-            if starts[-1] >= len(pcm):
-                continue
-            pool.append({"pcm_n": pcm, "sr": sr, "words": words, "starts_n": starts,
-                         "voice": f"{engine}:{v}", "rate": st})
+    for (v, st, f0, spoken, words), pcm, sr, starts in results:
+        if len(starts) != len(words) or len(pcm) < sr // 10:
+            continue
+        if starts[0] <= 0 or any(b < a for a, b in zip(starts, starts[1:])):
+            continue
+        if starts[-1] >= len(pcm):
+            continue
+        pool.append({"pcm_n": pcm, "sr": sr, "words": words, "starts_n": starts,
+                     "voice": f"{engine}:{v}", "rate": st})
     return pool
+
+
+def tape_speed(u, rng, p, lo=0.88, hi=1.12):
+    """Speed and pitch perturbation (a tape played faster or slower) of a finished utterance
+    with probability p: factor lo..hi, linear interpolation; word starts and speech bounds
+    follow."""
+    if rng.random() >= p:
+        return u
+    f = rng.uniform(lo, hi)
+    x = u["pcm"].astype(np.float32)
+    m = int(len(x) / f)
+    y = np.interp(np.arange(m, dtype=np.float32) * f, np.arange(len(x), dtype=np.float32), x)
+    u["pcm"] = np.clip(np.round(y), -32768, 32767).astype(np.int16)
+    u["starts"] = [min(m - 1, int(st / f)) for st in u["starts"]]
+    u["speech"] = datagen.speech_bounds(u["pcm"])
+    u["speed"] = round(f, 3)
+    return u
+
+
+def build_chunk(engine, bundle, jobs, seed, speed_p):
+    """One chunk of a pool, for a worker process: synthesize `jobs` (random_job tuples) with
+    one synthesizer process, filter, resample to 24 kHz, tape-speed perturbation. Returns
+    (pool dicts, message or '')."""
+    out = []
+    try:
+        if engine == "flite":
+            _flite_worker(flite_exe(bundle), jobs, out)
+        else:
+            cmd, env = festival_cmd(bundle)
+            _festival_worker(cmd, env, jobs, out)
+    except Exception as e:  # reported by the caller; training goes on without this chunk
+        return [], f"{engine}: {e!r}"
+    pool = finish_pool(_filter(engine, out))
+    rng = random.Random(seed)
+    return [tape_speed(u, rng, speed_p) for u in pool], ""
+
+
+def pool_chunks(rows, n_utts, split, engine, seed, chunk=100):
+    """The jobs of a pool of n_utts utterances, cut into chunks for build_chunk."""
+    rng = random.Random(seed)
+    jobs = [random_job(rng, rows, split, engine) for _ in range(n_utts)]
+    return [jobs[i:i + chunk] for i in range(0, len(jobs), chunk)]
 
 
 def finish_pool(pool):

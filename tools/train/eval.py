@@ -127,7 +127,7 @@ def main():
         inside_n += len(ins)
         inside_ok += sum(p < 0.5 for p in ins)
         per.append({"file": c["file"], "voice": c["voice"], "ref": " ".join(ref),
-                    "hyp": " ".join(hyp), "errors": err, "eot": crossed})
+                    "hyp": " ".join(hyp), "errors": err, "eot": crossed, "n_ref": len(ref)})
     summary = {
         "clips": len(man), "ref_words": n_ref,
         "wer": n_err / max(1, n_ref),
@@ -138,12 +138,21 @@ def main():
         "eot_below_inside_sentences": inside_ok / max(1, inside_n),
         "inside_steps": inside_n,
     }
+    fam = {}   # WER per voice family (espeak-ng, flite, festival)
+    for p in per:
+        f = p["voice"].split(":")[0] if ":" in p["voice"] else "espeak"
+        e, n = fam.get(f, (0, 0))
+        fam[f] = (e + p["errors"], n + p["n_ref"])
+    summary["wer_per_family"] = {f: e / max(1, n) for f, (e, n) in fam.items()}
     bad = [p for p in per if p["errors"]]
     for p in bad[:15]:
         print(f"{p['file']} [{p['voice']}]\n  ref: {p['ref']}\n  hyp: {p['hyp']}")
     print(f"\n{len(bad)} of {len(per)} clips with errors")
     print(f"WER                                   {100 * summary['wer']:.2f} %  "
           f"({n_err} errors / {n_ref} words, {len(man)} clips)")
+    if len(fam) > 1:
+        print("WER per voice family                  " + ", ".join(
+            f"{f} {100 * e / max(1, n):.2f} % ({e}/{n})" for f, (e, n) in sorted(fam.items())))
     print(f"word starts within 160 ms (recognized) {100 * summary['ts_within_160ms_of_recognized']:.2f} %"
           f"  ({ts_ok}/{ts_rec})")
     print(f"word starts within 160 ms (all exact)  {100 * summary['ts_within_160ms_of_all_exact']:.2f} %"

@@ -30,6 +30,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 SR = 24000
+ONSET_S = 0.24
 
 
 def make(corpus, out, minutes, seed, voices="mixed"):
@@ -165,6 +166,7 @@ def evaluate(out, kstt, model, json_out):
     sents = man["sentences"]
     eot_n = eot_ok = 0
     ins_n = ins_ok = 0
+    late_n = late_ok = 0
     for i, s in enumerate(sents):
         s0, s1 = s["speech"]
         nxt = sents[i + 1]["speech"][0] if i + 1 < len(sents) else dur
@@ -174,12 +176,19 @@ def evaluate(out, kstt, model, json_out):
         ins = [p for t, p in vad if s0 < t <= s1]
         ins_n += len(ins)
         ins_ok += sum(p < 0.5 for p in ins)
+        # diagnostic: the same without the first 0.24 s of the sentence (3 steps: the model can
+        # only notice the onset once it has heard it, so after a long pause the probability
+        # is still high there)
+        late = [p for t, p in vad if s0 + ONSET_S < t <= s1]
+        late_n += len(late)
+        late_ok += sum(p < 0.5 for p in late)
     summ = {"duration_s": dur, "sentences": len(sents), "ref_words": len(ref),
             "errors": err, "wer": err / max(1, len(ref)),
             "worst_30s_window_error_rate": worst, "worst_window_start_s": float(worst_at),
             "windows": windows, "wer_per_minute": per_min, "after_42s_pause": after_info,
             "eot_crossing_within_1s": eot_ok / max(1, eot_n), "eot_ends": eot_n,
-            "eot_below_inside_sentences": ins_ok / max(1, ins_n), "inside_steps": ins_n}
+            "eot_below_inside_sentences": ins_ok / max(1, ins_n), "inside_steps": ins_n,
+            "eot_below_inside_after_onset": late_ok / max(1, late_n), "after_onset_steps": late_n}
     print(f"long recording {dur:.0f} s, {len(sents)} sentences, {len(ref)} words")
     print(f"WER                                   {100 * summ['wer']:.2f} %  ({err} errors)")
     print(f"worst 30 s window error rate          {100 * worst:.2f} %  (at {worst_at:.0f} s, "
@@ -192,6 +201,8 @@ def evaluate(out, kstt, model, json_out):
           f"  ({eot_ok}/{eot_n} ends followed by >= 2 s)")
     print(f"EOT 2 s prob < 0.5 inside sentences    {100 * summ['eot_below_inside_sentences']:.2f} %"
           f"  ({ins_ok}/{ins_n} steps)")
+    print(f"  same, from {ONSET_S:.2f} s after each onset   "
+          f"{100 * summ['eot_below_inside_after_onset']:.2f} %  ({late_ok}/{late_n} steps)")
     if json_out:
         with open(json_out, "w") as f:
             json.dump({"summary": summ, "hyp": " ".join(hyp)}, f, indent=1)

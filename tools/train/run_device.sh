@@ -1,23 +1,40 @@
 #!/usr/bin/env bash
 # One continued-training call on the GPU machine (device tool), from the repository root:
-# carry .ref/espeak .ref/flite .ref/fest .ref/corpus [.ref/ck]. Resumes from .ref/ck_dev (left
-# by the previous call on a still-warm machine), else .ref/ck (a carried checkpoint), else
-# imports the shipped model (import_model.py). Writes the checkpoint to $OUT/ck and the log to
-# $OUT/train_log.txt. Extra arguments go to train.py (e.g. --budget-s 450).
+# carry .ref/espeak .ref/flite .ref/fest .ref/corpus. Resumes from .ref/ck_dev (left by the
+# previous call on a still-warm machine), else .ref/ck (a carried checkpoint), else imports the
+# shipped model (import_model.py). Leaves the checkpoint in .ref/ck_dev for the next call and
+# writes the exported model and the log to $OUT/m (with --keep-ck: the checkpoint and the log
+# to $OUT/ck instead). Extra
+# arguments go to train.py (e.g. --budget-s 500).
+#
+# Recipe (second run, issue 14): every step one batch of 8 long sequences (200 s, pauses
+# 0.15-40 s, leading silences up to 40 s; espeak-ng 45 % / flite 35 % / festival 20 %) and one
+# batch of 32 short clips (16 s, the first recipe's pauses; 60/25/15 %); flite and festival
+# pools built by worker processes (half of them played 0.88-1.12x: speed and pitch), reverb on
+# 25 % of the rows; peak LR 2.5e-4 after 150 warm-up steps, cosine to 5 % over --total-s.
 set -euo pipefail
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT"
+KEEP_CK=0
+if [ "${1:-}" = "--keep-ck" ]; then KEEP_CK=1; shift; fi
+mkdir -p "$OUT/m"
 python3 -c "import lzma,shutil;shutil.copyfileobj(lzma.open('.ref/corpus/corpus.tsv.xz'),open('/tmp/corpus.tsv','wb'))"
 if [ -f .ref/ck_dev/state.json ]; then CK=.ref/ck_dev
 elif [ -f .ref/ck/state.json ]; then CK=.ref/ck
 else python3 tools/train/import_model.py models/kstt-demo-en /tmp/ck0; CK=/tmp/ck0; fi
 echo "resume from $CK"
-python3 tools/train/train.py --corpus /tmp/corpus.tsv \
-    --tokenizer models/kstt-demo-en/tokenizer_en_demo_2000.model \
+TOK=models/kstt-demo-en/tokenizer_en_demo_2000.model
+python3 tools/train/train.py --corpus /tmp/corpus.tsv --tokenizer $TOK \
     --espeak "$PWD/.ref/espeak" --flite "$PWD/.ref/flite" --festival "$PWD/.ref/fest" \
-    --n-flite 16000 --n-festival 3000 --pool 30000 --workers 14 --voice-workers 12 \
-    --compose-threads 6 --out "$OUT/ck" --resume "$CK" --total-s 1000 --lr 5e-4 --warmup 100 \
-    --batch 8 --steps 2500 --long-gaps --speed-p 0.4 --reverb-p 0.3 "$@" 2>&1 | tee "$OUT/train_log.txt"
-rm -rf .ref/ck_dev.tmp && cp -r "$OUT/ck" .ref/ck_dev.tmp && rm -rf .ref/ck_dev && mv .ref/ck_dev.tmp .ref/ck_dev
-ls -la "$OUT/ck"
+    --n-flite 12000 --n-festival 6000 --pool 30000 --workers 14 --voice-workers 12 \
+    --compose-threads 6 --out /tmp/ck_new --resume "$CK" --total-s 1400 --lr 2.5e-4 \
+    --warmup 150 --batch 8 --steps 2500 --long-gaps --reverb-p 0.25 \
+    --short-batch 32 --short-steps 200 "$@" 2>&1 | tee "$OUT/m/train_log.txt"
+rm -rf .ref/ck_dev.tmp && cp -r /tmp/ck_new .ref/ck_dev.tmp && rm -rf .ref/ck_dev && mv .ref/ck_dev.tmp .ref/ck_dev
+if [ $KEEP_CK = 1 ]; then   # at most 8 files come back: the checkpoint and the log
+    mkdir -p "$OUT/ck" && cp /tmp/ck_new/* "$OUT/ck/" && mv "$OUT/m/train_log.txt" "$OUT/ck/"
+    rm -rf "$OUT/m"
+else
+    python3 tools/train/export.py /tmp/ck_new $TOK "$OUT/m" | tail -3
+fi
+ls -la "$OUT"/*

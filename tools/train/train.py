@@ -83,10 +83,40 @@ def tokenize_pool(pool, sp, cache):
         u["ids"] = ids
 
 
-def build_pool(args, sp, seed, device):
+def start_voice_pools(args, rows, seed):
+    """flite and festival pools, built by worker processes (spawn: no CUDA, no GIL shared with
+    the batch composers) in chunks that the caller adds to the pools as they arrive. Called
+    before CUDA is used. Returns (executor, [(engine, future)])."""
+    import concurrent.futures as cf
+    import multiprocessing as mp
+    todo = []
+    for engine, n, bundle in (("flite", args.n_flite, args.flite),
+                              ("festival", args.n_festival, args.festival)):
+        if n <= 0 or not bundle:
+            continue
+        try:   # unpack the bundle once, before the workers start
+            if engine == "flite":
+                datagen_voices.flite_exe(bundle)
+            else:
+                datagen_voices.festival_cmd(bundle)
+        except Exception as e:
+            print(f"pool {engine}: cannot prepare: {e!r}", flush=True)
+            continue
+        for i, jobs in enumerate(datagen_voices.pool_chunks(rows, n, "train", engine,
+                                                            seed + 17 + len(todo))):
+            todo.append((engine, bundle, jobs, seed * 1000 + i, args.voice_speed_p))
+    if not todo:
+        return None, []
+    # interleave the engines so that both appear early
+    todo.sort(key=lambda t: t[3] % 1000)
+    ex = cf.ProcessPoolExecutor(max_workers=args.voice_workers, mp_context=mp.get_context("spawn"))
+    return ex, [(t[0], ex.submit(datagen_voices.build_chunk, *t)) for t in todo]
+
+
+def build_pool(args, sp, seed, device, voice_futs, wait_s=90.0, min_ready=300):
     """Sources of utterances: {'espeak': [...], 'flite': [...], 'festival': [...]}. espeak-ng is
-    synthesized first; flite and festival pools are synthesized by a background thread and
-    appear in the dict when ready (training starts at once)."""
+    synthesized first; flite and festival chunks (worker processes) are added by a background
+    thread as they arrive; returns once each of them has min_ready utterances (or wait_s)."""
     rows = datagen.load_corpus(args.corpus, "train")
     t0 = time.time()
     pool = datagen.synth_pool(rows, args.pool, "train", args.espeak, seed, workers=args.workers)
@@ -99,27 +129,38 @@ def build_pool(args, sp, seed, device):
     print(f"pool espeak: {len(pool)} utterances, {hours:.2f} h, synth {t1 - t0:.1f}s, "
           f"resample {time.time() - t1:.1f}s", flush=True)
     pools = {"espeak": pool}
+    engines = sorted(set(e for e, _ in voice_futs))
+    pending = {e: sum(1 for x, _ in voice_futs if x == e) for e in engines}
 
-    def others():
-        for engine, n, bundle in (("flite", args.n_flite, args.flite),
-                                  ("festival", args.n_festival, args.festival)):
-            if n <= 0 or not bundle:
-                continue
-            t = time.time()
+    def collect():
+        import concurrent.futures as cf
+        t = time.time()
+        eng_of = {f: e for e, f in voice_futs}
+        for f in cf.as_completed(eng_of):
+            e = eng_of[f]
+            pending[e] -= 1
             try:
-                p = datagen_voices.synth_pool(rows, n, "train", engine, bundle, seed + 17,
-                                              workers=args.voice_workers)
-                p = datagen_voices.finish_pool(p)
-                tokenize_pool(p, sp, dict(cache))
-            except Exception as e:  # a missing synthesizer must not stop training
-                print(f"pool {engine}: failed: {e!r}", flush=True)
-                continue
+                p, msg = f.result()
+            except Exception as ex:
+                p, msg = [], repr(ex)
+            if msg:
+                print(f"pool {e}: chunk failed: {msg}", flush=True)
+            tokenize_pool(p, sp, cache)
             if p:
-                pools[engine] = p
-            h = sum(len(u["pcm"]) for u in p) / SR / 3600
-            print(f"pool {engine}: {len(p)} utterances, {h:.2f} h, {time.time() - t:.1f}s, "
-                  f"voices {sorted(set(u['voice'] for u in p))}", flush=True)
-    threading.Thread(target=others, daemon=True).start()
+                pools.setdefault(e, []).extend(p)   # list.extend: atomic for the readers
+            if pending[e] == 0:
+                q = pools.get(e, [])
+                h = sum(len(u["pcm"]) for u in q) / SR / 3600
+                print(f"pool {e}: {len(q)} utterances, {h:.2f} h, {time.time() - t:.1f}s, "
+                      f"voices {sorted(set(u['voice'] for u in q))}", flush=True)
+    if voice_futs:
+        threading.Thread(target=collect, daemon=True).start()
+    t = time.time()
+    while time.time() - t < wait_s and any(
+            len(pools.get(e, [])) < min_ready and pending[e] > 0 for e in engines):
+        time.sleep(0.5)
+    print("pools at start: " + ", ".join(f"{k} {len(v)}" for k, v in pools.items()) +
+          f" (waited {time.time() - t:.1f}s)", flush=True)
     return pools
 
 
@@ -139,9 +180,9 @@ def draw_gap(rng, long_gaps):
 SOURCE_WEIGHTS = {"espeak": 0.45, "flite": 0.35, "festival": 0.20}
 
 
-def pick(pools, rng):
-    names = [k for k in SOURCE_WEIGHTS if pools.get(k)]
-    w = [SOURCE_WEIGHTS[k] for k in names]
+def pick(pools, rng, weights=SOURCE_WEIGHTS):
+    names = [k for k in weights if pools.get(k)]
+    w = [weights[k] for k in names]
     src = rng.choices(names, w)[0]
     p = pools[src]
     return p[rng.randrange(len(p))]
@@ -160,7 +201,7 @@ def speed(u, rng, p):
             (int(u["speech"][0] / f), int(u["speech"][1] / f)))
 
 
-def compose(pools, rng, T, delay, long_gaps=False, speed_p=0.0):
+def compose(pools, rng, T, delay, long_gaps=False, speed_p=0.0, weights=SOURCE_WEIGHTS):
     """One training sequence of T steps. Returns pcm int16 [T*1920], gain, zero_from (sample
     index from which it is digital zeros, or len), text tokens [T], vad classes [T, 4].
     long_gaps: pauses of 0.15-40 s between sentences and sometimes 5-40 s of leading silence."""
@@ -175,7 +216,7 @@ def compose(pools, rng, T, delay, long_gaps=False, speed_p=0.0):
     segs, words = [], []
     tries = 0
     while tries < 6:
-        u = pick(pools, rng)
+        u = pick(pools, rng, weights)
         x, ust, (s0, s1) = speed(u, rng, speed_p)
         n = len(x)
         start = pos - s0
@@ -224,21 +265,21 @@ def compose(pools, rng, T, delay, long_gaps=False, speed_p=0.0):
     return pcm, gain, zero_from, tok, vad
 
 
-def batches(pools, args, seed, delay):
+def batches(pools, seed, delay, n, T, long_gaps, speed_p, weights, threads):
     q = queue.Queue(maxsize=6)
 
     def worker(wseed):
         rng = random.Random(wseed)
         while True:
-            items = [compose(pools, rng, args.steps, delay, args.long_gaps, args.speed_p)
-                     for _ in range(args.batch)]
+            items = [compose(pools, rng, T, delay, long_gaps, speed_p, weights)
+                     for _ in range(n)]
             pcm = np.stack([i[0] for i in items])
             gain = np.array([i[1] for i in items], np.float32)
             zf = np.array([i[2] for i in items], np.int64)
             tok = np.stack([i[3] for i in items])
             vad = np.stack([i[4] for i in items])
             q.put((pcm, gain, zf, tok, vad))
-    for i in range(args.compose_threads):
+    for i in range(threads):
         threading.Thread(target=worker, args=(seed * 100 + i,), daemon=True).start()
     while True:
         yield q.get()
@@ -358,8 +399,25 @@ def main():
     ap.add_argument("--reverb-p", type=float, default=0.0)
     ap.add_argument("--warmup", type=int, default=0, help="warm-up steps (0: 300 from scratch, "
                     "60 when resuming)")
+    ap.add_argument("--short-batch", type=int, default=0,
+                    help="also, every step, a batch of this many short clips (--short-steps "
+                         "steps, the first recipe's pauses and gains) beside the long batch")
+    ap.add_argument("--short-steps", type=int, default=200)
+    ap.add_argument("--short-weight", type=float, default=1.0)
+    ap.add_argument("--weights", default="espeak=0.45,flite=0.35,festival=0.2",
+                    help="source shares of the main (--batch x --steps) sequences")
+    ap.add_argument("--short-weights", default="espeak=0.6,flite=0.25,festival=0.15")
+    ap.add_argument("--voice-speed-p", type=float, default=0.5,
+                    help="share of flite/festival utterances played 0.88-1.12x faster "
+                         "(speed and pitch), applied when the pool is built")
     args = ap.parse_args()
     t_start = time.time()
+    calls = 0
+    if args.resume:
+        calls = json.load(open(os.path.join(args.resume, "state.json"))).get("calls", 0)
+    # voice pools first: worker processes started before CUDA is initialised
+    voice_ex, voice_futs = start_voice_pools(
+        args, datagen.load_corpus(args.corpus, "train"), args.seed * 1000 + calls + 1)
     torch.manual_seed(args.seed)
     dev = torch.device(args.device)
     if dev.type == "cuda":
@@ -383,8 +441,16 @@ def main():
     n_l = sum(p.numel() for p in lm.parameters())
     print(f"params mimi {n_m / 1e6:.2f}M lm {n_l / 1e6:.2f}M", flush=True)
 
-    pool = build_pool(args, sp, args.seed * 1000 + state["calls"], dev)
-    data = batches(pool, args, args.seed * 7 + state["calls"], delay)
+    def parse_w(t):
+        return {k: float(v) for k, v in (x.split("=") for x in t.split(","))}
+    pool = build_pool(args, sp, args.seed * 1000 + state["calls"], dev, voice_futs)
+    dseed = args.seed * 7 + state["calls"]
+    data = batches(pool, dseed, delay, args.batch, args.steps, args.long_gaps, args.speed_p,
+                   parse_w(args.weights), args.compose_threads)
+    short = None
+    if args.short_batch > 0:
+        short = batches(pool, dseed + 5000, delay, args.short_batch, args.short_steps, False,
+                        0.0, parse_w(args.short_weights), max(1, args.compose_threads // 2))
     params = list(mimi.parameters()) + list(lm.parameters())
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
@@ -397,90 +463,112 @@ def main():
     base_train_s = state["train_s"]
     ema = {}
     amp = dict(device_type=dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda")
-    while True:
-        elapsed = time.time() - t_train0
-        if elapsed > args.budget_s:
-            break
-        train_s = base_train_s + elapsed
-        frac = min(1.0, train_s / args.total_s)
-        lr_frac = min(1.0, max(0.0, (train_s - args.restart_at) / (args.total_s - args.restart_at)))
-        if state["phase"] == "A" and frac >= args.phase_b_at:
-            # k-means init of the RVQ on current latents, then quantized training
-            with torch.no_grad(), torch.autocast(**amp):
-                z1s, zrs = [], []
-                for _ in range(6):
-                    pcm, gain, zf, tok, vad = next(data)
-                    x = augment(pcm, gain, zf, dev)
-                    z1, zr = mimi.projections(mimi.latent(x[:, None]))
-                    z1s.append(z1.float())
-                    zrs.append(zr.float())
-            mimi.kmeans_init(torch.cat(z1s).reshape(-1, z1.shape[-1]),
-                             torch.cat(zrs).reshape(-1, zr.shape[-1]))
-            state["phase"] = "B"
-            print(f"phase B at step {state['step']} ({train_s:.0f}s)", flush=True)
-        lr = args.lr * min(1.0, (call_step + 1) / warm_steps) * \
-            (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * lr_frac)))
-        for g in opt.param_groups:
-            g["lr"] = lr
-        pcm, gain, zf, tok, vad = next(data)
-        if len(tok) > args.batch:        # the batch was halved after running out of memory
-            pcm, gain, zf, tok, vad = (a[:args.batch] for a in (pcm, gain, zf, tok, vad))
-        x = augment(pcm, gain, zf, dev, args.reverb_p)
+
+    def forward(batch, n_keep, reverb_p):
+        """Loss terms and accuracy of one batch (teacher-forced)."""
+        pcm, gain, zf, tok, vad = (a[:n_keep] for a in batch)
+        x = augment(pcm, gain, zf, dev, reverb_p)
         tok = torch.from_numpy(tok).to(dev)
         vad = torch.from_numpy(vad).to(dev)
         B, T = tok.shape
-        try:
-            with torch.autocast(**amp):
-                lat = mimi.latent(x[:, None])
-                z1, zr = mimi.projections(lat)
-                commit = torch.zeros((), device=dev)
-                if state["phase"] == "B":
-                    codes, q1, qr = mimi.quantize(z1.float(), zr.float(), update=True)
-                    commit = F.mse_loss(z1.float(), q1) + F.mse_loss(zr.float(), qr)
-                    a1 = z1 + (q1 - z1.float()).detach().to(z1.dtype)
-                    ar = zr + (qr - zr.float()).detach().to(zr.dtype)
-                else:
-                    a1, ar = z1, zr
-                avec = lm.audio_a(a1) + lm.audio_b(ar)                       # [B, T, d]
-                avec = torch.cat([lm.audio_start.to(avec.dtype).expand(B, 1, -1), avec[:, :-1]], 1)
-                start = torch.full((B, 1), lcfg["text_card"], dtype=torch.long, device=dev)
-                text_in = torch.cat([start, tok[:, :-1]], 1)
-                logits, extra = lm(text_in, avec)
-                l_text = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), tok.reshape(-1))
-                l_vad = F.cross_entropy(extra.float().reshape(-1, extra.shape[-1]), vad.reshape(-1))
-                loss = l_text + 0.5 * l_vad + 0.1 * commit
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-        except torch.OutOfMemoryError:
-            if args.batch <= 1:
-                raise
-            del x
-            opt.zero_grad(set_to_none=True)
-            torch.cuda.empty_cache()
-            args.batch //= 2
-            print(f"out of memory: batch -> {args.batch}", flush=True)
-            continue
-        call_step += 1
-        state["step"] += 1
+        with torch.autocast(**amp):
+            lat = mimi.latent(x[:, None])
+            z1, zr = mimi.projections(lat)
+            commit = torch.zeros((), device=dev)
+            if state["phase"] == "B":
+                codes, q1, qr = mimi.quantize(z1.float(), zr.float(), update=True)
+                commit = F.mse_loss(z1.float(), q1) + F.mse_loss(zr.float(), qr)
+                a1 = z1 + (q1 - z1.float()).detach().to(z1.dtype)
+                ar = zr + (qr - zr.float()).detach().to(zr.dtype)
+            else:
+                a1, ar = z1, zr
+            avec = lm.audio_a(a1) + lm.audio_b(ar)                       # [B, T, d]
+            avec = torch.cat([lm.audio_start.to(avec.dtype).expand(B, 1, -1), avec[:, :-1]], 1)
+            start = torch.full((B, 1), lcfg["text_card"], dtype=torch.long, device=dev)
+            text_in = torch.cat([start, tok[:, :-1]], 1)
+            logits, extra = lm(text_in, avec)
+            l_text = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), tok.reshape(-1))
+            l_vad = F.cross_entropy(extra.float().reshape(-1, extra.shape[-1]), vad.reshape(-1))
+            loss = l_text + 0.5 * l_vad + 0.1 * commit
         with torch.no_grad():
-            pred = logits.argmax(-1)
             word = tok != PAD
-            acc_w = ((pred == tok) & word).sum().float() / word.sum().clamp(min=1)
-        for k, v in (("loss", loss.item()), ("text", l_text.item()), ("vad", l_vad.item()),
-                     ("commit", commit.item()), ("acc_nonpad", acc_w.item())):
-            ema[k] = v if k not in ema else 0.95 * ema[k] + 0.05 * v
-        if state["step"] % args.log_every == 0:
-            rec = {"step": state["step"], "train_s": round(base_train_s + time.time() - t_train0),
-                   "lr": lr, "phase": state["phase"], **{k: round(v, 4) for k, v in ema.items()}}
-            if dev.type == "cuda":
-                rec["mem_gb"] = round(torch.cuda.max_memory_allocated() / 2 ** 30, 1)
-            state["history"].append(rec)
-            print(json.dumps(rec), flush=True)
+            acc = ((logits.argmax(-1) == tok) & word).sum().float() / word.sum().clamp(min=1)
+        return loss, l_text, l_vad, commit, acc
+
+    n_long, n_short = args.batch, args.short_batch
+    try:
+        while True:
+            elapsed = time.time() - t_train0
+            if elapsed > args.budget_s:
+                break
+            train_s = base_train_s + elapsed
+            frac = min(1.0, train_s / args.total_s)
+            lr_frac = min(1.0, max(0.0, (train_s - args.restart_at) / (args.total_s - args.restart_at)))
+            if state["phase"] == "A" and frac >= args.phase_b_at:
+                # k-means init of the RVQ on current latents, then quantized training
+                with torch.no_grad(), torch.autocast(**amp):
+                    z1s, zrs = [], []
+                    for _ in range(6):
+                        pcm, gain, zf, tok, vad = next(data)
+                        x = augment(pcm, gain, zf, dev)
+                        z1, zr = mimi.projections(mimi.latent(x[:, None]))
+                        z1s.append(z1.float())
+                        zrs.append(zr.float())
+                mimi.kmeans_init(torch.cat(z1s).reshape(-1, z1.shape[-1]),
+                                 torch.cat(zrs).reshape(-1, zr.shape[-1]))
+                state["phase"] = "B"
+                print(f"phase B at step {state['step']} ({train_s:.0f}s)", flush=True)
+            lr = args.lr * min(1.0, (call_step + 1) / warm_steps) * \
+                (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * lr_frac)))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            b_long = next(data)
+            b_short = next(short) if short is not None else None
+            recs = {}
+            try:
+                opt.zero_grad(set_to_none=True)
+                loss, l_text, l_vad, commit, acc = forward(b_long, n_long, args.reverb_p)
+                loss.backward()
+                recs.update(loss=loss.item(), text=l_text.item(), vad=l_vad.item(),
+                            commit=commit.item(), acc_nonpad=acc.item())
+                del loss
+                if b_short is not None:
+                    loss, l_text, l_vad, commit, acc = forward(b_short, n_short, args.reverb_p)
+                    (args.short_weight * loss).backward()
+                    recs.update(s_text=l_text.item(), s_vad=l_vad.item(), s_acc=acc.item())
+                    del loss
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                opt.step()
+            except torch.OutOfMemoryError:
+                if n_long <= 1:
+                    raise
+                opt.zero_grad(set_to_none=True)
+                torch.cuda.empty_cache()
+                n_long = max(1, n_long // 2)
+                n_short = max(1, n_short // 2)
+                print(f"out of memory: batches -> {n_long} long, {n_short} short", flush=True)
+                continue
+            call_step += 1
+            state["step"] += 1
+            for k, v in recs.items():
+                ema[k] = v if k not in ema else 0.95 * ema[k] + 0.05 * v
+            if state["step"] % args.log_every == 0:
+                rec = {"step": state["step"], "train_s": round(base_train_s + time.time() - t_train0),
+                       "lr": lr, "phase": state["phase"], **{k: round(v, 4) for k, v in ema.items()},
+                       "pools": {k: len(v) for k, v in pool.items()}}
+                if dev.type == "cuda":
+                    rec["mem_gb"] = round(torch.cuda.max_memory_allocated() / 2 ** 30, 1)
+                state["history"].append(rec)
+                print(json.dumps(rec), flush=True)
+    except Exception:   # keep what was learnt: the checkpoint is still written
+        import traceback
+        traceback.print_exc()
+        print("training stopped by the error above; saving", flush=True)
     state["train_s"] = base_train_s + (time.time() - t_train0)
     state["configs"] = {"mimi": mcfg, "lm": lcfg, "delay": delay}
     save_ckpt(mimi, lm, state, args.out)
+    if voice_ex is not None:
+        voice_ex.shutdown(wait=False, cancel_futures=True)
     print(f"saved at step {state['step']}, train_s {state['train_s']:.0f}, "
           f"wall {time.time() - t_start:.0f}s", flush=True)
 
