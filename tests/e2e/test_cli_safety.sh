@@ -20,18 +20,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n_ok=0
-ok() { n_ok=$((n_ok + 1)); echo "ok $n_ok - $*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# run NAME WANT_STATUS CMD...: stdout to $T/NAME.out, stderr to $T/NAME.err.
-run() {
-    local name=$1 want=$2
-    shift 2
-    local st=0
-    timeout 120 "$@" >"$T/$name.out" 2>"$T/$name.err" || st=$?
-    [[ $st -eq $want ]] || { cat "$T/$name.err" >&2; fail "$name: exit $st, expected $want ($*)"; }
-}
-expect_err() { grep -qF -- "$2" "$T/$1.err" || fail "$1: stderr lacks '$2': $(cat "$T/$1.err")"; }
+# shellcheck source=lib/tap.sh
+source "${KSTT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/e2e/lib/tap.sh"
+# run NAME WANT_STATUS CMD... (lib/tap.sh run_status)
+run() { run_status "$@"; }
 sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 no_temps() { ! ls -a "$1" | grep -q '\.kstt-' || fail "temporary files left in $1: $(ls -a "$1")"; }
 

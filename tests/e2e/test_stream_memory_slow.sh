@@ -17,9 +17,8 @@ BOUND_KB=${BOUND_KB:-4096}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
-n_ok=0
-ok() { n_ok=$((n_ok + 1)); echo "ok $n_ok - $*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=lib/tap.sh
+source "${KSTT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/e2e/lib/tap.sh"
 
 # The clip as raw s16le (from the golden float samples).
 "$PY" - "$G/bria_10s_24k.f32" "$T/bria.s16" <<'PYEOF'

@@ -20,26 +20,11 @@ FR=$G/fr_6s_24k.wav
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
-n_ok=0
-ok() { n_ok=$((n_ok + 1)); echo "ok $n_ok - $*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=lib/tap.sh
+source "${KSTT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/e2e/lib/tap.sh"
 
-# run NAME EXPECTED_STATUS ARGS...: runs kstt transcribe, stdout to $T/NAME.out, stderr to
-# $T/NAME.err, and checks the exit status.
-run() {
-    local name=$1 want=$2
-    shift 2
-    local st=0
-    "$BIN" transcribe "$@" >"$T/$name.out" 2>"$T/$name.err" || st=$?
-    if [[ $st -ne $want ]]; then
-        cat "$T/$name.err" >&2
-        fail "$name: exit status $st, expected $want (kstt transcribe $*)"
-    fi
-}
-# expect_err NAME TEXT: stderr of NAME contains TEXT.
-expect_err() {
-    grep -qF -- "$2" "$T/$1.err" || fail "$1: stderr lacks '$2': $(cat "$T/$1.err")"
-}
+# run NAME EXPECTED_STATUS ARGS...: kstt transcribe ARGS (lib/tap.sh run_status).
+run() { run_status "$1" "$2" "$BIN" transcribe "${@:3}"; }
 
 # ---- the checker (Python, standard library only) ---------------------------------------
 cat >"$T/check.py" <<'PYEOF'

@@ -13,21 +13,11 @@ BRIA=$G/bria_10s_24k.wav
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
-n_ok=0
-ok() { n_ok=$((n_ok + 1)); echo "ok $n_ok - $*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=lib/tap.sh
+source "${KSTT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/e2e/lib/tap.sh"
 
-# run NAME EXPECTED_STATUS ARGS...: stdout to $T/NAME.out, stderr to $T/NAME.err.
-run() {
-    local name=$1 want=$2
-    shift 2
-    local st=0
-    "$BIN" transcribe --quiet --threads 1 "$@" >"$T/$name.out" 2>"$T/$name.err" || st=$?
-    if [[ $st -ne $want ]]; then
-        cat "$T/$name.err" >&2
-        fail "$name: exit status $st, expected $want (kstt transcribe $*)"
-    fi
-}
+# run NAME EXPECTED_STATUS ARGS...: kstt transcribe ARGS (lib/tap.sh run_status).
+run() { run_status "$1" "$2" "$BIN" transcribe --quiet --threads 1 "${@:3}"; }
 
 for mode in pad raw; do
     extra=()

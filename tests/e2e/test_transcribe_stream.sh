@@ -25,9 +25,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n_ok=0
-ok() { n_ok=$((n_ok + 1)); echo "ok $n_ok - $*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=lib/tap.sh
+source "${KSTT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/e2e/lib/tap.sh"
 K() { "$BIN" transcribe -q --threads 1 --model "$MODEL" "$@"; }
 
 # ---- 1. raw PCM and containers through standard input ---------------------------------
