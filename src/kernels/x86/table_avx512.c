@@ -33,6 +33,15 @@
     .attn_ring_f32 = kstt__attn_ring_f32_avx512, .attn_ring_f16 = kstt__attn_ring_f16_avx512,      \
     .f32_to_f16 = kstt__f32_to_f16_avx512
 
+/* The VNNI block-quantised products and packed preparations (vnni, bf16 and amx variants). */
+#define AVX512_VNNI_QUANT                                                                          \
+    .wt[KSTT_WT_Q8_0] = {kstt__matmul_q8_0_avx512, kstt__prepare_x_q8_avx512},                     \
+    .wt[KSTT_WT_Q4_0] = {kstt__matmul_q4_0_avx512, kstt__prepare_x_q8_avx512},                     \
+    .wt[KSTT_WT_Q4_K] = {kstt__matmul_q4_K_avx512, kstt__prepare_x_q8_avx512},                     \
+    .wt[KSTT_WT_Q8_0R] = {kstt__matmul_q8_0r_avx512, kstt__prepare_x_qt_avx512},                   \
+    .wt[KSTT_WT_Q4_0R] = {kstt__matmul_q4_0r_avx512, kstt__prepare_x_qt_avx512},                   \
+    .wt[KSTT_WT_Q4_KR] = {kstt__matmul_q4_kr_avx512, kstt__prepare_x_qt_avx512}
+
 const kstt__kernels kstt__table_avx512 = {
     AVX512_COMMON,
     .variant = "avx512",
@@ -48,29 +57,15 @@ const kstt__kernels kstt__table_avx512 = {
 };
 
 const kstt__kernels kstt__table_avx512_vnni = {
-    AVX512_COMMON,
-    .variant = "avx512-vnni",
-    .requires = AVX512_BASE | KSTT_CPU_AVX512VNNI,
-    .wt[KSTT_WT_Q8_0] = {kstt__matmul_q8_0_avx512, kstt__prepare_x_q8_avx512},
-    .wt[KSTT_WT_Q4_0] = {kstt__matmul_q4_0_avx512, kstt__prepare_x_q8_avx512},
-    .wt[KSTT_WT_Q4_K] = {kstt__matmul_q4_K_avx512, kstt__prepare_x_q8_avx512},
-    .wt[KSTT_WT_Q8_0R] = {kstt__matmul_q8_0r_avx512, kstt__prepare_x_qt_avx512},
-    .wt[KSTT_WT_Q4_0R] = {kstt__matmul_q4_0r_avx512, kstt__prepare_x_qt_avx512},
-    .wt[KSTT_WT_Q4_KR] = {kstt__matmul_q4_kr_avx512, kstt__prepare_x_qt_avx512},
-    .matmul_bf16_dot = NULL,
-    .prepare_x_bf16_dot = NULL,
+    AVX512_COMMON,     .variant = "avx512-vnni", .requires = AVX512_BASE | KSTT_CPU_AVX512VNNI,
+    AVX512_VNNI_QUANT, .matmul_bf16_dot = NULL,  .prepare_x_bf16_dot = NULL,
 };
 
 const kstt__kernels kstt__table_avx512_bf16 = {
     AVX512_COMMON,
     .variant = "avx512-bf16",
     .requires = AVX512_BASE | KSTT_CPU_AVX512VNNI | KSTT_CPU_AVX512BF16,
-    .wt[KSTT_WT_Q8_0] = {kstt__matmul_q8_0_avx512, kstt__prepare_x_q8_avx512},
-    .wt[KSTT_WT_Q4_0] = {kstt__matmul_q4_0_avx512, kstt__prepare_x_q8_avx512},
-    .wt[KSTT_WT_Q4_K] = {kstt__matmul_q4_K_avx512, kstt__prepare_x_q8_avx512},
-    .wt[KSTT_WT_Q8_0R] = {kstt__matmul_q8_0r_avx512, kstt__prepare_x_qt_avx512},
-    .wt[KSTT_WT_Q4_0R] = {kstt__matmul_q4_0r_avx512, kstt__prepare_x_qt_avx512},
-    .wt[KSTT_WT_Q4_KR] = {kstt__matmul_q4_kr_avx512, kstt__prepare_x_qt_avx512},
+    AVX512_VNNI_QUANT,
     .matmul_bf16_dot = kstt__matmul_bf16_dot_avx512,
     .prepare_x_bf16_dot = kstt__prepare_x_bf16_dot_avx512,
 };
@@ -79,12 +74,7 @@ const kstt__kernels kstt__table_avx512_amx = {
     AVX512_COMMON,
     .variant = "avx512-amx",
     .requires = AVX512_BASE | KSTT_CPU_AVX512VNNI | KSTT_CPU_AVX512BF16 | KSTT_CPU_AMXINT8,
-    .wt[KSTT_WT_Q8_0] = {kstt__matmul_q8_0_avx512, kstt__prepare_x_q8_avx512},
-    .wt[KSTT_WT_Q4_0] = {kstt__matmul_q4_0_avx512, kstt__prepare_x_q8_avx512},
-    .wt[KSTT_WT_Q4_K] = {kstt__matmul_q4_K_avx512, kstt__prepare_x_q8_avx512},
-    .wt[KSTT_WT_Q8_0R] = {kstt__matmul_q8_0r_avx512, kstt__prepare_x_qt_avx512},
-    .wt[KSTT_WT_Q4_0R] = {kstt__matmul_q4_0r_avx512, kstt__prepare_x_qt_avx512},
-    .wt[KSTT_WT_Q4_KR] = {kstt__matmul_q4_kr_avx512, kstt__prepare_x_qt_avx512},
+    AVX512_VNNI_QUANT,
     .wt[KSTT_WT_Q8_0X] = {kstt__matmul_q8_0x_amx, kstt__prepare_x_qa_amx},
     .pack[KSTT_WT_Q8_0] = KSTT_WT_Q8_0X,
     .matmul_bf16_dot = kstt__matmul_bf16_dot_avx512,
