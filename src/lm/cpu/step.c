@@ -246,9 +246,9 @@ int kstt__lm_cpu_step_traced(const kstt__lm *lm, kstt__lm_work *wk, kstt__lm_sta
         return KSTT_EINVAL;
     const int D = lm->dim, H = lm->hidden, ctx = lm->context;
     const int stride = 1 + lm->n_q;
-    /* audio codebooks read: the first n_q_used (0, from a model not built by kstt__lm_load:
-     * all); the tokens of the others are ignored, their embeddings contribute nothing */
-    const int nq = lm->n_q_used > 0 && lm->n_q_used < lm->n_q ? lm->n_q_used : lm->n_q;
+    /* audio codebooks read: the first n_q_used (1..n_q, set at load); the tokens of the
+     * others are ignored, their embeddings contribute nothing */
+    const int nq = lm->n_q_used;
     for (int b = 0; b < batch; b++) {
         const int32_t *tk = tokens + (size_t)b * stride;
         if (tk[0] < 0 || tk[0] > lm->text_card)
