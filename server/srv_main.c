@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "app_hub.h"
+#include "cli_opts.h"
 #include "kstt.h"
 #include "srv_server.h"
 #include "srv_util.h"
@@ -71,15 +72,12 @@ static void usage(FILE *f) {
                "  -q, --quiet            errors only\n");
 }
 
+/* Option values: the kstt commands' validated parsers (cli/cli_opts.h). */
+static int parse_int(const char *opt, const char *v, long lo, long hi, int *out) {
+    return cli_parse_int("serve", opt, v, lo, hi, out);
+}
 static int parse_num(const char *opt, const char *v, double lo, double hi, double *out) {
-    char *end;
-    double x = strtod(v, &end);
-    if (!*v || *end || x < lo || x > hi) {
-        fprintf(stderr, "kstt serve: %s wants a number in [%g, %g], not '%s'\n", opt, lo, hi, v);
-        return -1;
-    }
-    *out = x;
-    return 0;
+    return cli_parse_double("serve", opt, v, lo, hi, 0, 0, out);
 }
 
 int cli_cmd_serve(int argc, char **argv) {
@@ -95,8 +93,9 @@ int cli_cmd_serve(int argc, char **argv) {
     cfg.audio_timeout = 120;
     cfg.ping_interval = 10;
     cfg.drain_timeout = 10;
-    double max_streams = 64, threads = 0, delay = -1, backlog_s = 60, mm = 16, mp = 64;
-    double codebooks = 0; /* 0: all; the model's n_q is checked when it loads */
+    int max_streams = 64, threads = 0, delay = -1, codebooks = 0; /* codebooks 0: all (n_q is
+                                                                     checked by the loader) */
+    double backlog_s = 60, mm = 16, mp = 64;
     kstt_kv_type kv = KSTT_KV_AUTO;
     const char **keys = srv_xcalloc((size_t)argc + 1, sizeof *keys);
     int n_keys = 0;
@@ -119,29 +118,25 @@ int cli_cmd_serve(int argc, char **argv) {
             return 2;
         }
         const char *v = argv[++i];
-        double x;
         int bad = 0;
         if (!strcmp(a, "--model"))
             model_dir = v;
         else if (!strcmp(a, "--addr"))
             cfg.addr = v;
         else if (!strcmp(a, "--port")) {
-            bad = parse_num(a, v, 0, 65535, &x);
-            cfg.port = (int)x;
+            bad = parse_int(a, v, 0, 65535, &cfg.port);
         } else if (!strcmp(a, "--max-streams"))
-            bad = parse_num(a, v, 1, 4096, &max_streams);
+            bad = parse_int(a, v, 1, 4096, &max_streams);
         else if (!strcmp(a, "--api-key"))
             keys[n_keys++] = v;
         else if (!strcmp(a, "--threads"))
-            bad = parse_num(a, v, 1, 256, &threads);
+            bad = parse_int(a, v, 1, 256, &threads);
         else if (!strcmp(a, "--path"))
             cfg.path = v;
         else if (!strcmp(a, "--asr-delay"))
-            bad = parse_num(a, v, 0, 1000, &delay);
+            bad = parse_int(a, v, 0, 1000, &delay);
         else if (!strcmp(a, "--codebooks")) {
-            bad = parse_num(a, v, 0, 1024, &codebooks);
-            if (!bad && codebooks != (int)codebooks)
-                bad = 1, fprintf(stderr, "kstt serve: --codebooks wants an integer, not '%s'\n", v);
+            bad = parse_int(a, v, 0, 1024, &codebooks);
         } else if (!strcmp(a, "--kv")) {
             if (!strcmp(v, "auto"))
                 kv = KSTT_KV_AUTO;
@@ -166,8 +161,7 @@ int cli_cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--drain-timeout"))
             bad = parse_num(a, v, 0, 3600, &cfg.drain_timeout);
         else if (!strcmp(a, "--log-level")) {
-            bad = parse_num(a, v, 0, 3, &x);
-            srv_log_level = (int)x;
+            bad = parse_int(a, v, 0, 3, &srv_log_level);
         } else {
             fprintf(stderr, "kstt serve: unknown option '%s'\n", a);
             usage(stderr);
@@ -214,15 +208,15 @@ int cli_cmd_serve(int argc, char **argv) {
     srv_server srv;
     memset(&srv, 0, sizeof srv);
     char err[512];
-    if (kstt_pool_new(&pool, (int)threads)) {
+    if (kstt_pool_new(&pool, threads)) {
         fprintf(stderr, "kstt serve: cannot start the thread pool\n");
         goto out;
     }
     kstt_model_params mpar = kstt_model_params_default();
     mpar.pool = pool;
     mpar.kv_type = kv;
-    mpar.asr_delay_in_tokens = (int)delay;
-    mpar.num_codebooks = (int)codebooks;
+    mpar.asr_delay_in_tokens = delay;
+    mpar.num_codebooks = codebooks;
     if (kstt_model_load(&model, model_dir, &mpar, err, sizeof err)) {
         fprintf(stderr, "kstt serve: %s\n", err);
         goto out;

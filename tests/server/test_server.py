@@ -658,8 +658,8 @@ def t_codebooks():
         "VAD differs from kstt transcribe --codebooks 3")
     check(cli(full) != (cwords, cvad), "--codebooks 3 gives the output of all 8 codebooks")
     for bad, status, text in (("9", 1, "num_codebooks 9 out of range 1..8"),
-                              ("-1", 2, "--codebooks wants a number in [0, 1024]"),
-                              ("2.5", 2, "--codebooks wants an integer")):
+                              ("-1", 2, "--codebooks wants an integer in 0..1024, not '-1'"),
+                              ("2.5", 2, "--codebooks wants an integer in 0..1024, not '2.5'")):
         r = subprocess.run([KSTT, "serve", "--model", TINY, "--addr", "127.0.0.1", "--port", "0",
                             "--codebooks", bad], capture_output=True, text=True, timeout=60)
         check(r.returncode == status and text in r.stderr and "listening" not in r.stdout,
