@@ -229,6 +229,8 @@ static int route_modules_info(struct lws *wsi, srv_session *p, srv_server *srv) 
 static int route_metrics(struct lws *wsi, srv_session *p, srv_server *srv) {
     size_t len;
     char *t = srv_metrics_render(srv->metrics, &len);
+    if (!t)
+        return http_text(wsi, p, 500, "out of memory\n");
     int rc = http_answer(wsi, p, 200, "text/plain; version=0.0.4", t, len);
     free(t);
     return rc;

@@ -93,8 +93,8 @@ int cli_cmd_serve(int argc, char **argv) {
     cfg.audio_timeout = 120;
     cfg.ping_interval = 10;
     cfg.drain_timeout = 10;
-    int max_streams = 64, threads = 0, delay = -1, codebooks = 0; /* codebooks 0: all (n_q is
-                                                                     checked by the loader) */
+    /* codebooks 0: all of them (the model's n_q is checked by the loader) */
+    int max_streams = 64, threads = 0, delay = -1, codebooks = 0;
     double backlog_s = 60, mm = 16, mp = 64;
     kstt_kv_type kv = KSTT_KV_AUTO;
     const char **keys = srv_xcalloc((size_t)argc + 1, sizeof *keys);

@@ -2,11 +2,11 @@
 #include "srv_metrics.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_json.h"
 #include "srv_util.h"
 
 #define MAX_BUCKETS 16
@@ -112,85 +112,68 @@ void srv_metrics_step(srv_metrics *m, double seconds, size_t batch, size_t steps
     pthread_mutex_unlock(&m->mu);
 }
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-} sbuf;
-
-static void out(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out(sbuf *b, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        b->cap = b->cap * 2 + (size_t)(n > 0 ? n : 0) + 256;
-        b->p = srv_xrealloc(b->p, b->cap);
-    }
-}
-
-static void histo_out(sbuf *b, const char *name, const char *help, const histo *h) {
-    out(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+static void histo_out(app_sbuf *b, const char *name, const char *help, const histo *h) {
+    app_sbuf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
     unsigned long cum = 0;
     for (int i = 0; i < h->n; i++) {
         cum += h->count[i];
-        out(b, "%s_bucket{le=\"%g\"} %lu\n", name, h->le[i], cum);
+        app_sbuf_printf(b, "%s_bucket{le=\"%g\"} %lu\n", name, h->le[i], cum);
     }
-    out(b, "%s_bucket{le=\"+Inf\"} %lu\n%s_sum %.9g\n%s_count %lu\n", name, h->total, name, h->sum,
-        name, h->total);
+    app_sbuf_printf(b, "%s_bucket{le=\"+Inf\"} %lu\n%s_sum %.9g\n%s_count %lu\n", name, h->total,
+                    name, h->sum, name, h->total);
 }
 
 char *srv_metrics_render(srv_metrics *m, size_t *len) {
-    sbuf b = {srv_xmalloc(4096), 0, 4096};
-    b.p[0] = 0;
+    app_sbuf b = {0};
     pthread_mutex_lock(&m->mu);
-    out(&b,
-        "# HELP asr_connect Streams that took a slot.\n# TYPE asr_connect counter\n"
-        "asr_connect{handler=\"all\"} %lu\n",
-        m->connect);
-    out(&b,
-        "# HELP asr_open_channels Occupied slots.\n# TYPE asr_open_channels gauge\n"
-        "asr_open_channels{handler=\"all\"} %ld\n",
-        m->open_channels);
+    app_sbuf_printf(&b,
+                    "# HELP asr_connect Streams that took a slot.\n# TYPE asr_connect counter\n"
+                    "asr_connect{handler=\"all\"} %lu\n",
+                    m->connect);
+    app_sbuf_printf(&b,
+                    "# HELP asr_open_channels Occupied slots.\n# TYPE asr_open_channels gauge\n"
+                    "asr_open_channels{handler=\"all\"} %ld\n",
+                    m->open_channels);
     histo_out(&b, "asr_model_step_duration", "Duration of one batched model step in seconds.",
               &m->step_duration);
     histo_out(&b, "asr_connection_num_steps", "Model steps per finished connection.",
               &m->conn_steps);
-    out(&b,
-        "# HELP kstt_active_streams Streams holding a slot.\n"
-        "# TYPE kstt_active_streams gauge\nkstt_active_streams %ld\n",
-        m->open_channels);
-    out(&b, "# HELP kstt_rejected_connections_total Connections or requests refused, by "
-            "reason.\n# TYPE kstt_rejected_connections_total counter\n");
+    app_sbuf_printf(&b,
+                    "# HELP kstt_active_streams Streams holding a slot.\n"
+                    "# TYPE kstt_active_streams gauge\nkstt_active_streams %ld\n",
+                    m->open_channels);
+    app_sbuf_printf(&b,
+                    "# HELP kstt_rejected_connections_total Connections or requests refused, by "
+                    "reason.\n# TYPE kstt_rejected_connections_total counter\n");
     for (int i = 0; i < SRV_REJECT_COUNT; i++)
-        out(&b, "kstt_rejected_connections_total{reason=\"%s\"} %lu\n", reason_names[i],
-            m->rejected[i]);
-    out(&b,
-        "# HELP kstt_model_steps_total Batched model steps run.\n"
-        "# TYPE kstt_model_steps_total counter\nkstt_model_steps_total %lu\n",
-        m->steps);
-    out(&b,
-        "# HELP kstt_stream_frames_total Stream frames (80 ms) processed.\n"
-        "# TYPE kstt_stream_frames_total counter\nkstt_stream_frames_total %lu\n",
-        m->stream_steps);
-    out(&b,
-        "# HELP kstt_audio_seconds_total Audio received, in seconds at 24 kHz.\n"
-        "# TYPE kstt_audio_seconds_total counter\nkstt_audio_seconds_total %.6f\n",
-        m->audio_seconds);
-    out(&b,
-        "# HELP kstt_words_total Words sent.\n"
-        "# TYPE kstt_words_total counter\nkstt_words_total %lu\n",
-        m->words);
-    out(&b,
-        "# HELP kstt_backlog_seconds Largest per-stream backlog at the last step.\n"
-        "# TYPE kstt_backlog_seconds gauge\nkstt_backlog_seconds %.6f\n",
-        m->backlog_max);
+        app_sbuf_printf(&b, "kstt_rejected_connections_total{reason=\"%s\"} %lu\n", reason_names[i],
+                        m->rejected[i]);
+    app_sbuf_printf(&b,
+                    "# HELP kstt_model_steps_total Batched model steps run.\n"
+                    "# TYPE kstt_model_steps_total counter\nkstt_model_steps_total %lu\n",
+                    m->steps);
+    app_sbuf_printf(&b,
+                    "# HELP kstt_stream_frames_total Stream frames (80 ms) processed.\n"
+                    "# TYPE kstt_stream_frames_total counter\nkstt_stream_frames_total %lu\n",
+                    m->stream_steps);
+    app_sbuf_printf(&b,
+                    "# HELP kstt_audio_seconds_total Audio received, in seconds at 24 kHz.\n"
+                    "# TYPE kstt_audio_seconds_total counter\nkstt_audio_seconds_total %.6f\n",
+                    m->audio_seconds);
+    app_sbuf_printf(&b,
+                    "# HELP kstt_words_total Words sent.\n"
+                    "# TYPE kstt_words_total counter\nkstt_words_total %lu\n",
+                    m->words);
+    app_sbuf_printf(&b,
+                    "# HELP kstt_backlog_seconds Largest per-stream backlog at the last step.\n"
+                    "# TYPE kstt_backlog_seconds gauge\nkstt_backlog_seconds %.6f\n",
+                    m->backlog_max);
     histo_out(&b, "kstt_batch_size", "Streams served by one model step.", &m->batch_size);
     pthread_mutex_unlock(&m->mu);
+    if (b.oom) {
+        app_sbuf_free(&b);
+        return NULL;
+    }
     *len = b.len;
-    return b.p;
+    return b.s;
 }

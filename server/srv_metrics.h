@@ -32,7 +32,8 @@ void srv_metrics_words(srv_metrics *m, size_t n);
 void srv_metrics_connection_done(srv_metrics *m, long steps);
 void srv_metrics_backlog(srv_metrics *m, double max_seconds);
 
-/* Renders the text into a malloc'd buffer (*len bytes, NUL-terminated). */
+/* Renders the text into a malloc'd buffer (*len bytes, NUL-terminated); NULL when out of
+ * memory. */
 char *srv_metrics_render(srv_metrics *m, size_t *len);
 
 #endif
