@@ -179,7 +179,26 @@ def load_audio(path, sample_rate: int = SAMPLE_RATE):
 
 # ---- model ----------------------------------------------------------------------------------
 
-class Model:
+class _Closing:
+    """Frees the native object on close(), at the end of a with block and when collected."""
+
+    def close(self):
+        raise NotImplementedError
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Model(_Closing):
     """An STT model: a model directory or a Hugging Face repo id (resolved through the local
     Hugging Face cache; a missing repo is fetched with `kstt download` when the kstt tool is
     installed, unless download=False).
@@ -244,18 +263,6 @@ class Model:
         if self._pool:
             _kl.kstt_pool_free(self._pool)
             self._pool = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def _handle(self):
         if not self._model:
@@ -325,7 +332,7 @@ class Model:
 
 # ---- streams --------------------------------------------------------------------------------
 
-class Stream:
+class Stream(_Closing):
     """One audio stream through the model: feed() samples (24 kHz mono, any count), get events.
     Use from one thread at a time; close() (or the with block) frees it."""
 
@@ -355,18 +362,6 @@ class Stream:
             if self._s:
                 _kl.kstt_stream_free(self._s)
                 self._s = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def _handle(self):
         if not self._s:
