@@ -95,7 +95,8 @@ static inline kstt__qxt kstt__qxt_at(void *buf, long cols, int b, long g) {
  * chunks of 16 (chunk c = rows 16c..16c+15), a chunk = nb blocks of 576 bytes, block k:
  *   int8_t  q[16][32]   q[b][e] = q of element e of block k of batch row 16c + b (signed)
  *   float   d[16]       block k's scale of each batch row
- * (rows past the batch are not written: the tiles are configured with the chunk's rows). */
+ * (a batch of up to 16 fills only its rows, the tiles having exactly those; above 16 the rows
+ * past the batch in the last chunk are zero, the tiles having 16). */
 #define KSTT__QXA_ROWS 16
 #define KSTT__QXA_BLOCK_BYTES 576
 

@@ -20,8 +20,8 @@
  *   0, 1  A: the activations of blocks 2q and 2q+1, 16 rows of 32 bytes
  *   2, 3  B: the weights of those blocks, 8 rows of 64 bytes (the packed layout as is)
  *   4, 5  C: 16 x 16 int32
- * A and C have the batch's rows when it is under 16. Batch rows past the batch are zero in the
- * prepared activations (their C rows are not read).
+ * A and C have the batch's rows when it is 16 or fewer. Above, they have 16, and the rows past
+ * the batch in its last chunk are zero in the prepared activations (their C rows are not read).
  */
 #include <immintrin.h>
 #include <stdint.h>
@@ -46,7 +46,11 @@
 void kstt__prepare_x_qa_amx(const float *x, long ldx, int batch, long cols, const kstt__ws *ws) {
     const long nb = cols / 32;
     const size_t cb = kstt__qxa_chunk_bytes(cols);
-    const int rows = (batch + KSTT__QXA_ROWS - 1) / KSTT__QXA_ROWS * KSTT__QXA_ROWS;
+    /* up to 16 rows the tiles have exactly the batch's rows; above, 16, and the last chunk's
+     * rows past the batch are read: zero them */
+    const int rows = batch <= KSTT__QXA_ROWS
+                         ? batch
+                         : (batch + KSTT__QXA_ROWS - 1) / KSTT__QXA_ROWS * KSTT__QXA_ROWS;
     const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
     for (int b = 0; b < rows; b++) {
         unsigned char *chunk = (unsigned char *)ws->buf + (size_t)(b / KSTT__QXA_ROWS) * cb;
