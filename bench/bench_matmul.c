@@ -203,7 +203,7 @@ int bench_matmul(int argc, char **argv) {
             void **blobs = xalloc(sizeof *blobs * (size_t)ncopy);
             for (int i = 0; i < ncopy; i++) {
                 /* packed as the loader packs for this level (kstt__kernels.pack) */
-                const kstt__wtype want = k->pack[t] ? k->pack[t] : kstt__repack_type(t);
+                const kstt__wtype want = kstt__repack_choose(k->pack, t);
                 if (repack && kstt__repack_bytes_as(&src, want)) {
                     blobs[i] = xalloc(kstt__repack_bytes_as(&src, want));
                     kstt__repack_rows_as(&src, want, blobs[i], 0, src.rows);

@@ -217,9 +217,7 @@ int kstt__weights_mat_packed(const kstt__weights *w, const char *name, int64_t r
     int rc = kstt__weights_mat(w, name, rows, cols, &src, err, errlen);
     if (rc)
         return rc;
-    kstt__wtype want = kstt__repack_type(src.type);
-    if (pack && (unsigned)src.type < KSTT_WT_COUNT && pack[src.type] != KSTT_WT_F32)
-        want = pack[src.type];
+    const kstt__wtype want = kstt__repack_choose(pack, src.type);
     const size_t bytes = kstt__repack_bytes_as(&src, want);
     if (!bytes || !w->gg) { /* no packed layout for this type (packed types only come in GGUF) */
         *out = src;

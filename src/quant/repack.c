@@ -28,6 +28,12 @@ static kstt__wtype target(const kstt__wmat *src, kstt__wtype packed) {
     return kstt__repack_type(src->type);
 }
 
+kstt__wtype kstt__repack_choose(const kstt__wtype *pack, kstt__wtype t) {
+    if (pack && (unsigned)t < KSTT_WT_COUNT && pack[t] != KSTT_WT_F32)
+        return pack[t];
+    return kstt__repack_type(t);
+}
+
 size_t kstt__repack_bytes(const kstt__wmat *src) {
     return kstt__repack_bytes_as(src, kstt__repack_type(src->type));
 }

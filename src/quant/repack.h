@@ -56,6 +56,9 @@ static inline size_t kstt__rpx_panel_bytes(long cols) {
 /* The packed type of a file type (Q8_0 -> Q8_0R, Q4_0 -> Q4_0R, Q4_K -> Q4_KR), or t itself
  * when it has none: the default packing. */
 kstt__wtype kstt__repack_type(kstt__wtype t);
+/* The packed type for a file type t given a level's wishes (pack: KSTT_WT_COUNT entries,
+ * kstt__kernels.pack; NULL or an unset KSTT_WT_F32 entry: the default kstt__repack_type). */
+kstt__wtype kstt__repack_choose(const kstt__wtype *pack, kstt__wtype t);
 /* kstt__repack_bytes / _rows / _view into a given packed type of src's file type (Q8_0X from
  * Q8_0, or the default packed type; anything else: no packing, bytes 0). */
 size_t kstt__repack_bytes_as(const kstt__wmat *src, kstt__wtype packed);
