@@ -102,9 +102,26 @@ async def client(url, msgs, t0, lags, delay, warm_frames):
         await ws.close()
 
 
+def step_stats(port):
+    """Streams per model step and mean step duration (ms) over the run, from /metrics."""
+    import urllib.request
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10).read()
+    val = {}
+    for line in text.decode().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in ("kstt_model_steps_total", "kstt_stream_frames_total",
+                                            "asr_model_step_duration_sum",
+                                            "asr_model_step_duration_count"):
+            val[parts[0]] = float(parts[1])
+    steps = val.get("kstt_model_steps_total", 0)
+    n = val.get("asr_model_step_duration_count", 0)
+    return (val.get("kstt_stream_frames_total", 0) / steps if steps else 0.0,
+            1000 * val.get("asr_model_step_duration_sum", 0) / n if n else 0.0)
+
+
 def run_count(args, n, pcm_all):
     cmd = [args.kstt, "serve", "--model", args.model, "--port", "0", "--max-streams", str(n),
-           "-q"] + (["--threads", str(args.threads)] if args.threads else [])
+           "-q"] + (["--threads", str(args.threads)] if args.threads else []) + args.serve_arg
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
@@ -125,6 +142,7 @@ def run_count(args, n, pcm_all):
         cpu = (proc_cpu_seconds(proc.pid) - cpu0) / wall
         client_cpu = (time.process_time() - c0) / wall
         rss = proc_rss_mb(proc.pid)
+        batch, step_ms = step_stats(port)
     finally:
         proc.terminate()
         proc.wait(30)
@@ -132,7 +150,7 @@ def run_count(args, n, pcm_all):
     return {"streams": n, "p50_ms": float(np.percentile(lags, 50)),
             "p99_ms": float(np.percentile(lags, 99)), "max_ms": float(lags.max()),
             "frames": int(len(lags)), "cpu_cores": cpu, "client_cpu_cores": client_cpu,
-            "peak_rss_mb": rss,
+            "peak_rss_mb": rss, "mean_batch": batch, "mean_step_ms": step_ms,
             "keeps_up": bool(np.percentile(lags, 99) < args.limit)}
 
 
@@ -146,6 +164,9 @@ def main():
     ap.add_argument("--delay", type=int, default=6, help="model delay D (marker mode)")
     ap.add_argument("--limit", type=float, default=250.0, help="p99 lag limit, ms")
     ap.add_argument("--audio", help="WAV at 24 kHz (default: noise-like synthetic speech)")
+    ap.add_argument("--serve-arg", action="append", default=[],
+                    help="extra kstt serve argument (repeat: --serve-arg=--batch-wait-ms "
+                         "--serve-arg=0)")
     ap.add_argument("--json")
     args = ap.parse_args()
     if args.audio:
@@ -160,14 +181,15 @@ def main():
     reps = int(np.ceil((args.seconds + 2) * 24000 / len(pcm)))
     pcm = np.tile(pcm, reps)
     rows = []
-    print("%8s %9s %9s %9s %9s %10s %11s %s" % ("streams", "p50 ms", "p99 ms", "max ms", "cpu",
-                                               "client cpu", "peak RSS MB", "keeps up"))
+    print("%8s %9s %9s %9s %9s %10s %11s %10s %8s %s" % (
+        "streams", "p50 ms", "p99 ms", "max ms", "cpu", "client cpu", "peak RSS MB",
+        "mean batch", "step ms", "keeps up"))
     for n in [int(x) for x in args.streams.split(",")]:
         r = run_count(args, n, pcm)
         rows.append(r)
-        print("%8d %9.1f %9.1f %9.1f %9.2f %10.2f %11.0f %s" % (
+        print("%8d %9.1f %9.1f %9.1f %9.2f %10.2f %11.0f %10.2f %8.1f %s" % (
             n, r["p50_ms"], r["p99_ms"], r["max_ms"], r["cpu_cores"], r["client_cpu_cores"],
-            r["peak_rss_mb"], r["keeps_up"]), flush=True)
+            r["peak_rss_mb"], r["mean_batch"], r["mean_step_ms"], r["keeps_up"]), flush=True)
     ok = [r["streams"] for r in rows if r["keeps_up"]]
     print("largest count that keeps up (p99 < %.0f ms): %s" % (args.limit,
                                                              max(ok) if ok else "none"))

@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app_json.h"
 #include "srv_util.h"
 
 #define FRAME 1920
 #define MAX_MARKERS 65536
+#define PERIOD (FRAME / 24000.0) /* seconds of audio in a frame: a live client's cadence */
 
 typedef struct {
     int64_t id;
@@ -35,7 +37,8 @@ struct srv_stream {
     srv_out_msg *out_head, *out_tail;
     size_t out_bytes;
     int io_closed, reset_pending, input_ended, done, paused, resume, failed;
-    int in_step; /* taken into the step now running: its events are not published yet */
+    int in_step;    /* taken into the step now running: its events are not published yet */
+    double t_frame; /* when the latest full frame of input became complete (0: none yet) */
 
     /* engine thread only */
     srv_out_msg *pend_head, *pend_tail;
@@ -55,6 +58,8 @@ struct srv_engine {
     pthread_cond_t cv;
     pthread_t thread;
     int thread_started, stop;
+    double step_ema;     /* recent step durations, seconds (engine thread) */
+    double gather_start; /* when the loop began waiting for more streams (0: not waiting) */
     srv_stream *streams;
     size_t used;
     /* engine-thread scratch */
@@ -203,6 +208,8 @@ size_t srv_stream_push_audio(srv_stream *s, const float *pcm, size_t n) {
         memcpy(s->buf + s->head + s->len, pcm, n * sizeof(float));
     s->len += n;
     s->samples_in += n;
+    if (n && (s->samples_in - n) / FRAME != s->samples_in / FRAME)
+        s->t_frame = app_now();
     size_t backlog = s->len;
     if (backlog >= FRAME)
         pthread_cond_signal(&e->cv);
@@ -427,12 +434,56 @@ static void finish_post(srv_engine *e, srv_stream *s, const float *rest, size_t 
     s->words = 0;
 }
 
+/* Gathering. One step reads all the weights whatever the batch (the 1B model: ~1 GB), so two
+ * half-full steps in a frame period cost nearly twice one full step. Live clients send their
+ * frames at staggered times: stepping whoever is ready the moment the loop is free then splits
+ * them into several small steps per period, and once a step takes more than half a period the
+ * loop falls behind although one step of everybody would keep up. So (always with
+ * --batch-wait-ms N, in auto mode only while recent steps take more than half a period) the
+ * loop waits for the live streams whose next frame is due shortly: a stream that completed a
+ * frame within the last two periods is expected one period later, and is waited for until a
+ * quarter period past that; never longer than the cap after the first ready frame. Returns the
+ * time to wait until, or 0 to step now. */
+static double gather_until_locked(srv_engine *e, size_t ready, double now) {
+    const double cap = e->cfg.batch_wait >= 0 ? e->cfg.batch_wait : PERIOD;
+    if (cap <= 0 || ready == 0 || ready >= e->cfg.max_streams ||
+        (e->cfg.batch_wait < 0 && 2 * e->step_ema <= PERIOD))
+        return 0;
+    if (e->gather_start <= 0)
+        e->gather_start = now;
+    double until = 0;
+    for (srv_stream *s = e->streams; s; s = s->next) {
+        if (s->failed || s->done || s->io_closed || s->kind != SRV_STREAM_WS || s->len >= FRAME ||
+            s->t_frame <= 0 || now - s->t_frame > 2 * PERIOD)
+            continue;
+        const double late = s->t_frame + PERIOD * 1.25;
+        if (late > now && late > until)
+            until = late;
+    }
+    if (until <= 0)
+        return 0;
+    return until < e->gather_start + cap ? until : e->gather_start + cap;
+}
+
 static void *engine_main(void *arg) {
     srv_engine *e = arg;
     size_t maxs = e->cfg.max_streams;
     pthread_mutex_lock(&e->mu);
     while (!e->stop) {
         reap_locked(e);
+        {
+            size_t ready = 0;
+            for (srv_stream *s = e->streams; s; s = s->next)
+                ready += !s->failed && !s->done && s->len >= FRAME;
+            const double now = app_now(), until = gather_until_locked(e, ready, now);
+            if (until > now) {
+                const double t = until;
+                struct timespec ts = {(time_t)t, (long)((t - (double)(time_t)t) * 1e9)};
+                pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+                continue;
+            }
+            e->gather_start = 0;
+        }
         size_t count = 0;
         srv_stream *post = NULL;
         double backlog_max = 0;
@@ -498,6 +549,7 @@ static void *engine_main(void *arg) {
          * preallocated for max_streams, nothing allocated per step) */
         int rc = kstt_batch_feed(e->batch, e->batch_ks, e->pcm, e->n, count);
         double dt = app_now() - t0;
+        e->step_ema = e->step_ema > 0 ? 0.75 * e->step_ema + 0.25 * dt : dt;
         size_t words = 0;
         pthread_mutex_lock(&e->mu);
         for (size_t i = 0; i < count; i++) {
@@ -549,7 +601,11 @@ int srv_engine_new(srv_engine **out, kstt_model *model, const srv_engine_config 
     e->pcm = srv_xcalloc(m, sizeof *e->pcm);
     e->n = srv_xcalloc(m, sizeof *e->n);
     pthread_mutex_init(&e->mu, NULL);
-    pthread_cond_init(&e->cv, NULL);
+    pthread_condattr_t ca; /* timed waits (gathering) on app_now's monotonic clock */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&e->cv, &ca);
+    pthread_condattr_destroy(&ca);
     if (kstt_batch_new(&e->batch, model, m, err, errlen)) {
         srv_engine_free(e);
         return -1;

@@ -4,8 +4,10 @@
  * from every stream that has one and steps them all in one batched call (srv_feed), turns the
  * events into encoded protocol messages on each stream's output queue, and wakes the I/O
  * thread. The I/O thread pushes audio, markers and resets into streams and pops their output;
- * one mutex guards the shared parts. A stream with no full frame is simply not in the batch,
- * so a slow or silent client never holds up the others. */
+ * one mutex guards the shared parts. A stream with no full frame is not in the batch; under
+ * load the loop waits a bounded time (at most a frame period) for the live streams whose next
+ * frame is due, so that they step together, but a slow or silent client is never waited for
+ * past its due time and never holds up the others. */
 #ifndef SRV_ENGINE_H
 #define SRV_ENGINE_H
 
@@ -22,6 +24,9 @@ typedef struct srv_stream srv_stream;
 typedef struct {
     size_t max_streams;       /* slots */
     size_t backlog_samples;   /* per-stream backlog above which input is paused */
+    double batch_wait;        /* longest wait for more streams to gather a batch, seconds:
+                                 < 0 auto (a frame period, while steps take over half of one),
+                                 0 never (see gather_until_locked in srv_engine.c) */
     size_t out_pre;           /* spare bytes before each encoded message (LWS_PRE) */
     void (*wake)(void *user); /* new output or resumable input: wake the I/O loop */
     void *wake_user;

@@ -60,6 +60,10 @@ static void usage(FILE *f) {
                "  --kv auto|f32|f16      LM key/value cache storage\n"
                "  --codebooks K          audio codebooks the model reads, 1..n_q (moshi-server's\n"
                "                         audio_codebooks; default 0 = all)\n"
+               "  --batch-wait-ms N|auto longest wait for live streams' next frames so that they\n"
+               "                         step together (one step reads all the weights): auto\n"
+               "                         (default) waits up to a frame (80 ms) while steps take\n"
+               "                         over half of one; 0 never waits\n"
                "  --max-message-mb N     largest WebSocket message (default 16)\n"
                "  --max-post-mb N        largest POST body (default 64)\n"
                "  --max-post-seconds S   longest decoded POST audio (default 3600)\n"
@@ -95,7 +99,7 @@ int cli_cmd_serve(int argc, char **argv) {
     cfg.drain_timeout = 10;
     /* codebooks 0: all of them (the model's n_q is checked by the loader) */
     int max_streams = 64, threads = 0, delay = -1, codebooks = 0;
-    double backlog_s = 60, mm = 16, mp = 64;
+    double backlog_s = 60, mm = 16, mp = 64, batch_wait_ms = -1;
     kstt_kv_type kv = KSTT_KV_AUTO;
     const char **keys = srv_xcalloc((size_t)argc + 1, sizeof *keys);
     int n_keys = 0;
@@ -146,6 +150,9 @@ int cli_cmd_serve(int argc, char **argv) {
                 kv = KSTT_KV_F16;
             else
                 bad = 1, fprintf(stderr, "kstt serve: --kv wants auto, f32 or f16\n");
+        } else if (!strcmp(a, "--batch-wait-ms")) {
+            if (strcmp(v, "auto"))
+                bad = parse_num(a, v, 0, 1000, &batch_wait_ms);
         } else if (!strcmp(a, "--max-message-mb"))
             bad = parse_num(a, v, 0.001, 1024, &mm);
         else if (!strcmp(a, "--max-post-mb"))
@@ -230,6 +237,7 @@ int cli_cmd_serve(int argc, char **argv) {
     srv_engine_config ec = {0};
     ec.max_streams = (size_t)max_streams;
     ec.backlog_samples = srv.backlog_limit;
+    ec.batch_wait = batch_wait_ms < 0 ? -1 : batch_wait_ms / 1000.0;
     ec.out_pre = LWS_PRE;
     ec.wake = wake_io;
     ec.wake_user = &srv;

@@ -37,7 +37,7 @@
 
 /* Passes of at most this many rows use the screened search; larger ones (offline) read the
  * codebooks once for many rows anyway and take the exact product directly. */
-#define SCREEN_MAX 8
+#define SCREEN_MAX 32
 
 static const kstt__ws no_ws = {NULL, 0};
 

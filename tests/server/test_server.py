@@ -90,6 +90,36 @@ def t_concurrent():
         check(srv.stop() == 0, "server exit status")
 
 
+def t_gather():
+    """Four live streams at real-time pace, started a quarter frame apart. With
+    --batch-wait-ms 80 the loop waits for the streams whose frame is due, so nearly every step
+    serves all four; with 0 it steps whoever is ready, one stream at a time (the tiny model's
+    step is far shorter than the stagger). Either way every stream gets exactly its own
+    messages."""
+    pcm = load_wav(FR)
+    ref, _ = reference(TINY, np.concatenate([pcm, np.zeros(10 * FRAME, dtype=np.float32)]))
+    means = {}
+    for wait in ("80", "0"):
+        srv = Server(TINY, "--max-streams", "4", "--batch-wait-ms", wait)
+        try:
+            async def one(i):
+                await asyncio.sleep(0.02 * i)
+                return await stream_file(srv.url, pcm, i, 10, pace=1.0)
+
+            async def all_streams():
+                return await asyncio.gather(*[one(i) for i in range(4)])
+            for i, msgs in enumerate(asyncio.run(all_streams())):
+                compare(msgs, ref, "wait %s ms, stream %d" % (wait, i))
+            met = parse_metrics(srv.get("/metrics")[1].decode())
+            means[wait] = met["kstt_stream_frames_total"] / met["kstt_model_steps_total"]
+        finally:
+            check(srv.stop() == 0, "server exit status")
+    check(means["80"] >= 3.0, "--batch-wait-ms 80: %.2f streams per step, want >= 3" % means["80"])
+    check(means["0"] < 2.0, "--batch-wait-ms 0: %.2f streams per step, want < 2" % means["0"])
+    print("ok: streams per step %.2f waiting up to 80 ms, %.2f without" % (means["80"],
+                                                                          means["0"]))
+
+
 def t_auth():
     srv = Server(TINY, "--api-key", "k1", "--api-key", "secret2")
 

@@ -11,7 +11,7 @@ if(TARGET kstt_server AND KSTT_FRONTEND)
     set(KSTT_SERVER_PY /usr/bin/python3) # Debian's interpreter sees the python3-* packages
     set(KSTT_SERVER_ENV "${KSTT_TEST_ENV};SRV_REF=$<TARGET_FILE:srv_ref>")
     set(KSTT_SERVER_CASES protocol_tiny protocol_demo concurrent auth capacity malformed
-        disconnect post metrics opus shutdown timeouts init backpressure load codebooks)
+        disconnect post metrics opus shutdown timeouts init backpressure load codebooks gather)
     foreach(t ${KSTT_SERVER_CASES})
         add_test(NAME server_${t}
                  COMMAND ${KSTT_SERVER_PY} ${CMAKE_CURRENT_LIST_DIR}/test_server.py ${t})
