@@ -79,9 +79,10 @@ static void usage(FILE *f) {
         "  --rate HZ             --raw: sample rate, %d..%d\n"
         "  --channels N          --raw: channel count, 1..%d (default 1; mixed to mono)\n"
         "  --threads N           worker threads, 1..1024 (default: one per CPU)\n"
-        "  --kv auto|f32|f16     LM key/value cache storage: f16 halves its memory and\n"
-        "                        read traffic; auto (default) is f16 for quantized\n"
-        "                        (GGUF q8_0/q4_0/q4_k) weights, f32 otherwise\n"
+        "  --kv auto|f32|f16|q8  LM key/value cache storage: f16 halves its memory and\n"
+        "                        read traffic, q8 (int8 rows with a scale) quarters it;\n"
+        "                        auto (default) is f16 for quantized (GGUF q8_0/q4_0/\n"
+        "                        q4_k) weights, f32 otherwise\n"
         "  --mimi-weights auto|f32|bf16\n"
         "                        Mimi encoder matrices: f32 gives the reference's codes;\n"
         "                        bf16 halves the encoder's weight traffic (approximate\n"
@@ -235,23 +236,11 @@ static int parse_args(int argc, char **argv, options *o) {
                     return bad_usage("--raw wants s16le or f32le, not '%s'%s", val, "");
                 o->audio.raw = (app_raw_format)r;
             } else if (!strcmp(name, "--kv")) {
-                if (!strcmp(val, "auto"))
-                    o->kv = KSTT_KV_AUTO;
-                else if (!strcmp(val, "f32"))
-                    o->kv = KSTT_KV_F32;
-                else if (!strcmp(val, "f16"))
-                    o->kv = KSTT_KV_F16;
-                else
-                    return bad_usage("--kv wants auto, f32 or f16, not '%s'%s", val, "");
+                if (cli_parse_kv("transcribe", name, val, &o->kv))
+                    return 2;
             } else if (!strcmp(name, "--mimi-weights")) {
-                if (!strcmp(val, "auto"))
-                    o->mimi = KSTT_MIMI_WEIGHTS_AUTO;
-                else if (!strcmp(val, "f32"))
-                    o->mimi = KSTT_MIMI_WEIGHTS_F32;
-                else if (!strcmp(val, "bf16"))
-                    o->mimi = KSTT_MIMI_WEIGHTS_BF16;
-                else
-                    return bad_usage("--mimi-weights wants auto, f32 or bf16, not '%s'%s", val, "");
+                if (cli_parse_mimi_weights("transcribe", name, val, &o->mimi))
+                    return 2;
             } else {
                 o->out_path = val;
             }

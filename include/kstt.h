@@ -178,13 +178,17 @@ KSTT_API const char *kstt_mimi_stream_errmsg(const kstt_mimi_stream *s);
 typedef struct kstt_model kstt_model;
 
 /* Storage type of the LM's KV cache (per stream: 2 x layers x context x dim elements; the
- * 1B model at context 750: 196 MB in f32, 98 MB in f16). Attention reads all of it every
- * step, so f16 halves the step's KV traffic; it rounds keys and values to IEEE half (11
- * significant bits), an error well under that of 8- or 4-bit weights but not f32-exact. */
+ * 1B model at context 750: 196 MB in f32, 98 MB in f16, 50 MB in q8). Attention reads all of
+ * it every step, so f16 halves the step's KV traffic; it rounds keys and values to IEEE half
+ * (11 significant bits), an error well under that of 8- or 4-bit weights but not f32-exact.
+ * q8 quarters it: each head's key or value row (head_dim elements) as int8 with one f32 scale
+ * (amax / 127), the rounding of q8_0 weights; for many long streams (at a full context the KV
+ * of 10 streams of the 1B model outweighs its q8_0 weights). */
 typedef enum {
     KSTT_KV_AUTO = 0, /* f32 when every LM matrix is f32/bf16/f16, f16 when any is quantized */
     KSTT_KV_F32 = 1,
     KSTT_KV_F16 = 2,
+    KSTT_KV_Q8 = 3,
 } kstt_kv_type;
 
 typedef struct {

@@ -57,7 +57,11 @@ static void usage(FILE *f) {
                "  --threads N            compute threads (default: one per CPU)\n"
                "  --path PATH            ASR route (default /api/asr-streaming)\n"
                "  --asr-delay N          model delay in frames (default: from the model)\n"
-               "  --kv auto|f32|f16      LM key/value cache storage\n"
+               "  --kv auto|f32|f16|q8   LM key/value cache storage (auto: f16 for quantized\n"
+               "                         weights, else f32; q8 quarters the f32 bytes)\n"
+               "  --mimi-weights auto|f32|bf16\n"
+               "                         Mimi encoder matrices (auto: bf16 for 4-bit LMs, else\n"
+               "                         f32, the reference's codes)\n"
                "  --codebooks K          audio codebooks the model reads, 1..n_q (moshi-server's\n"
                "                         audio_codebooks; default 0 = all)\n"
                "  --batch-wait-ms N|auto longest wait for live streams' next frames so that they\n"
@@ -101,6 +105,7 @@ int cli_cmd_serve(int argc, char **argv) {
     int max_streams = 64, threads = 0, delay = -1, codebooks = 0;
     double backlog_s = 60, mm = 16, mp = 64, batch_wait_ms = -1;
     kstt_kv_type kv = KSTT_KV_AUTO;
+    kstt_mimi_weights mimi = KSTT_MIMI_WEIGHTS_AUTO;
     const char **keys = srv_xcalloc((size_t)argc + 1, sizeof *keys);
     int n_keys = 0;
 
@@ -142,14 +147,9 @@ int cli_cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--codebooks")) {
             bad = parse_int(a, v, 0, 1024, &codebooks);
         } else if (!strcmp(a, "--kv")) {
-            if (!strcmp(v, "auto"))
-                kv = KSTT_KV_AUTO;
-            else if (!strcmp(v, "f32"))
-                kv = KSTT_KV_F32;
-            else if (!strcmp(v, "f16"))
-                kv = KSTT_KV_F16;
-            else
-                bad = 1, fprintf(stderr, "kstt serve: --kv wants auto, f32 or f16\n");
+            bad = cli_parse_kv("serve", a, v, &kv);
+        } else if (!strcmp(a, "--mimi-weights")) {
+            bad = cli_parse_mimi_weights("serve", a, v, &mimi);
         } else if (!strcmp(a, "--batch-wait-ms")) {
             if (strcmp(v, "auto"))
                 bad = parse_num(a, v, 0, 1000, &batch_wait_ms);
@@ -222,6 +222,7 @@ int cli_cmd_serve(int argc, char **argv) {
     kstt_model_params mpar = kstt_model_params_default();
     mpar.pool = pool;
     mpar.kv_type = kv;
+    mpar.mimi_weights = mimi;
     mpar.asr_delay_in_tokens = delay;
     mpar.num_codebooks = codebooks;
     if (kstt_model_load(&model, model_dir, &mpar, err, sizeof err)) {

@@ -77,7 +77,7 @@ int kstt_model_load(kstt_model **out, const char *dir, const kstt_model_params *
     if (params->kernels < KSTT_KERNELS_AUTO || params->kernels > KSTT_KERNELS_AVX512)
         return kstt__errf(err, errlen, KSTT_EINVAL, "kstt_model_load: kernels %d out of range",
                           (int)params->kernels);
-    if (params->kv_type < KSTT_KV_AUTO || params->kv_type > KSTT_KV_F16)
+    if (params->kv_type < KSTT_KV_AUTO || params->kv_type > KSTT_KV_Q8)
         return kstt__errf(err, errlen, KSTT_EINVAL, "kstt_model_load: kv_type %d out of range",
                           (int)params->kv_type);
     if (params->mimi_weights < KSTT_MIMI_WEIGHTS_AUTO ||

@@ -54,6 +54,9 @@ typedef void kstt__attn_f32_kernel(const float *q, const float *k, const float *
 typedef void kstt__attn_f16_kernel(const float *q, const uint16_t *k, const uint16_t *v, long ld,
                                    long s0, long n, long cap, int hd, float scale, float *scores,
                                    float *out);
+typedef void kstt__attn_q8_kernel(const float *q, const int8_t *k, const float *ks, const int8_t *v,
+                                  const float *vs, long ld, long s0, long n, long cap, int hd,
+                                  float scale, float *scores, float *out);
 typedef void kstt__f32_to_f16_kernel(const float *x, uint16_t *y, long n);
 
 /* The entries of one weight type at one level (a row of kstt__kernels.wt). */
@@ -135,6 +138,11 @@ typedef struct kstt__kernels {
     kstt__attn_f32_kernel *attn_ring_f32;
     /* The same over IEEE half K and V (f16 KV ring: half the bytes per step). */
     kstt__attn_f16_kernel *attn_ring_f16;
+    /* The same over int8 K and V rows with one f32 scale per row (the q8 KV ring: a quarter of
+     * the bytes): key i is ks[r] * k[r], value i is vs[r] * v[r], r = (s0 + i) mod cap, the
+     * scales of consecutive rows adjacent. Scores (q.k[r]) * ks[r] * scale, weights
+     * e_i * vs[r] times the int8 row. */
+    kstt__attn_q8_kernel *attn_ring_q8;
     /* y[n] = x[n] rounded to IEEE half, to nearest even (kstt__f32_to_f16 for every finite x:
      * the same bits at every level); y does not overlap x. Writes a step's keys and values. */
     kstt__f32_to_f16_kernel *f32_to_f16;
@@ -181,6 +189,13 @@ void kstt__layernorm(const float *x, const float *w, const float *b, float eps, 
 /* Interleaved RoPE on n_heads heads of head_dim at position pos: pairs (2i, 2i+1) rotated by
  * pos * max_period^(-2i/head_dim). Frequencies and angles in f32 as the reference does. */
 void kstt__rope_interleaved(float *x, int n_heads, int head_dim, int64_t pos, float max_period);
+/* The same in two halves, for callers that rotate many heads of one position apart (the LM:
+ * every layer and head of a stream's step): the angles' cosines and sines (head_dim / 2 each,
+ * the very values kstt__rope_interleaved computes), then the rotation of n_heads heads by
+ * them. Table then apply gives the bits of kstt__rope_interleaved. */
+void kstt__rope_table(int head_dim, int64_t pos, float max_period, float *cos_out, float *sin_out);
+void kstt__rope_apply(float *x, int n_heads, int head_dim, const float *cos_in,
+                      const float *sin_in);
 /* In-place softmax over n values. */
 void kstt__softmax(float *x, long n);
 void kstt__elu(float *x, long n);      /* alpha 1 */

@@ -19,7 +19,7 @@ int kstt__lm_load_kv(kstt__lm **out, const kstt__weights *f, const kstt__stt_con
                      size_t errlen) {
     *out = NULL;
     const char *path = kstt__weights_path(f);
-    if (kv != KSTT_KV_AUTO && kv != KSTT_KV_F32 && kv != KSTT_KV_F16)
+    if (kv != KSTT_KV_AUTO && kv != KSTT_KV_F32 && kv != KSTT_KV_F16 && kv != KSTT_KV_Q8)
         return kstt__errf(err, errlen, KSTT_EINVAL, "%s: KV type %d out of range", path, (int)kv);
     kstt__lm *lm = kstt__calloc(1, sizeof *lm);
     if (!lm)

@@ -67,13 +67,15 @@ done < "$MODEL/samples/expected.tsv"
 
 # The speed options on a trained model: a q4_0 copy (kstt quantize) with the loader's defaults
 # (f16 KV, bf16 Mimi matrices), the same with the exact storage forced (--kv f32
-# --mimi-weights f32), and the original with the approximate storage forced; every clip must
+# --mimi-weights f32), the original with the approximate storage forced, and both with the
+# int8 KV ring (--kv q8); every clip must
 # stay within MAX_ERR word edits (measured: the same words as the original, but "about" heard
 # as "a boat" by q4_0). Bad option values exit 2 with a message.
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 "$KSTT_BIN" quantize --quiet --type q4_0 "$MODEL" "$TMP/q4_0" || { echo "FAIL: quantize"; exit 1; }
-for run in "$TMP/q4_0|" "$TMP/q4_0|--kv f32 --mimi-weights f32" "$MODEL|--kv f16 --mimi-weights bf16"; do
+for run in "$TMP/q4_0|" "$TMP/q4_0|--kv f32 --mimi-weights f32" "$MODEL|--kv f16 --mimi-weights bf16" \
+           "$TMP/q4_0|--kv q8" "$MODEL|--kv q8"; do
     dir=${run%%|*}
     opts=${run#*|}
     while IFS=$'\t' read -r file voice ref; do

@@ -8,6 +8,7 @@
  *   - the AUTO rule: f32 for the bf16 safetensors and a bf16 GGUF, f16 for a GGUF whose
  *     matrices are q8_0 (written here, as `kstt quantize` does: in_proj, out_proj, linear_in,
  *     text_linear), and an explicit type overrides it;
+ *   - a q8 ring likewise, within its own (wider) bounds, alone and next to q8_0 weights;
  *   - kstt_model_load refuses a kv_type out of range before reading anything.
  *
  * Measured on this model (ref / avx2 / avx512): f16 ring vs the golden logits max abs
@@ -15,6 +16,9 @@
  * max abs <= 9.6e-6, rel RMS <= 5.5e-7); q8_0 weights: rel RMS 2.053 % with the f16 ring
  * (AUTO) vs 2.030 % with an f32 ring, argmax 123 vs 124 of 126 (the ring's share is small
  * next to the weights'). The bounds are about 2x the measured f16 figures.
+ * The q8 ring (int8 rows of head_dim with a scale each): max abs 0.138, rel RMS 5.5e-3 at
+ * every level, argmax 126/126; with q8_0 weights rel RMS 2.16 % vs 2.06 % with an f32 ring,
+ * argmax 122 vs 125 of 126 (near-ties of a random model). Bounds about 2x those.
  */
 #include <math.h>
 #include <unistd.h>
@@ -34,6 +38,10 @@
 #define F16_MAX_REL_RMS 4e-4
 /* q8_0 weights: the f16 ring may add at most this to the relative RMS error of the f32 ring */
 #define Q8_F16_EXTRA_REL_RMS 2e-3
+/* the q8 ring (see the measured figures above) */
+#define Q8_MAX_ABS 0.3
+#define Q8_MAX_REL_RMS 1.1e-2
+#define Q8_Q8_EXTRA_REL_RMS 5e-3
 
 enum { T = TF_STEPS, V = TF_VOCAB };
 
@@ -122,6 +130,37 @@ static int write_gguf(const char *path, int q8) {
     return rc ? -1 : 0;
 }
 
+/* The q8 ring (int8 rows, a scale each) against the golden f32 logits at every level. */
+static void test_q8_ring_golden(void) {
+    const char *st = test_golden("stt_tiny/model.safetensors");
+    for (size_t i = 0; i < sizeof levels / sizeof *levels; i++) {
+        if (!level_available(levels[i]))
+            continue;
+        ASSERT_INT_EQ(teacher_force(st, levels[i], KSTT_KV_Q8, &r1), 0);
+        printf("  %s: q8 ring max abs %.3g rel RMS %.3g argmax %d/%d\n",
+               kstt__kernels_get(levels[i])->name, r1.max_abs, r1.rel_rms, r1.argmax_equal, T);
+        ASSERT_INT_EQ(r1.kv, KSTT_KV_Q8);
+        /* K and V of 2 layers x context 16 x dim 64 int8, plus a scale per (layer, head, slot) */
+        ASSERT_INT_EQ(r1.kv_bytes, 2 * (2 * 16 * 64 + 2 * 4 * 16 * 4));
+        ASSERT_TRUE(r1.max_abs <= Q8_MAX_ABS);
+        ASSERT_TRUE(r1.rel_rms <= Q8_MAX_REL_RMS);
+        ASSERT_TRUE(r1.rel_rms > F16_MAX_REL_RMS); /* int8 rounding is visible */
+        ASSERT_TRUE(r1.argmax_equal >= T - 1);
+    }
+    /* with q8_0 weights, next to the weights' own error */
+    char p[512];
+    snprintf(p, sizeof p, "%s/q8_0_ring.gguf", tmp);
+    ASSERT_INT_EQ(write_gguf(p, 1), 0);
+    ASSERT_INT_EQ(teacher_force(p, KSTT_KERNELS_AUTO, KSTT_KV_Q8, &r1), 0);
+    ASSERT_INT_EQ(teacher_force(p, KSTT_KERNELS_AUTO, KSTT_KV_F32, &r2), 0);
+    printf("  q8_0 weights: q8 ring rel RMS %.4g argmax %d/%d; f32 ring rel RMS %.4g argmax "
+           "%d/%d\n",
+           r1.rel_rms, r1.argmax_equal, T, r2.rel_rms, r2.argmax_equal, T);
+    ASSERT_TRUE(r1.rel_rms <= r2.rel_rms + Q8_Q8_EXTRA_REL_RMS);
+    ASSERT_TRUE(r1.argmax_equal >= r2.argmax_equal - 4);
+    unlink(p);
+}
+
 static void test_auto_rule_gguf(void) {
     char p[512];
     snprintf(p, sizeof p, "%s/bf16.gguf", tmp);
@@ -176,6 +215,7 @@ int main(void) {
         return 1;
     RUN(test_f16_ring_golden);
     RUN(test_auto_is_f32_for_float_weights);
+    RUN(test_q8_ring_golden);
     RUN(test_auto_rule_gguf);
     RUN(test_model_load_refuses_bad_kv);
     tf_teardown();

@@ -1,5 +1,5 @@
 /*
- * The ring-attention entries of the kernel table (attn_ring_f32, attn_ring_f16, f32_to_f16) at
+ * The ring-attention entries of the kernel table (attn_ring_f32, _f16, _q8, f32_to_f16) at
  * every level this CPU has, against the scalar reference table, and the reference against
  * double precision: head sizes with vector tails (1, 3, 15, 17, 31, 33, 63, 65, 127, 129) and
  * the real 64 and 128, key counts from 1 to a full 750 with partial last blocks, rings that
@@ -53,7 +53,10 @@ static void attn_double(const float *q, const float *k, const float *v, long ld,
     free(sc);
 }
 
-static int check_one(int hd, long n, int half, int strided) {
+/* el: 0 f32, 1 half, 2 int8 rows with a scale each */
+static int check_one(int hd, long n, int el, int strided) {
+    const int half = el == 1;
+    static const char *const el_name[] = {"f32", "f16", "q8"};
     const long cap = n + test_rand_int(0, 9);
     const long ld = strided ? 2L * hd + test_rand_int(0, 7) : hd; /* row stride in elements */
     /* mostly a window that wraps; sometimes one that starts past a whole lap */
@@ -62,6 +65,8 @@ static int check_one(int hd, long n, int half, int strided) {
     const size_t nel = (size_t)(cap * ld);
     float *kf = malloc(sizeof(float) * nel), *vf = malloc(sizeof(float) * nel);
     uint16_t *kh = malloc(sizeof(uint16_t) * nel), *vh = malloc(sizeof(uint16_t) * nel);
+    int8_t *k8 = malloc(nel), *v8 = malloc(nel);
+    float *ks = malloc(sizeof(float) * (size_t)cap), *vs = malloc(sizeof(float) * (size_t)cap);
     float *q = malloc(sizeof(float) * (size_t)hd);
     float *sc = malloc(sizeof(float) * (size_t)n), *scr = malloc(sizeof(float) * (size_t)n);
     float *out = malloc(sizeof(float) * (size_t)(hd + 1));
@@ -77,25 +82,44 @@ static int check_one(int hd, long n, int half, int strided) {
             vf[i] = kstt__f16_to_f32(vh[i]);
         }
     }
+    if (el == 2) /* rows as int8 times a scale; the f32 copies hold those products */
+        for (long r = 0; r < cap; r++) {
+            float *rows[2] = {kf + r * ld, vf + r * ld}, *scl[2] = {ks + r, vs + r};
+            int8_t *qs[2] = {k8 + r * ld, v8 + r * ld};
+            for (int t = 0; t < 2; t++) {
+                float amax = 0.0f;
+                for (int d = 0; d < hd; d++)
+                    amax = fabsf(rows[t][d]) > amax ? fabsf(rows[t][d]) : amax;
+                *scl[t] = amax / 127.0f;
+                for (int d = 0; d < hd; d++) {
+                    qs[t][d] = (int8_t)(amax > 0 ? nearbyintf(rows[t][d] * 127.0f / amax) : 0);
+                    rows[t][d] = *scl[t] * (float)qs[t][d];
+                }
+            }
+        }
     for (int d = 0; d < hd; d++)
         q[d] = 3.0f * test_rand_uniform(); /* peaky enough that the softmax matters */
     int ok = 1;
     attn_double(q, kf, vf, ld, s0, n, cap, hd, scale, want);
     const kstt__kernels *ref = kstt__kernels_ref();
-    if (half)
+    if (el == 2)
+        ref->attn_ring_q8(q, k8, ks, v8, vs, ld, s0, n, cap, hd, scale, scr, outr);
+    else if (half)
         ref->attn_ring_f16(q, kh, vh, ld, s0, n, cap, hd, scale, scr, outr);
     else
         ref->attn_ring_f32(q, kf, vf, ld, s0, n, cap, hd, scale, scr, outr);
     for (int d = 0; d < hd && ok; d++)
         if (!(fabs(outr[d] - want[d]) <= TOL_DOUBLE)) {
             TEST_FAIL_("ref %s hd %d ld %ld n %ld cap %ld s0 %ld: out[%d] = %.9g, double %.9g",
-                       half ? "f16" : "f32", hd, ld, n, cap, s0, d, outr[d], want[d]);
+                       el_name[el], hd, ld, n, cap, s0, d, outr[d], want[d]);
             ok = 0;
         }
     for (int li = 1; li < n_levels && ok; li++) {
         const kstt__kernels *kk = levels[li];
         out[hd] = SENTINEL;
-        if (half)
+        if (el == 2)
+            kk->attn_ring_q8(q, k8, ks, v8, vs, ld, s0, n, cap, hd, scale, sc, out);
+        else if (half)
             kk->attn_ring_f16(q, kh, vh, ld, s0, n, cap, hd, scale, sc, out);
         else
             kk->attn_ring_f32(q, kf, vf, ld, s0, n, cap, hd, scale, sc, out);
@@ -106,11 +130,11 @@ static int check_one(int hd, long n, int half, int strided) {
         for (int d = 0; d < hd && ok; d++)
             if (!(fabs(out[d] - outr[d]) <= TOL_LEVEL)) {
                 TEST_FAIL_("%s %s hd %d ld %ld n %ld cap %ld s0 %ld: out[%d] = %.9g, ref %.9g",
-                           kk->variant, half ? "f16" : "f32", hd, ld, n, cap, s0, d, out[d],
-                           outr[d]);
+                           kk->variant, el_name[el], hd, ld, n, cap, s0, d, out[d], outr[d]);
                 ok = 0;
             }
     }
+    free(k8), free(v8), free(ks), free(vs);
     free(kf), free(vf), free(kh), free(vh), free(q), free(sc), free(scr), free(out), free(outr);
     free(want);
     return ok;
@@ -120,11 +144,11 @@ static const int hds[] = {1, 3, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128,
 static const long ns[] = {1, 2, 7, 8, 9, 15, 16, 17, 33, 100, 750};
 
 /* rep 0: rows hd apart; rep 1: rows ld > hd apart */
-static void run_attn(int half) {
+static void run_attn(int el) {
     for (size_t hi = 0; hi < sizeof hds / sizeof *hds; hi++)
         for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
             for (int rep = 0; rep < 2; rep++)
-                if (!check_one(hds[hi], ns[ni], half, rep))
+                if (!check_one(hds[hi], ns[ni], el, rep))
                     return;
 }
 
@@ -134,6 +158,10 @@ static void test_attn_ring_f32(void) {
 
 static void test_attn_ring_f16(void) {
     run_attn(1);
+}
+
+static void test_attn_ring_q8(void) {
+    run_attn(2);
 }
 
 /* Scores are independent of where a window starts in the ring: the same keys laid out with
@@ -220,6 +248,7 @@ int main(void) {
     RUN(test_f32_to_f16);
     RUN(test_attn_ring_f32);
     RUN(test_attn_ring_f16);
+    RUN(test_attn_ring_q8);
     RUN(test_wrap_invariance);
     return test_summary();
 }

@@ -204,7 +204,7 @@ class Model(_Closing):
     installed, unless download=False).
 
     threads: worker threads (None: one per CPU). kernels: "auto", "ref", "avx2", "avx512",
-    "neon", ... (a cap). kv: "auto", "f32", "f16" (KV cache storage). mimi_weights: "auto",
+    "neon", ... (a cap). kv: "auto", "f32", "f16", "q8" (KV cache storage). mimi_weights: "auto",
     "f32", "bf16". codebooks: use only the first K audio codebooks, 1..n_q (moshi-server's
     audio_codebooks; 0 = all)."""
 

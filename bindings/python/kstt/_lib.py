@@ -31,7 +31,7 @@ EVENT_STEP = 3
 # kstt_kernels
 KERNELS = {"auto": 0, "ref": 1, "avx2": 2, "avx512": 3, "neon": 4, "dotprod": 5, "i8mm": 6}
 # kstt_kv_type
-KV_TYPES = {"auto": 0, "f32": 1, "f16": 2}
+KV_TYPES = {"auto": 0, "f32": 1, "f16": 2, "q8": 3}
 # kstt_mimi_weights
 MIMI_WEIGHTS = {"auto": 0, "f32": 1, "bf16": 2}
 

@@ -5,6 +5,7 @@
  */
 #include <math.h>
 
+#include "core/status.h"
 #include "kernels/kernels.h"
 
 void kstt__rmsnorm(const float *x, const float *alpha, float eps, float *y, long n) {
@@ -30,21 +31,35 @@ void kstt__layernorm(const float *x, const float *w, const float *b, float eps, 
         y[i] = (x[i] - mean) * inv * w[i] + b[i];
 }
 
-void kstt__rope_interleaved(float *x, int n_heads, int head_dim, int64_t pos, float max_period) {
+void kstt__rope_table(int head_dim, int64_t pos, float max_period, float *cos_out, float *sin_out) {
     const int half = head_dim / 2;
     /* As the reference: freqs = exp(i * (-ln(max_period) * 2 / hd)), angle = pos * freq, f32. */
     const float scale = -logf(max_period) * 2.0f / (float)head_dim;
     for (int i = 0; i < half; i++) {
         const float freq = expf((float)i * scale);
         const float ang = (float)pos * freq;
-        const float c = cosf(ang), s = sinf(ang);
-        for (int h = 0; h < n_heads; h++) {
+        cos_out[i] = cosf(ang);
+        sin_out[i] = sinf(ang);
+    }
+}
+
+void kstt__rope_apply(float *x, int n_heads, int head_dim, const float *cos_in,
+                      const float *sin_in) {
+    const int half = head_dim / 2;
+    for (int h = 0; h < n_heads; h++)
+        for (int i = 0; i < half; i++) {
             float *u = x + (long)h * head_dim + 2 * i;
-            const float a = u[0], b = u[1];
+            const float a = u[0], b = u[1], c = cos_in[i], s = sin_in[i];
             u[0] = a * c - b * s;
             u[1] = a * s + b * c;
         }
-    }
+}
+
+void kstt__rope_interleaved(float *x, int n_heads, int head_dim, int64_t pos, float max_period) {
+    float c[512], s[512]; /* head_dim / 2 angles: every model's heads are far smaller */
+    KSTT_ASSERT(head_dim / 2 <= 512);
+    kstt__rope_table(head_dim, pos, max_period, c, s);
+    kstt__rope_apply(x, n_heads, head_dim, c, s);
 }
 
 void kstt__softmax(float *x, long n) {

@@ -30,6 +30,7 @@ kstt__res_map_kernel kstt__res_elu_f32_ref;
 /* attn_ref.c: ring attention over f32 and half K/V, and the f32 -> half rows */
 kstt__attn_f32_kernel kstt__attn_ring_f32_ref;
 kstt__attn_f16_kernel kstt__attn_ring_f16_ref;
+kstt__attn_q8_kernel kstt__attn_ring_q8_ref;
 kstt__f32_to_f16_kernel kstt__f32_to_f16_ref;
 
 #endif

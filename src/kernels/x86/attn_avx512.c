@@ -1,7 +1,9 @@
 /*
  * AVX-512 ring attention (kernels.h, "ring attention": the LM's head-major KV
- * ring, ld = hd, and the Mimi transformer's time-major cache, ld = model dim), f32 or IEEE
- * half K/V (vcvtph2ps widens 16 halves per instruction), and the f32 -> half row conversion.
+ * ring, ld = hd, and the Mimi transformer's time-major cache, ld = model dim), f32, IEEE
+ * half (vcvtph2ps widens 16 halves per instruction) or int8 K/V with a scale per row (q8 ring:
+ * the key scale applied to each 16-key vector of dot products, the value scale folded into
+ * the row's weight), and the f32 -> half row conversion.
  *
  * The step is bound by memory bandwidth (at a full context of 750 the 1B model streams
  * 2 x 750 x 128 elements per head per layer), so the shape is chosen for streaming:
@@ -30,19 +32,28 @@
 #define PF_ROWS 8
 #endif
 
-/* 16 elements (masked) at element index i of an f32 or half array, widened to f32. */
-static ALWAYS_INLINE __m512 load16(const void *p, long i, __mmask16 m, int half) {
-    if (half)
+/* Element types of the K and V rows. */
+enum { EL_F32 = 0, EL_F16 = 1, EL_I8 = 2 };
+
+/* 16 elements (masked) at element index i of an f32, half or int8 array, widened to f32
+ * (exactly). */
+static ALWAYS_INLINE __m512 load16(const void *p, long i, __mmask16 m, int el) {
+    if (el == EL_I8)
+        return _mm512_cvtepi32_ps(
+            _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, (const int8_t *)p + i)));
+    if (el == EL_F16)
         return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)p + i));
     return _mm512_maskz_loadu_ps(m, (const float *)p + i);
 }
 
-/* The whole kernel, for f32 (half = 0) or half (half = 1) K and V; inlined into two entries
- * so that the element type is a constant. */
-static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v, long ld, long s0,
-                                    long n, long cap, int hd, float scale, float *scores,
-                                    float *out, int half) {
-    const long esz = half ? 2 : 4;
+/* The whole kernel, for f32, half or int8 K and V (int8: ks, vs the row scales); inlined into
+ * three entries so that the element type is a constant. */
+static ALWAYS_INLINE void attn_body(const float *q, const void *k, const float *ks, const void *v,
+                                    const float *vs, long ld, long s0, long n, long cap, int hd,
+                                    float scale, float *scores, float *out, int el) {
+    /* one prefetch per 64-byte line: every 16-element chunk (f32), every 2nd (half), 4th (int8) */
+    const int pf_skip = el == EL_I8 ? 3 : el == EL_F16 ? 1 : 0;
+    const long esz = el == EL_I8 ? 1 : el == EL_F16 ? 2 : 4;
     const long r0 = s0 % cap, n1 = n < cap - r0 ? n : cap - r0; /* runs: r0.., then 0.. */
     const int nc = (hd + 15) / 16;
     const __mmask16 mlast = kstt__mask16(hd - 16 * (nc - 1));
@@ -54,10 +65,14 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
     for (long i0 = 0; i0 < n; i0 += 16) {
         const int nk = n - i0 < 16 ? (int)(n - i0) : 16;
         const char *kr[16];
+        float ksj[16];
 #pragma GCC unroll 16
         for (int j = 0; j < 16; j++) {
             const long i = i0 + (j < nk ? j : 0); /* missing keys: a valid row, result masked */
-            kr[j] = (const char *)k + (i < n1 ? r0 + i : i - n1) * ld * esz;
+            const long r = i < n1 ? r0 + i : i - n1;
+            kr[j] = (const char *)k + r * ld * esz;
+            if (el == EL_I8)
+                ksj[j] = ks[r];
         }
         __m512 acc[16];
 #pragma GCC unroll 16
@@ -66,17 +81,19 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
         for (int c = 0; c < nc; c++) {
             const __mmask16 m = c == nc - 1 ? mlast : (__mmask16)0xffff;
             const __m512 qc = _mm512_maskz_loadu_ps(m, q + 16 * c);
-            /* one prefetch per 64-byte line: every chunk for f32, every other for half */
-            const int do_pf = !half || !(c & 1);
+            const int do_pf = !(c & pf_skip);
 #pragma GCC unroll 16
             for (int j = 0; j < 16; j++) {
                 if (do_pf)
                     _mm_prefetch(kr[j] + 16 * c * esz + pf, _MM_HINT_T0);
-                acc[j] = _mm512_fmadd_ps(qc, load16(kr[j], 16 * c, m, half), acc[j]);
+                acc[j] = _mm512_fmadd_ps(qc, load16(kr[j], 16 * c, m, el), acc[j]);
             }
         }
         const __mmask16 mk = kstt__mask16(nk);
-        const __m512 sc = _mm512_mul_ps(kstt__reduce16(acc), _mm512_set1_ps(scale));
+        __m512 dots = kstt__reduce16(acc);
+        if (el == EL_I8)
+            dots = _mm512_mul_ps(dots, _mm512_loadu_ps(ksj));
+        const __m512 sc = _mm512_mul_ps(dots, _mm512_set1_ps(scale));
         _mm512_mask_storeu_ps(scores + i0, mk, sc);
         mx = _mm512_mask_max_ps(mx, mk, mx, sc);
     }
@@ -94,14 +111,15 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
         for (int run = 0; run < 2; run++) {
             const long a = run ? n1 : 0, b = run ? n : n1; /* weights a..b-1 */
             const char *vr = (const char *)v + ((run ? 0 : r0) * ld + d0) * esz;
+            const float *vsr = el == EL_I8 ? vs + (run ? 0 : r0) : NULL; /* [i - a]: row scale */
             for (long i = a; i < b; i++, vr += ld * esz) {
-                const __m512 p = _mm512_set1_ps(scores[i]);
+                const __m512 p = _mm512_set1_ps(el == EL_I8 ? scores[i] * vsr[i - a] : scores[i]);
 #pragma GCC unroll 8
                 for (int u = 0; u < 8; u++)
                     if (u < ns) {
-                        if (!half || !(u & 1))
+                        if (!(u & pf_skip))
                             _mm_prefetch(vr + pfv + 16 * u * esz, _MM_HINT_T0);
-                        o[u] = _mm512_fmadd_ps(p, load16(vr, 16 * u, m[u], half), o[u]);
+                        o[u] = _mm512_fmadd_ps(p, load16(vr, 16 * u, m[u], el), o[u]);
                     }
             }
         }
@@ -115,13 +133,19 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
 
 void kstt__attn_ring_f32_avx512(const float *q, const float *k, const float *v, long ld, long s0,
                                 long n, long cap, int hd, float scale, float *scores, float *out) {
-    attn_body(q, k, v, ld, s0, n, cap, hd, scale, scores, out, 0);
+    attn_body(q, k, NULL, v, NULL, ld, s0, n, cap, hd, scale, scores, out, EL_F32);
 }
 
 void kstt__attn_ring_f16_avx512(const float *q, const uint16_t *k, const uint16_t *v, long ld,
                                 long s0, long n, long cap, int hd, float scale, float *scores,
                                 float *out) {
-    attn_body(q, k, v, ld, s0, n, cap, hd, scale, scores, out, 1);
+    attn_body(q, k, NULL, v, NULL, ld, s0, n, cap, hd, scale, scores, out, EL_F16);
+}
+
+void kstt__attn_ring_q8_avx512(const float *q, const int8_t *k, const float *ks, const int8_t *v,
+                               const float *vs, long ld, long s0, long n, long cap, int hd,
+                               float scale, float *scores, float *out) {
+    attn_body(q, k, ks, v, vs, ld, s0, n, cap, hd, scale, scores, out, EL_I8);
 }
 
 /* vcvtps2ph rounds to nearest even and handles subnormals and overflow as IEEE does, which is

@@ -37,5 +37,6 @@ const kstt__kernels kstt__table_avx2 = {
     .gelu_f32 = kstt__gelu_f32_avx2,
     .attn_ring_f32 = kstt__attn_ring_f32_avx2,
     .attn_ring_f16 = kstt__attn_ring_f16_avx2,
+    .attn_ring_q8 = kstt__attn_ring_q8_ref,
     .f32_to_f16 = kstt__f32_to_f16_avx2,
 };

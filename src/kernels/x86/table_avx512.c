@@ -31,7 +31,7 @@
     .elu_copy_f32 = kstt__elu_copy_f32_avx512, .bias_elu_f32 = kstt__bias_elu_f32_avx512,          \
     .res_elu_f32 = kstt__res_elu_f32_avx512, .gelu_f32 = kstt__gelu_f32_avx512,                    \
     .attn_ring_f32 = kstt__attn_ring_f32_avx512, .attn_ring_f16 = kstt__attn_ring_f16_avx512,      \
-    .f32_to_f16 = kstt__f32_to_f16_avx512
+    .attn_ring_q8 = kstt__attn_ring_q8_avx512, .f32_to_f16 = kstt__f32_to_f16_avx512
 
 /* The VNNI block-quantised products and packed preparations (vnni, bf16 and amx variants). */
 #define AVX512_VNNI_QUANT                                                                          \

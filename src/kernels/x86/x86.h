@@ -51,6 +51,7 @@ kstt__bias_map_kernel kstt__bias_elu_f32_avx512;
 kstt__res_map_kernel kstt__res_elu_f32_avx512;
 kstt__attn_f32_kernel kstt__attn_ring_f32_avx512;
 kstt__attn_f16_kernel kstt__attn_ring_f16_avx512;
+kstt__attn_q8_kernel kstt__attn_ring_q8_avx512;
 kstt__f32_to_f16_kernel kstt__f32_to_f16_avx512;
 
 /* Shared between x86 files (f32_vops_avx2.c, used by attn_avx2.c): x[n] = exp(x - m) with the

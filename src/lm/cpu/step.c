@@ -2,10 +2,11 @@
  * The CPU backend's per-stream state, batch scratch and step. The step is a loop over layers
  * of kstt__matmul calls (batch = streams, rows split across the pool) plus O(D) element-wise
  * work per stream; the attention over each stream's own KV ring is split across the pool by
- * (stream, head) pairs, one ring-attention kernel call (attn_ring_f32 or attn_ring_f16) per pair.
+ * (stream, head) pairs, one ring-attention kernel call (attn_ring_f32, _f16 or _q8) per pair.
  *
  * KV ring: position p of a stream is stored in slot p % context of every (layer, head) block
- * ([n_layers][n_heads][context][head_dim], f32 or f16), so that the attention of one (layer,
+ * ([n_layers][n_heads][context][head_dim], f32, f16 or int8; q8 adds one f32 scale per row in
+ * [n_layers][n_heads][context]), so that the attention of one (layer,
  * head) streams one contiguous block of context x head_dim elements (two runs when the ring has
  * wrapped). At position n the query sees positions max(0, n - context + 1) .. n, itself
  * included, visited in increasing position order (the order of the reference's sequence), so
@@ -25,8 +26,9 @@
 /* One stream's state. */
 typedef struct {
     int64_t pos; /* steps run since reset = RoPE position of the next step */
-    void *k;     /* [n_layers, n_heads, context, head_dim] rotated keys, f32 or f16, owned */
-    void *v;     /* [n_layers, n_heads, context, head_dim] values, f32 or f16, owned */
+    void *k;     /* [n_layers, n_heads, context, head_dim] rotated keys, f32, f16 or int8, owned */
+    void *v;     /* [n_layers, n_heads, context, head_dim] values, f32, f16 or int8, owned */
+    float *ks, *vs; /* q8: [n_layers, n_heads, context] the rows' scales, owned (else NULL) */
 } cpu_state;
 
 /* Scratch for one batched step, sized for up to `cap` streams. */
@@ -43,17 +45,27 @@ typedef struct {
     float *scores; /* [nth, context] attention weights per thread */
     float *out;    /* [cap, D] out_norm output */
     float *erow;   /* [D] one embedding row in f32 */
+    float *rope;   /* [cap, head_dim] RoPE cosines then sines of each stream's position */
     kstt__ws ws;   /* matmul workspace */
 } cpu_work;
 
 /* ---- per-stream state and work area ---------------------------------------------------- */
 
 static size_t kv_elem(const kstt__lm *lm) {
-    return lm->kv_type == KSTT_KV_F16 ? sizeof(uint16_t) : sizeof(float);
+    return lm->kv_type == KSTT_KV_Q8    ? sizeof(int8_t)
+           : lm->kv_type == KSTT_KV_F16 ? sizeof(uint16_t)
+                                        : sizeof(float);
+}
+
+/* Rows (one per layer, head and slot) of K or of V: q8 keeps a scale for each. */
+static size_t kv_rows(const kstt__lm *lm) {
+    return (size_t)lm->n_layers * (size_t)lm->n_heads * (size_t)lm->context;
 }
 
 static size_t cpu_kv_bytes(const kstt__lm *lm) {
-    return 2 * (size_t)lm->n_layers * (size_t)lm->context * (size_t)lm->dim * kv_elem(lm);
+    const size_t scales = lm->kv_type == KSTT_KV_Q8 ? kv_rows(lm) * sizeof(float) : 0;
+    return 2 *
+           ((size_t)lm->n_layers * (size_t)lm->context * (size_t)lm->dim * kv_elem(lm) + scales);
 }
 
 static void cpu_state_free(kstt__lm_state *st) {
@@ -62,6 +74,8 @@ static void cpu_state_free(kstt__lm_state *st) {
         return;
     kstt__free(c->k);
     kstt__free(c->v);
+    kstt__free(c->ks);
+    kstt__free(c->vs);
     kstt__free(c);
 }
 
@@ -73,7 +87,11 @@ static int cpu_state_new(kstt__lm_state **out, const kstt__lm *lm) {
     size_t n = (size_t)lm->n_layers * (size_t)lm->context * (size_t)lm->dim;
     c->k = kstt__calloc(n, kv_elem(lm));
     c->v = kstt__calloc(n, kv_elem(lm));
-    if (!c->k || !c->v) {
+    if (lm->kv_type == KSTT_KV_Q8) {
+        c->ks = kstt__calloc(kv_rows(lm), sizeof(float));
+        c->vs = kstt__calloc(kv_rows(lm), sizeof(float));
+    }
+    if (!c->k || !c->v || (lm->kv_type == KSTT_KV_Q8 && (!c->ks || !c->vs))) {
         cpu_state_free((kstt__lm_state *)c);
         return KSTT_ENOMEM;
     }
@@ -113,6 +131,7 @@ static void cpu_work_free(kstt__lm_work *wk) {
     kstt__free(w->scores);
     kstt__free(w->out);
     kstt__free(w->erow);
+    kstt__free(w->rope);
     kstt__free(w->ws.buf);
     kstt__free(w);
 }
@@ -138,6 +157,7 @@ static int cpu_work_new(kstt__lm_work **out, const kstt__lm *lm, int cap) {
     w->scores = kstt__calloc((size_t)w->nth * (size_t)lm->context, sizeof(float));
     w->out = kstt__calloc(B * D, sizeof(float));
     w->erow = kstt__calloc(D, sizeof(float));
+    w->rope = kstt__calloc(B * (size_t)lm->head_dim, sizeof(float));
     size_t ws = 0;
     for (int l = 0; l < lm->n_layers; l++) {
         const kstt__lm_layer *L = &c->layers[l];
@@ -152,7 +172,7 @@ static int cpu_work_new(kstt__lm_work **out, const kstt__lm *lm, int cap) {
     w->ws.cap = ws;
     w->ws.buf = ws ? kstt__alloc(ws) : NULL;
     if (!w->x || !w->xn || !w->qkv || !w->att || !w->g || !w->h || !w->proj || !w->scores ||
-        !w->out || !w->erow || (ws && !w->ws.buf)) {
+        !w->out || !w->erow || !w->rope || (ws && !w->ws.buf)) {
         cpu_work_free((kstt__lm_work *)w);
         return KSTT_ENOMEM;
     }
@@ -181,6 +201,11 @@ typedef struct {
     int batch, layer;
 } attn_job;
 
+static void kv_store_head(const kstt__lm *lm, cpu_state *c, int l, int h, long slot,
+                          const float *kr, const float *vr);
+
+/* Items (stream, head), split between threads: RoPE on the head's query and key, the key and
+ * value into the stream's ring, then the head's attention (so all of it runs in parallel). */
 static void attn_task(void *arg, int ith, int nth) {
     const attn_job *j = arg;
     const kstt__lm *lm = j->lm;
@@ -193,8 +218,12 @@ static void attn_task(void *arg, int ith, int nth) {
     kstt__split_range((long)j->batch * lm->n_heads, 1, ith, nth, &i0, &i1);
     for (long it = i0; it < i1; it++) {
         const int b = (int)(it / lm->n_heads), h = (int)(it % lm->n_heads);
-        const cpu_state *c = j->caches[b];
-        const float *q = j->w->qkv + (size_t)b * 3 * D + (size_t)h * hd;
+        cpu_state *c = j->caches[b];
+        float *q = j->w->qkv + (size_t)b * 3 * D + (size_t)h * hd, *kk = q + D;
+        const float *rc = j->w->rope + (size_t)b * hd;
+        kstt__rope_apply(q, 1, hd, rc, rc + hd / 2);
+        kstt__rope_apply(kk, 1, hd, rc, rc + hd / 2);
+        kv_store_head(lm, c, j->layer, h, (long)(c->pos % ctx), kk, kk + D);
         /* first element of this (layer, head)'s [context, head_dim] block */
         const size_t base =
             ((size_t)j->layer * (size_t)lm->n_heads + (size_t)h) * (size_t)ctx * (size_t)hd;
@@ -202,7 +231,12 @@ static void attn_task(void *arg, int ith, int nth) {
         const long n = pos + 1 < ctx ? (long)(pos + 1) : ctx;
         const long s0 = (long)((pos - n + 1) % ctx); /* slot of the oldest position seen */
         float *o = j->w->att + (size_t)b * D + (size_t)h * hd;
-        if (lm->kv_type == KSTT_KV_F16)
+        if (lm->kv_type == KSTT_KV_Q8) {
+            const size_t sb = base / (size_t)hd; /* first scale of the block */
+            cm->k->attn_ring_q8(q, (const int8_t *)c->k + base, c->ks + sb,
+                                (const int8_t *)c->v + base, c->vs + sb, hd, s0, n, ctx, hd, scale,
+                                s, o);
+        } else if (lm->kv_type == KSTT_KV_F16)
             cm->k->attn_ring_f16(q, (const uint16_t *)c->k + base, (const uint16_t *)c->v + base,
                                  hd, s0, n, ctx, hd, scale, s, o);
         else
@@ -211,23 +245,39 @@ static void attn_task(void *arg, int ith, int nth) {
     }
 }
 
-/* Stores a step's rotated keys and values ([D] each, heads concatenated) at `slot` of every
+/* x[n] as int8 q[n] times *d: d = amax / 127, q = round(x * 127 / amax) (the quantisation of
+ * q8_0 blocks and activations, over a whole head row). */
+static void q8_row(const float *x, int8_t *q, float *d, int n) {
+    float amax = 0.0f;
+    for (int i = 0; i < n; i++)
+        amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
+    *d = amax / 127.0f;
+    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    /* round to nearest even by the 1.5 * 2^23 shift (|x * inv| <= 127): nearbyintf's result
+     * in the default rounding mode, without a libm call per element (the loop vectorizes) */
+    const float magic = 12582912.0f;
+    for (int i = 0; i < n; i++)
+        q[i] = (int8_t)((x[i] * inv + magic) - magic);
+}
+
+/* Stores head h's rotated key and value rows (head_dim each) of a step at `slot` of that
  * head's block of layer l, converted to the ring's type. */
-static void kv_store(const kstt__lm *lm, cpu_state *c, int l, long slot, const float *kk,
-                     const float *v) {
+static void kv_store_head(const kstt__lm *lm, cpu_state *c, int l, int h, long slot,
+                          const float *kr, const float *vr) {
     const kstt__lm_cpu *cm = kstt__lm_cpu_of(lm);
     const int hd = lm->head_dim;
-    for (int h = 0; h < lm->n_heads; h++) {
-        const size_t off =
-            (((size_t)l * (size_t)lm->n_heads + (size_t)h) * (size_t)lm->context + (size_t)slot) *
-            (size_t)hd;
-        if (lm->kv_type == KSTT_KV_F16) {
-            cm->k->f32_to_f16(kk + (size_t)h * hd, (uint16_t *)c->k + off, hd);
-            cm->k->f32_to_f16(v + (size_t)h * hd, (uint16_t *)c->v + off, hd);
-        } else {
-            memcpy((float *)c->k + off, kk + (size_t)h * hd, (size_t)hd * sizeof(float));
-            memcpy((float *)c->v + off, v + (size_t)h * hd, (size_t)hd * sizeof(float));
-        }
+    const size_t row = ((size_t)l * (size_t)lm->n_heads + (size_t)h) * (size_t)lm->context +
+                       (size_t)slot,
+                 off = row * (size_t)hd;
+    if (lm->kv_type == KSTT_KV_Q8) {
+        q8_row(kr, (int8_t *)c->k + off, c->ks + row, hd);
+        q8_row(vr, (int8_t *)c->v + off, c->vs + row, hd);
+    } else if (lm->kv_type == KSTT_KV_F16) {
+        cm->k->f32_to_f16(kr, (uint16_t *)c->k + off, hd);
+        cm->k->f32_to_f16(vr, (uint16_t *)c->v + off, hd);
+    } else {
+        memcpy((float *)c->k + off, kr, (size_t)hd * sizeof(float));
+        memcpy((float *)c->v + off, vr, (size_t)hd * sizeof(float));
     }
 }
 
@@ -271,19 +321,17 @@ int kstt__lm_cpu_step_traced(const kstt__lm *lm, kstt__lm_work *wk, kstt__lm_sta
     }
     if (trace)
         trace(user, "emb_in", -1, w->x, batch);
+    /* RoPE angles: one position per stream for every layer and head of the step */
+    for (int b = 0; b < batch; b++) {
+        float *rc = w->rope + (size_t)b * lm->head_dim;
+        kstt__rope_table(lm->head_dim, caches[b]->pos, cm->max_period, rc, rc + lm->head_dim / 2);
+    }
 
     for (int l = 0; l < lm->n_layers; l++) {
         const kstt__lm_layer *L = &cm->layers[l];
         for (int b = 0; b < batch; b++)
             kstt__rmsnorm(w->x + (size_t)b * D, L->norm1, RMS_EPS, w->xn + (size_t)b * D, D);
         kstt__matmul(pool, k, &L->in_proj, w->xn, D, w->qkv, 3 * D, batch, &w->ws);
-        for (int b = 0; b < batch; b++) {
-            cpu_state *c = caches[b];
-            float *q = w->qkv + (size_t)b * 3 * D, *kk = q + D, *v = q + 2 * D;
-            kstt__rope_interleaved(q, lm->n_heads, lm->head_dim, c->pos, cm->max_period);
-            kstt__rope_interleaved(kk, lm->n_heads, lm->head_dim, c->pos, cm->max_period);
-            kv_store(lm, c, l, (long)(c->pos % ctx), kk, v);
-        }
         attn_job aj = {lm, w, caches, batch, l};
         long work = 0;
         for (int b = 0; b < batch; b++)
