@@ -281,6 +281,25 @@ static void kv_store_head(const kstt__lm *lm, cpu_state *c, int l, int h, long s
     }
 }
 
+/* h = silu(gate) * value for every stream, split between threads by (stream, 256-column
+ * chunk): a scalar expf per element is the step's largest element-wise cost. */
+typedef struct {
+    cpu_work *w;
+    int batch, H;
+} silu_job;
+
+static void silu_task(void *arg, int ith, int nth) {
+    const silu_job *j = arg;
+    const long per = (j->H + 255) / 256, H = j->H;
+    long i0, i1;
+    kstt__split_range((long)j->batch * per, 1, ith, nth, &i0, &i1);
+    for (long it = i0; it < i1; it++) {
+        const long b = it / per, c0 = it % per * 256, n = H - c0 < 256 ? H - c0 : 256;
+        const float *g = j->w->g + (size_t)b * 2 * (size_t)H;
+        kstt__silu_mul(g + c0, g + H + c0, j->w->h + (size_t)b * (size_t)H + c0, n);
+    }
+}
+
 static void add_inplace(float *x, const float *y, long n) {
     for (long i = 0; i < n; i++)
         x[i] += y[i];
@@ -347,10 +366,11 @@ int kstt__lm_cpu_step_traced(const kstt__lm *lm, kstt__lm_work *wk, kstt__lm_sta
         for (int b = 0; b < batch; b++)
             kstt__rmsnorm(w->x + (size_t)b * D, L->norm2, RMS_EPS, w->xn + (size_t)b * D, D);
         kstt__matmul(pool, k, &L->linear_in, w->xn, D, w->g, 2 * H, batch, &w->ws);
-        for (int b = 0; b < batch; b++) {
-            const float *g = w->g + (size_t)b * 2 * H;
-            kstt__silu_mul(g, g + H, w->h + (size_t)b * H, H);
-        }
+        silu_job sj = {w, batch, H};
+        if (batch > 1)
+            kstt__pool_run(pool, silu_task, &sj);
+        else
+            silu_task(&sj, 0, 1);
         kstt__matmul(pool, k, &L->linear_out, w->h, H, w->proj, D, batch, &w->ws);
         add_inplace(w->x, w->proj, (long)batch * D);
         if (trace)
