@@ -30,6 +30,7 @@ kstt__res_map_kernel kstt__res_elu_f32_neon;
 /* attn_neon.c: ring attention over f32 and half K/V, f32 -> half rows */
 kstt__attn_f32_kernel kstt__attn_ring_f32_neon;
 kstt__attn_f16_kernel kstt__attn_ring_f16_neon;
+kstt__attn_q8_kernel kstt__attn_ring_q8_neon;
 kstt__f32_to_f16_kernel kstt__f32_to_f16_neon;
 
 /* ---- + FEAT_DotProd ---- */

@@ -40,6 +40,6 @@ const kstt__kernels kstt__table_neon = {
     .gelu_f32 = kstt__gelu_f32_neon,
     .attn_ring_f32 = kstt__attn_ring_f32_neon,
     .attn_ring_f16 = kstt__attn_ring_f16_neon,
-    .attn_ring_q8 = kstt__attn_ring_q8_ref,
+    .attn_ring_q8 = kstt__attn_ring_q8_neon,
     .f32_to_f16 = kstt__f32_to_f16_neon,
 };
