@@ -178,7 +178,7 @@ KSTT_API const char *kstt_mimi_stream_errmsg(const kstt_mimi_stream *s);
 typedef struct kstt_model kstt_model;
 
 /* Storage type of the LM's KV cache (per stream: 2 x layers x context x dim elements; the
- * 1B model at context 750: 196 MB in f32, 98 MB in f16, 50 MB in q8). Attention reads all of
+ * 1B model at context 750: 196 MB in f32, 98 MB in f16, 51 MB in q8). Attention reads all of
  * it every step, so f16 halves the step's KV traffic; it rounds keys and values to IEEE half
  * (11 significant bits), an error well under that of 8- or 4-bit weights but not f32-exact.
  * q8 quarters it: each head's key or value row (head_dim elements) as int8 with one f32 scale

@@ -16,9 +16,9 @@
  *              x += linear_out(silu(g[0:H]) * g[H:2H]),  g = linear_in(rms2(x))
  *   y = out_norm(x); logits = text_linear y; vad[h] = softmax(extra_heads.h y)
  *
- * KV ring memory per stream: 2 (K, V) x n_layers x context x dim elements of 4 (f32) or 2
- * (f16) bytes (kstt_kv_type in kstt.h); the 1B model (16 x 750 x 2048): 196.6 MB f32, 98.3 MB
- * f16.
+ * KV ring memory per stream: 2 (K, V) x n_layers x context x dim elements of 4 (f32), 2 (f16)
+ * or 1 (q8, plus an f32 scale per head row) bytes (kstt_kv_type in kstt.h); the 1B model
+ * (16 x 750 x 2048): 196.6 MB f32, 98.3 MB f16, 50.7 MB q8.
  *
  * Invariants: a kstt__lm is immutable after load and may be shared by threads; a state belongs
  * to one stream; a work area belongs to one caller at a time and is sized for a maximum batch.
@@ -62,7 +62,7 @@ struct kstt__lm {
     int n_q_used;            /* audio codebooks summed at the input, 1..n_q (n_q after load;
                                 kstt__lm_set_codebooks) */
     int n_vad, vad_dim;      /* extra heads (0 when the file has none) */
-    kstt_kv_type kv_type;    /* KSTT_KV_F32 or KSTT_KV_F16 (never AUTO: resolved at load) */
+    kstt_kv_type kv_type;    /* KSTT_KV_F32, _F16 or _Q8 (never AUTO: resolved at load) */
     int quantized;           /* some matrix is stored in a block-quantized type */
     int layers_4bit;         /* some layer matrix is 4-bit (q4_0, q4_K) */
     const char *kernels;     /* name of the kernel level in use */
