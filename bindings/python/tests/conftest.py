@@ -34,10 +34,10 @@ def kstt_bin():
     return b
 
 
-def cli_words(model, audio):
-    """`kstt transcribe --format json` of one file: [(word, start, end)]."""
+def cli_words(model, audio, *opts):
+    """`kstt transcribe --format json [opts]` of one file: [(word, start, end)]."""
     r = subprocess.run([kstt_bin(), "transcribe", "--quiet", "--format", "json", "--model", model,
-                        audio], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+                        *opts, audio], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     assert r.returncode == 0, r.stderr.decode()
     doc = json.loads(r.stdout.decode("utf-8"))
     return [(w["word"], w["start"], w["end"]) for w in doc["words"]]

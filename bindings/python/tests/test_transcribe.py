@@ -62,6 +62,17 @@ def test_demo_samples_equal_cli(demo, demo_dir):
         expected["sample1.wav"]
 
 
+def test_demo_q8_kv_equals_cli(demo_dir):
+    """kv="q8" reaches the library: the tool's --kv q8 words, and the demo's exact sample1."""
+    wav = os.path.join(demo_dir, "samples", "sample1.wav")
+    with kstt.Model(demo_dir, kv="q8") as m:
+        got = m.transcribe(wav)
+    same_words(got, cli_words(demo_dir, wav, "--kv", "q8"))
+    with open(os.path.join(demo_dir, "samples", "expected.tsv")) as f:
+        ref = [l.rstrip("\n").split("\t")[2] for l in f if l.startswith("sample1.wav")][0]
+    assert got.text == ref
+
+
 def test_demo_int16_input(demo, demo_dir):
     import wave
     with wave.open(os.path.join(demo_dir, "samples", "sample1.wav")) as w:
