@@ -100,7 +100,9 @@ def t_gather():
     ref, _ = reference(TINY, np.concatenate([pcm, np.zeros(10 * FRAME, dtype=np.float32)]))
     means = {}
     for wait in ("80", "0"):
-        srv = Server(TINY, "--max-streams", "4", "--batch-wait-ms", wait)
+        # one compute thread: the tiny model's step stays ~1 ms on a loaded machine (pool
+        # hand-offs to a descheduled worker would stretch it and batch streams without waiting)
+        srv = Server(TINY, "--max-streams", "4", "--batch-wait-ms", wait, "--threads", "1")
         try:
             async def one(i):
                 await asyncio.sleep(0.02 * i)
