@@ -25,7 +25,7 @@ source "${KSTT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/e2e/lib/t
 # run NAME WANT_STATUS CMD... (lib/tap.sh run_status)
 run() { run_status "$@"; }
 sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
-no_temps() { ! ls -a "$1" | grep -q '\.kstt-' || fail "temporary files left in $1: $(ls -a "$1")"; }
+no_temps() { ! grep -q '\.kstt-' <<<"$(ls -a "$1")" || fail "temporary files left in $1: $(ls -a "$1")"; }
 
 # A private copy of the tiny model and two inputs, so that any write to them would show.
 cp -r "$G/stt_tiny" "$T/model"
@@ -96,10 +96,10 @@ KPID=$!
 exec 3>"$T/fifo"
 head -c 960000 "$G/bria_10s_24k.f32" >&3
 for _ in $(seq 200); do # until the temporary output exists
-    ls -a "$T" | grep -q '\.out\.txt\.kstt-' && break
+    grep -q '\.out\.txt\.kstt-' <<<"$(ls -a "$T")" && break
     sleep 0.05
 done
-ls -a "$T" | grep -q '\.out\.txt\.kstt-' || fail "no temporary output while running"
+grep -q '\.out\.txt\.kstt-' <<<"$(ls -a "$T")" || fail "no temporary output while running"
 kill -INT $KPID
 st=0
 wait $KPID || st=$?

@@ -24,7 +24,7 @@ trap cleanup EXIT
 rc=0; vmic_start || rc=$?
 [ "$rc" -eq 0 ] || exit "$rc"
 
-"$KSTT_BIN" listen --list-devices | grep -q '^\*' || { echo "FAIL: no default input listed"; exit 1; }
+grep -q '^\*' <<<"$("$KSTT_BIN" listen --list-devices)" || { echo "FAIL: no default input listed"; exit 1; }
 
 wav=$model/samples/sample1.wav
 sox "$wav" -t raw -e signed -b 16 -c 1 -r 24000 "$tmp/speech.raw"

@@ -97,7 +97,7 @@ for bad in "--kv f8" "--mimi-weights q4" "--kv" ; do
     if out=$("$KSTT_BIN" transcribe --model "$MODEL" $bad "$MODEL/samples/sample1.wav" 2>&1); then
         echo "FAIL: '$bad' accepted"
         fail=1
-    elif ! printf '%s' "$out" | grep -q -- "${bad%% *}"; then
+    elif ! grep -q -- "${bad%% *}" <<<"$out"; then
         echo "FAIL: '$bad': the message does not name the option: $out"
         fail=1
     fi

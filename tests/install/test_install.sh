@@ -4,6 +4,8 @@
 # must run on the golden tiny model. Also checks that the shared library exports only the
 # public kstt_* / mimi_* symbols and that no private header is installed.
 set -euo pipefail
+# (no `producer | grep -q` under pipefail: grep's early exit can kill the producer with SIGPIPE
+# and fail the pipeline at random; outputs are captured first)
 build=$1
 src=$KSTT_SOURCE_DIR/tests/install/consumer
 model=$KSTT_GOLDEN_DIR/stt_tiny
@@ -15,7 +17,8 @@ cmake --install "$build" --prefix "$prefix" >/dev/null
 libdir=$(dirname "$(find "$prefix" -name kstt.pc)")
 libdir=$(dirname "$libdir")
 test -f "$prefix/include/kstt.h" && test -f "$prefix/include/mimi.h"
-if find "$prefix/include" -type f | grep -qv '/kstt.h$\|/mimi.h$'; then
+headers=$(find "$prefix/include" -type f)
+if grep -qv '/kstt.h$\|/mimi.h$' <<<"$headers"; then
     echo "FAIL: unexpected installed headers:"; find "$prefix/include" -type f; exit 1
 fi
 test -x "$prefix/bin/kstt"
@@ -30,14 +33,14 @@ cc="${CC:-cc} ${KSTT_INSTALL_CFLAGS:-}"
 # shellcheck disable=SC2046
 $cc -std=c11 -o "$tmp/c_shared" "$src/consumer.c" $(pkg-config --cflags --libs kstt)
 LD_LIBRARY_PATH=$libdir "$tmp/c_shared" "$model"
-if ldd "$tmp/c_shared" | grep -q "libkstt.so"; then echo "pkg-config shared: linked libkstt.so"; else
+if grep -q "libkstt.so" <<<"$(ldd "$tmp/c_shared")"; then echo "pkg-config shared: linked libkstt.so"; else
     echo "FAIL: pkg-config build did not link the shared library"; exit 1; fi
 # shellcheck disable=SC2046
 $cc -std=c11 -o "$tmp/c_static" "$src/consumer.c" $(pkg-config --static --cflags kstt) \
     "$libdir/libkstt.a" $(pkg-config --static --libs-only-other --libs-only-L kstt) \
     $(pkg-config --static --libs kstt | tr ' ' '\n' | grep -v '^-lkstt$' | tr '\n' ' ')
 "$tmp/c_static" "$model"
-if ldd "$tmp/c_static" | grep -q "libkstt.so"; then
+if grep -q "libkstt.so" <<<"$(ldd "$tmp/c_static")"; then
     echo "FAIL: static build links libkstt.so"; exit 1; fi
 # The documented static line must work as is, with the static archive preferred.
 $cc -std=c11 -o "$tmp/c_static2" "$src/consumer.c" -Wl,-Bstatic -lkstt -Wl,-Bdynamic \

@@ -28,7 +28,7 @@ PA
     done
     vmic_pa pactl info >/dev/null 2>&1 || { echo "SKIP: PulseAudio does not answer"; return 77; }
     # module-pipe-source creates the FIFO itself.
-    vmic_pa pactl list short sources | grep -q vmic || {
+    grep -q vmic <<<"$(vmic_pa pactl list short sources)" || {
         echo "FAIL: the pipe source did not load:"; cat "$VMIC_DIR/pulse.log"; return 1; }
     # Keep the FIFO open for writing for the whole test (fd 9), so the source never sees EOF.
     exec 9<>"$VMIC_DIR/mic.fifo"
