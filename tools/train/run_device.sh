@@ -5,7 +5,8 @@
 # shipped model (import_model.py). Leaves the checkpoint in .ref/ck_dev for the next call and
 # writes the exported model and the log to $OUT/m (with --keep-ck: the checkpoint and the log
 # to $OUT/ck instead). Extra
-# arguments go to train.py (e.g. --budget-s 500).
+# arguments go to train.py, e.g. --budget-s 430 --total-s 870 (one call then takes ~550 s: keep
+# --budget-s <= ~430 under the 600 s call limit; two such calls = one full run).
 #
 # Recipe (second run, issue 14): every step one batch of 8 long sequences (200 s, pauses
 # 0.15-40 s, leading silences up to 40 s; espeak-ng 45 % / flite 35 % / festival 20 %) and one
