@@ -83,7 +83,7 @@ static void rope_store(const kstt_mimi *m, const kstt__mimi_pass *p, float *qkv,
         for (int r = 0; r < p->sg[i].nf * ds; r++, row++) {
             float *q = qkv + (size_t)row * 3 * D;
             const int64_t pos = s->pos + r;
-            /* one table of angles for the query and the key (the bits of rope_interleaved) */
+            /* one table of angles for the query and the key */
             float cs[KSTT__MIMI_MAX_HEAD_DIM / 2], sn[KSTT__MIMI_MAX_HEAD_DIM / 2];
             kstt__rope_table(c->head_dim, pos, c->max_period, cs, sn);
             kstt__rope_apply(q, c->num_heads, c->head_dim, cs, sn);

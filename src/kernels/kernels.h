@@ -186,13 +186,11 @@ void kstt__matmul(kstt_pool *pool, const kstt__kernels *k, const kstt__wmat *w, 
 void kstt__rmsnorm(const float *x, const float *alpha, float eps, float *y, long n);
 /* y = (x - mean) / sqrt(var + eps) * w + b (biased variance). x and y may alias. */
 void kstt__layernorm(const float *x, const float *w, const float *b, float eps, float *y, long n);
-/* Interleaved RoPE on n_heads heads of head_dim at position pos: pairs (2i, 2i+1) rotated by
- * pos * max_period^(-2i/head_dim). Frequencies and angles in f32 as the reference does. */
-void kstt__rope_interleaved(float *x, int n_heads, int head_dim, int64_t pos, float max_period);
-/* The same in two halves, for callers that rotate many heads of one position apart (the LM:
- * every layer and head of a stream's step): the angles' cosines and sines (head_dim / 2 each,
- * the very values kstt__rope_interleaved computes), then the rotation of n_heads heads by
- * them. Table then apply gives the bits of kstt__rope_interleaved. */
+/* Interleaved RoPE on heads of head_dim at position pos: pairs (2i, 2i+1) rotated by
+ * pos * max_period^(-2i/head_dim), frequencies and angles in f32 as the reference does. In
+ * two halves, so that the angles of a position are computed once for all the heads and layers
+ * that rotate by them: the table (head_dim / 2 cosines and sines), then the rotation of
+ * n_heads consecutive heads of x by it. */
 void kstt__rope_table(int head_dim, int64_t pos, float max_period, float *cos_out, float *sin_out);
 void kstt__rope_apply(float *x, int n_heads, int head_dim, const float *cos_in,
                       const float *sin_in);

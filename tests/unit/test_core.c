@@ -134,8 +134,9 @@ static void test_ops(void) {
     ASSERT_NEAR(y[3], 1.5 / sqrt(1.25 + 1e-5) + 1, 1e-5);
 
     /* RoPE, head_dim 4: pair 0 rotates by pos, pair 1 by pos * max_period^-0.5 */
-    float q[4] = {1, 0, 1, 0};
-    kstt__rope_interleaved(q, 1, 4, 3, 10000.0f);
+    float q[4] = {1, 0, 1, 0}, rc[2], rs[2];
+    kstt__rope_table(4, 3, 10000.0f, rc, rs);
+    kstt__rope_apply(q, 1, 4, rc, rs);
     ASSERT_NEAR(q[0], cos(3.0), 1e-5);
     ASSERT_NEAR(q[1], sin(3.0), 1e-5);
     ASSERT_NEAR(q[2], cos(0.03), 1e-5);

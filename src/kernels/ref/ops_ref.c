@@ -5,7 +5,6 @@
  */
 #include <math.h>
 
-#include "core/status.h"
 #include "kernels/kernels.h"
 
 void kstt__rmsnorm(const float *x, const float *alpha, float eps, float *y, long n) {
@@ -53,13 +52,6 @@ void kstt__rope_apply(float *x, int n_heads, int head_dim, const float *cos_in,
             u[0] = a * c - b * s;
             u[1] = a * s + b * c;
         }
-}
-
-void kstt__rope_interleaved(float *x, int n_heads, int head_dim, int64_t pos, float max_period) {
-    float c[512], s[512]; /* head_dim / 2 angles: every model's heads are far smaller */
-    KSTT_ASSERT(head_dim / 2 <= 512);
-    kstt__rope_table(head_dim, pos, max_period, c, s);
-    kstt__rope_apply(x, n_heads, head_dim, c, s);
 }
 
 void kstt__softmax(float *x, long n) {
