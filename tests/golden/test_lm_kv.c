@@ -130,6 +130,24 @@ static int write_gguf(const char *path, int q8) {
     return rc ? -1 : 0;
 }
 
+/* The golden model's q8_0 GGUF (write_gguf) teacher-forced with ring kv into r1 and with an
+ * f32 ring into r2 (checked to be f32), printed under `what`. 0, or -1 on any failure. */
+static int q8_0_weights(kstt_kv_type kv, const char *what) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/q8_0.gguf", tmp);
+    int rc = write_gguf(p, 1);
+    if (!rc)
+        rc = teacher_force(p, KSTT_KERNELS_AUTO, kv, &r1);
+    if (!rc)
+        rc = teacher_force(p, KSTT_KERNELS_AUTO, KSTT_KV_F32, &r2);
+    unlink(p);
+    if (rc || r2.kv != KSTT_KV_F32)
+        return -1;
+    printf("  q8_0 weights: %s rel RMS %.4g argmax %d/%d; f32 ring rel RMS %.4g argmax %d/%d\n",
+           what, r1.rel_rms, r1.argmax_equal, T, r2.rel_rms, r2.argmax_equal, T);
+    return 0;
+}
+
 /* The q8 ring (int8 rows, a scale each) against the golden f32 logits at every level. */
 static void test_q8_ring_golden(void) {
     const char *st = test_golden("stt_tiny/model.safetensors");
@@ -148,17 +166,10 @@ static void test_q8_ring_golden(void) {
         ASSERT_TRUE(r1.argmax_equal >= T - 1);
     }
     /* with q8_0 weights, next to the weights' own error */
-    char p[512];
-    snprintf(p, sizeof p, "%s/q8_0_ring.gguf", tmp);
-    ASSERT_INT_EQ(write_gguf(p, 1), 0);
-    ASSERT_INT_EQ(teacher_force(p, KSTT_KERNELS_AUTO, KSTT_KV_Q8, &r1), 0);
-    ASSERT_INT_EQ(teacher_force(p, KSTT_KERNELS_AUTO, KSTT_KV_F32, &r2), 0);
-    printf("  q8_0 weights: q8 ring rel RMS %.4g argmax %d/%d; f32 ring rel RMS %.4g argmax "
-           "%d/%d\n",
-           r1.rel_rms, r1.argmax_equal, T, r2.rel_rms, r2.argmax_equal, T);
+    ASSERT_INT_EQ(q8_0_weights(KSTT_KV_Q8, "q8 ring"), 0);
+    ASSERT_INT_EQ(r1.kv, KSTT_KV_Q8);
     ASSERT_TRUE(r1.rel_rms <= r2.rel_rms + Q8_Q8_EXTRA_REL_RMS);
     ASSERT_TRUE(r1.argmax_equal >= r2.argmax_equal - 4);
-    unlink(p);
 }
 
 static void test_auto_rule_gguf(void) {
@@ -169,19 +180,11 @@ static void test_auto_rule_gguf(void) {
     ASSERT_INT_EQ(r1.kv, KSTT_KV_F32);
     ASSERT_TRUE(r1.max_abs <= 1e-4);
 
-    snprintf(p, sizeof p, "%s/q8_0.gguf", tmp);
-    ASSERT_INT_EQ(write_gguf(p, 1), 0);
-    ASSERT_INT_EQ(teacher_force(p, KSTT_KERNELS_AUTO, KSTT_KV_AUTO, &r1), 0);
-    ASSERT_INT_EQ(teacher_force(p, KSTT_KERNELS_AUTO, KSTT_KV_F32, &r2), 0);
-    printf("  q8_0: f16 ring (auto) rel RMS %.4g argmax %d/%d; f32 ring rel RMS %.4g argmax "
-           "%d/%d\n",
-           r1.rel_rms, r1.argmax_equal, T, r2.rel_rms, r2.argmax_equal, T);
+    ASSERT_INT_EQ(q8_0_weights(KSTT_KV_AUTO, "f16 ring (auto)"), 0);
     ASSERT_INT_EQ(r1.kv, KSTT_KV_F16);
-    ASSERT_INT_EQ(r2.kv, KSTT_KV_F32);
     ASSERT_TRUE(r1.rel_rms > 0.005); /* the file really is quantised */
     ASSERT_TRUE(r1.rel_rms <= r2.rel_rms + Q8_F16_EXTRA_REL_RMS);
     ASSERT_TRUE(r1.argmax_equal >= r2.argmax_equal - 2);
-    unlink(p);
     snprintf(p, sizeof p, "%s/bf16.gguf", tmp);
     unlink(p);
 }
