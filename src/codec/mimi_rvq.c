@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "codec/mimi_internal.h"
+#include "quant/quant.h"
 
 /* Passes of at most this many rows use the screened search; larger ones (offline) read the
  * codebooks once for many rows anyway and take the exact product directly. */
@@ -91,16 +92,11 @@ void kstt__mimi_vq_prepare(kstt__mimi_vq *vq, void *lo, float *c1, float *c0) {
         const float *e = (const float *)vq->cb.data + (size_t)j * dq;
         char *row = (char *)lo + (size_t)j * rb;
         int8_t *q = (int8_t *)(row + sizeof(float));
-        float amax = 0.0f;
-        for (long i = 0; i < dq; i++)
-            amax = fabsf(e[i]) > amax ? fabsf(e[i]) : amax;
-        const float sc = amax / 127.0f;
+        float sc;
+        kstt__quantize_i8_row(e, q, &sc, dq);
         memcpy(row, &sc, sizeof sc);
         double dd = 0.0, ne = 0.0, nl = 0.0;
         for (long i = 0; i < dq; i++) {
-            float v = sc > 0.0f ? nearbyintf(e[i] / sc) : 0.0f;
-            v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
-            q[i] = (int8_t)v;
             const double a = e[i], b = (double)sc * (double)q[i];
             dd += (a - b) * (a - b);
             ne += a * a;

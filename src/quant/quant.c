@@ -499,3 +499,19 @@ void kstt__dequantize_row(kstt__wtype t, const void *src, float *y, int64_t n) {
 void kstt__wmat_row_f32(const kstt__wmat *w, int64_t r, float *dst) {
     kstt__dequantize_row(w->type, (const char *)w->data + (size_t)r * w->row_bytes, dst, w->cols);
 }
+
+void kstt__quantize_i8_row(const float *x, int8_t *q, float *d, int64_t n) {
+    float amax = 0.0f;
+    for (int64_t i = 0; i < n; i++)
+        amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
+    *d = amax / 127.0f;
+    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    /* round to nearest even by the 1.5 * 2^23 shift (|x * inv| <= 127): nearbyintf's result in
+     * the default rounding mode, without a libm call per element (the loop vectorizes; the KV
+     * ring quantizes every head row of every step) */
+    const float magic = 12582912.0f;
+    for (int64_t i = 0; i < n; i++) {
+        const float v = (x[i] * inv + magic) - magic;
+        q[i] = (int8_t)(v >= -127.0f && v <= 127.0f ? v : 0.0f); /* NaN, infinite rows: 0 */
+    }
+}

@@ -59,6 +59,10 @@ void kstt__quantize_q4_0(const float *x, void *dst, int64_t n);
 void kstt__quantize_q8_0_maxscale(const float *x, void *dst, int64_t n);
 void kstt__quantize_q4_0_maxscale(const float *x, void *dst, int64_t n);
 void kstt__quantize_q4_K(const float *x, void *dst, int64_t n);
+/* One int8 row with one f32 scale (KSTT_WT_I8S rows, the q8 KV ring): *d = max|x| / 127,
+ * q[i] = x[i] * (127 / max|x|) rounded to nearest even (0 for a zero row, and where x or
+ * max|x| is not finite). */
+void kstt__quantize_i8_row(const float *x, int8_t *q, float *d, int64_t n);
 /* Quantise a row of n floats to any weight type (F32/BF16/F16 convert). */
 void kstt__quantize_row(kstt__wtype t, const float *x, void *dst, int64_t n);
 

@@ -5,6 +5,7 @@
  * q8_0/q4_0 quantisers are checked digit for digit here; the searched scales that
  * kstt quantize uses are checked against them in test_quant_search.c.
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "quant/quant.h"
@@ -143,11 +144,43 @@ static void test_zero_and_rows(void) {
         ASSERT_NEAR(y[i], src[128 + i], 0.01);
 }
 
+/* int8 row with a scale: the nearest-even rounding of x * 127 / max|x| (ties included), the
+ * extreme at +-127, and 0 for zero and non-finite rows. */
+static void test_i8_row(void) {
+    enum { N = 131 };
+    float x[N], d;
+    int8_t q[N];
+    for (int i = 0; i < N; i++)
+        x[i] = test_rand_uniform() * 3.0f;
+    x[7] = -5.08f;              /* the extreme: amax 5.08, d = 0.04 */
+    x[8] = 0.5f * 0.04f * 5.0f; /* x * 127 / amax = 2.5 (up to rounding): a near tie */
+    kstt__quantize_i8_row(x, q, &d, N);
+    ASSERT_NEAR(d, 5.08f / 127.0f, 1e-9);
+    ASSERT_INT_EQ(q[7], -127);
+    for (int i = 0; i < N; i++)
+        if (q[i] != (int8_t)nearbyintf(x[i] * (127.0f / 5.08f))) {
+            TEST_FAIL_("q[%d] = %d for x %.9g", i, q[i], x[i]);
+            return;
+        }
+    float t[4] = {2.5f, -1.5f, 0.5f, 127.0f}; /* amax 127: q = x exactly, ties to even */
+    kstt__quantize_i8_row(t, q, &d, 4);
+    ASSERT_INT_EQ(q[0], 2);
+    ASSERT_INT_EQ(q[1], -2);
+    ASSERT_INT_EQ(q[2], 0);
+    ASSERT_INT_EQ(q[3], 127);
+    float z[3] = {0, 0, 0}, bad[3] = {1.0f, NAN, INFINITY};
+    kstt__quantize_i8_row(z, q, &d, 3);
+    ASSERT_TRUE(d == 0.0f && q[0] == 0 && q[1] == 0 && q[2] == 0);
+    kstt__quantize_i8_row(bad, q, &d, 3);
+    ASSERT_TRUE(q[1] == 0 && q[2] == 0);
+}
+
 int main(void) {
     RUN(test_sizes);
     RUN(test_q8_0);
     RUN(test_q4_0);
     RUN(test_q4_K);
+    RUN(test_i8_row);
     RUN(test_zero_and_rows);
     return test_summary();
 }

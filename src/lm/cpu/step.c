@@ -194,15 +194,33 @@ static void emb_row(const kstt__wmat *t, int64_t r, float *x, float *tmp, long n
         x[i] += tmp[i];
 }
 
+/* Stores head h's rotated key and value rows (head_dim each) of a step at `slot` of that
+ * head's block of layer l, converted to the ring's type. */
+static void kv_store_head(const kstt__lm *lm, cpu_state *c, int l, int h, long slot,
+                          const float *kr, const float *vr) {
+    const kstt__lm_cpu *cm = kstt__lm_cpu_of(lm);
+    const int hd = lm->head_dim;
+    const size_t row = ((size_t)l * (size_t)lm->n_heads + (size_t)h) * (size_t)lm->context +
+                       (size_t)slot,
+                 off = row * (size_t)hd;
+    if (lm->kv_type == KSTT_KV_Q8) {
+        kstt__quantize_i8_row(kr, (int8_t *)c->k + off, c->ks + row, hd);
+        kstt__quantize_i8_row(vr, (int8_t *)c->v + off, c->vs + row, hd);
+    } else if (lm->kv_type == KSTT_KV_F16) {
+        cm->k->f32_to_f16(kr, (uint16_t *)c->k + off, hd);
+        cm->k->f32_to_f16(vr, (uint16_t *)c->v + off, hd);
+    } else {
+        memcpy((float *)c->k + off, kr, (size_t)hd * sizeof(float));
+        memcpy((float *)c->v + off, vr, (size_t)hd * sizeof(float));
+    }
+}
+
 typedef struct {
     const kstt__lm *lm;
     cpu_work *w;
     cpu_state *const *caches;
     int batch, layer;
 } attn_job;
-
-static void kv_store_head(const kstt__lm *lm, cpu_state *c, int l, int h, long slot,
-                          const float *kr, const float *vr);
 
 /* Items (stream, head), split between threads: RoPE on the head's query and key, the key and
  * value into the stream's ring, then the head's attention (so all of it runs in parallel). */
@@ -242,42 +260,6 @@ static void attn_task(void *arg, int ith, int nth) {
         else
             cm->k->attn_ring_f32(q, (const float *)c->k + base, (const float *)c->v + base, hd, s0,
                                  n, ctx, hd, scale, s, o);
-    }
-}
-
-/* x[n] as int8 q[n] times *d: d = amax / 127, q = round(x * 127 / amax) (the quantisation of
- * q8_0 blocks and activations, over a whole head row). */
-static void q8_row(const float *x, int8_t *q, float *d, int n) {
-    float amax = 0.0f;
-    for (int i = 0; i < n; i++)
-        amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
-    *d = amax / 127.0f;
-    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-    /* round to nearest even by the 1.5 * 2^23 shift (|x * inv| <= 127): nearbyintf's result
-     * in the default rounding mode, without a libm call per element (the loop vectorizes) */
-    const float magic = 12582912.0f;
-    for (int i = 0; i < n; i++)
-        q[i] = (int8_t)((x[i] * inv + magic) - magic);
-}
-
-/* Stores head h's rotated key and value rows (head_dim each) of a step at `slot` of that
- * head's block of layer l, converted to the ring's type. */
-static void kv_store_head(const kstt__lm *lm, cpu_state *c, int l, int h, long slot,
-                          const float *kr, const float *vr) {
-    const kstt__lm_cpu *cm = kstt__lm_cpu_of(lm);
-    const int hd = lm->head_dim;
-    const size_t row = ((size_t)l * (size_t)lm->n_heads + (size_t)h) * (size_t)lm->context +
-                       (size_t)slot,
-                 off = row * (size_t)hd;
-    if (lm->kv_type == KSTT_KV_Q8) {
-        q8_row(kr, (int8_t *)c->k + off, c->ks + row, hd);
-        q8_row(vr, (int8_t *)c->v + off, c->vs + row, hd);
-    } else if (lm->kv_type == KSTT_KV_F16) {
-        cm->k->f32_to_f16(kr, (uint16_t *)c->k + off, hd);
-        cm->k->f32_to_f16(vr, (uint16_t *)c->v + off, hd);
-    } else {
-        memcpy((float *)c->k + off, kr, (size_t)hd * sizeof(float));
-        memcpy((float *)c->v + off, vr, (size_t)hd * sizeof(float));
     }
 }
 
