@@ -301,12 +301,6 @@ int kstt__mimi_config_finish(kstt__mimi_config *c, const char *name, char *err, 
     c->frame_size = (int)frame;
     c->ds_stride = (int)(frame / hop);
     c->head_dim = c->d_model / c->num_heads;
-    /* the RoPE angles of a row are kept on the stack (mimi_transformer.c) */
-    if (c->head_dim > KSTT__MIMI_MAX_HEAD_DIM)
-        return kstt__errf(err, errlen, KSTT_EUNSUPPORTED,
-                          "%s: transformer head dimension %d (d_model / num_heads) is above the "
-                          "supported %d",
-                          name, c->head_dim, KSTT__MIMI_MAX_HEAD_DIM);
     return KSTT_OK;
 }
 

@@ -12,8 +12,6 @@
 #include <stddef.h>
 
 #define KSTT_MIMI_MAX_RATIOS 8
-/* Largest transformer head dimension (the real Mimi: 64). */
-#define KSTT__MIMI_MAX_HEAD_DIM 512
 
 typedef struct {
     int sample_rate;   /* 24000 */

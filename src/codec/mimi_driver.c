@@ -99,6 +99,7 @@ static size_t batch_layout(kstt__mimi_batch *b, float *base) {
     PLACE(b->x, many ? T * D : 0);
     PLACE(b->h, T * D);
     PLACE(b->qkv, T * 3 * D);
+    PLACE(b->rope, T * (size_t)c->head_dim);
     PLACE(b->att, T * D);
     PLACE(b->o, T * D);
     PLACE(b->ff, T * (size_t)c->dim_feedforward);

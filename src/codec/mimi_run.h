@@ -74,16 +74,17 @@ struct kstt__mimi_batch {
     float *tmp;     /* res_b output (front and back) */
     float *x, *h, *qkv, *att, *o, *ff; /* transformer [T, D], [T, D], [T, 3D], [T, D], [T, D],
                                           [T, FF] with T = cap_frames * ds */
-    float *latent;                     /* [cap_frames, D] */
-    float *scores;                     /* [n_threads, context] */
-    kstt__mimi_rvq_ws rvq;             /* cap_frames rows */
-    int32_t *codes;                    /* [cap_frames, K] (cap > 1) */
-    kstt__mimi_seg *segs;              /* [cap] */
-    float **in;                        /* [cap] conv inputs of one batched conv */
-    int *tin;                          /* [cap] their new rows */
-    const float **cur;                 /* [cap] next sample of each stream's call */
-    size_t *left;                      /* [cap] samples left of each stream's call */
-    kstt__mimi_prof *prof;             /* bench only */
+    float *rope;           /* [T, head_dim] RoPE cosines then sines of each row's position */
+    float *latent;         /* [cap_frames, D] */
+    float *scores;         /* [n_threads, context] */
+    kstt__mimi_rvq_ws rvq; /* cap_frames rows */
+    int32_t *codes;        /* [cap_frames, K] (cap > 1) */
+    kstt__mimi_seg *segs;  /* [cap] */
+    float **in;            /* [cap] conv inputs of one batched conv */
+    int *tin;              /* [cap] their new rows */
+    const float **cur;     /* [cap] next sample of each stream's call */
+    size_t *left;          /* [cap] samples left of each stream's call */
+    kstt__mimi_prof *prof; /* bench only */
     float *arena;
 };
 

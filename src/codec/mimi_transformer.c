@@ -72,8 +72,10 @@ static void add_scaled(float *x, const float *ls, const float *u, int t, int D) 
     }
 }
 
-/* RoPE on the queries and keys of layer l, then the keys and values into each stream's ring. */
-static void rope_store(const kstt_mimi *m, const kstt__mimi_pass *p, float *qkv, int l) {
+/* RoPE on the queries and keys of layer l (angles: the pass's table, rows of head_dim), then
+ * the keys and values into each stream's ring. */
+static void rope_store(const kstt_mimi *m, const kstt__mimi_pass *p, float *qkv, const float *rope,
+                       int l) {
     const kstt__mimi_config *c = &m->cfg;
     const int D = c->d_model, ds = c->ds_stride;
     for (int i = 0, row = 0; i < p->n; i++) {
@@ -83,9 +85,7 @@ static void rope_store(const kstt_mimi *m, const kstt__mimi_pass *p, float *qkv,
         for (int r = 0; r < p->sg[i].nf * ds; r++, row++) {
             float *q = qkv + (size_t)row * 3 * D;
             const int64_t pos = s->pos + r;
-            /* one table of angles for the query and the key */
-            float cs[KSTT__MIMI_MAX_HEAD_DIM / 2], sn[KSTT__MIMI_MAX_HEAD_DIM / 2];
-            kstt__rope_table(c->head_dim, pos, c->max_period, cs, sn);
+            const float *cs = rope + (size_t)row * c->head_dim, *sn = cs + c->head_dim / 2;
             kstt__rope_apply(q, c->num_heads, c->head_dim, cs, sn);
             kstt__rope_apply(q + D, c->num_heads, c->head_dim, cs, sn);
             const size_t slot = (size_t)(pos % s->cap_kv);
@@ -100,13 +100,20 @@ void kstt__mimi_transformer(kstt__mimi_batch *b, const kstt__mimi_pass *p, float
     const kstt__mimi_config *c = &m->cfg;
     const int D = c->d_model, FF = c->dim_feedforward, ds = c->ds_stride;
     const int T = p->nf * ds;
+    /* RoPE angles of every row's position, once for all the layers */
+    for (int i = 0, row = 0; i < p->n; i++)
+        for (int r = 0; r < p->sg[i].nf * ds; r++, row++) {
+            float *cs = b->rope + (size_t)row * c->head_dim;
+            kstt__rope_table(c->head_dim, p->sg[i].s->pos + r, c->max_period, cs,
+                             cs + c->head_dim / 2);
+        }
     for (int l = 0; l < c->num_layers; l++) {
         const kstt__mimi_layer *ly = &m->layers[l];
         for (int r = 0; r < T; r++)
             kstt__layernorm(x + (size_t)r * D, ly->norm1_w, ly->norm1_b, 1e-5f,
                             b->h + (size_t)r * D, D);
         kstt__matmul(m->pool, m->k, &ly->in_proj, b->h, D, b->qkv, 3L * D, T, &no_ws);
-        rope_store(m, p, b->qkv, l);
+        rope_store(m, p, b->qkv, b->rope, l);
         attn_job job = {m, b, p, l, T};
         if ((long)T * c->num_heads * (c->context < 64 ? c->context : 64) < 4096)
             attn_task(&job, 0, 1);
