@@ -21,6 +21,7 @@
 
 #include "bench.h"
 #include "bench_mimi_batch.h"
+#include "cli_opts.h"
 #include "codec/mimi_internal.h"
 #include "core/pool.h"
 
@@ -30,9 +31,12 @@ static void usage(void) {
     printf(
         "usage: kstt bench mimi-batch [--model FILE] [--batch LIST] [--steps N] [--warm N]\n"
         "                             [--reps N] [--threads N] [--config JSON]\n"
+        "                             [--mimi-weights auto|f32|bf16]\n"
         "  Mimi of B live streams, one frame per stream per step: per-stream encode calls\n"
         "  against one batched call (default --batch 1,2,4,8 --steps 8 --warm 4 --reps 3)\n"
-        "  --config JSON  the Mimi config of a --model of other dimensions (e.g. a tiny Mimi)\n");
+        "  --config JSON  the Mimi config of a --model of other dimensions (e.g. a tiny Mimi)\n"
+        "  --mimi-weights the matrices' storage (kstt transcribe's option; bf16 runs on the AMX\n"
+        "                 tile unit where the CPU has AMX-BF16)\n");
 }
 
 /* The cache path of `kstt bench mimi` (bench_mimi.c): written there when missing. */
@@ -81,6 +85,7 @@ static int step(const kstt_mimi *m, way *w, kstt__mimi_batch *bt, int B, const f
 int bench_mimi_batch(int argc, char **argv) {
     const char *model = NULL, *list = "1,2,4,8", *config = NULL;
     int steps = 8, warm = 4, reps = 3, threads = 0;
+    kstt_mimi_weights weights = KSTT_MIMI_WEIGHTS_AUTO;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc)
             model = argv[++i];
@@ -96,7 +101,11 @@ int bench_mimi_batch(int argc, char **argv) {
             reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
-        else {
+        else if (!strcmp(argv[i], "--mimi-weights") && i + 1 < argc) {
+            if (cli_parse_mimi_weights("bench mimi-batch", argv[i], argv[i + 1], &weights))
+                return 2;
+            i++;
+        } else {
             usage();
             return strcmp(argv[i], "-h") && strcmp(argv[i], "--help") ? 2 : 0;
         }
@@ -119,6 +128,7 @@ int bench_mimi_batch(int argc, char **argv) {
     kstt_mimi_params mp = kstt_mimi_params_default();
     mp.pool = pool;
     mp.config_path = config;
+    mp.weights = weights;
     kstt_mimi *m = NULL;
     char err[512];
     if (kstt_mimi_load(&m, model, &mp, err, sizeof err) != KSTT_OK) {
@@ -143,9 +153,10 @@ int bench_mimi_batch(int argc, char **argv) {
         pcm[i] = 0.3f * sinf(0.03f * t + 2.0f * sinf(1e-4f * t)) +
                  0.05f * ((float)(r >> 40) / 16777216.0f - 0.5f);
     }
-    printf("Mimi %s, %d threads; one frame per stream per step, mean of %d steps after %d, best "
-           "of %d\n",
-           model, kstt__pool_size(pool), steps, warm, reps);
+    printf("Mimi %s (%s matrices), %d threads; one frame per stream per step, mean of %d steps "
+           "after %d, best of %d\n",
+           model, weights == KSTT_MIMI_WEIGHTS_BF16 ? "bf16" : "f32", kstt__pool_size(pool), steps,
+           warm, reps);
     printf("| batch | per-stream ms/step | batched ms/step | batched ms/stream-frame | speedup | "
            "aggregate x real time (per-stream / batched) | codes identical | per-stream parts "
            "ms/step | batched parts ms/step |\n");

@@ -30,7 +30,7 @@ foreach(f ${KSTT_SOURCES})
             list(REMOVE_ITEM KSTT_SOURCES ${f})
         elseif(f MATCHES "_amx\\.c$")
             set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS
-                "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-mfma;-mf16c;-mamx-tile;-mamx-int8")
+                "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-mavx512bf16;-mfma;-mf16c;-mamx-tile;-mamx-int8;-mamx-bf16")
         elseif(f MATCHES "_avx512\\.c$")
             set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS
                 "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512bf16;-mavx512vnni;-mfma;-mf16c")

@@ -55,10 +55,10 @@ typedef struct {
 typedef struct {
     kstt__wmat cb;      /* [bins, q_dim] f32 row-major: embedding_sum / max(cluster_usage, 1e-5) */
     const float *norm2; /* [bins]: squared norms of the rows */
-    /* The screening copy (mimi_rvq.c, kstt__mimi_vq_prepare): cb as int8 with a scale per row,
-     * and per row the error-bound coefficients of its distances: |exact - screened| <= c1 ||x||
-     * + c0. */
-    kstt__wmat cb_lo;     /* [bins, q_dim] KSTT_WT_I8S */
+    /* The screening copy (mimi_rvq.c, kstt__mimi_vq_prepare): cb as int8 with a scale per row
+     * (or as bf16 tiles where the level has AMX-BF16 products), and per row the error-bound
+     * coefficients of its distances: |exact - screened| <= c1 ||x|| + c0. */
+    kstt__wmat cb_lo;     /* [bins, q_dim] KSTT_WT_I8S or KSTT_WT_BF16X */
     const float *c1, *c0; /* [bins] */
 } kstt__mimi_vq;
 
@@ -69,6 +69,9 @@ struct kstt_mimi {
     int split; /* first back op: the down conv of stage `split` */
     kstt_pool *pool;
     const kstt__kernels *k;
+    /* the transformer's keys and values kept as IEEE half (bf16 weights: half the bytes its
+     * attention reads per step, moshi-server's precision or better), else f32 */
+    int kv_half;
     kstt__mimi_conv conv_in; /* 1 -> n_filters, K = kernel_size */
     kstt__mimi_stage stages[KSTT_MIMI_MAX_RATIOS];
     kstt__mimi_conv conv_out;         /* n_filters * 2^n -> dimension, K = last_kernel_size */
@@ -101,8 +104,9 @@ size_t kstt__mimi_rvq_ws_floats(const kstt_mimi *m, int n_max);
 
 /* Fills vq's screening copy from vq->cb and vq->norm2: lo (kstt__mimi_vq_lo_bytes(bins, q_dim)
  * bytes) and c1, c0 [bins], caller-owned (64-byte aligned), become vq->cb_lo, vq->c1, vq->c0. */
-size_t kstt__mimi_vq_lo_bytes(long bins, long q_dim);
-void kstt__mimi_vq_prepare(kstt__mimi_vq *vq, void *lo, float *c1, float *c0);
+size_t kstt__mimi_vq_lo_bytes(const kstt__kernels *k, long bins, long q_dim);
+void kstt__mimi_vq_prepare(const kstt__kernels *k, kstt__mimi_vq *vq, void *lo, float *c1,
+                           float *c0);
 
 /* codes [n, num_codebooks] for latent [n, d_model] (n rows, any mix of frames and streams:
  * every row is quantized independently, bitwise the same whatever n). tap (NULL: none) gets

@@ -9,8 +9,9 @@
  *   - convolutions [C_out, C_in, K] -> [C_out, K, C_in] (a row is one receptive field over
  *     time-major input), folding weight_g / weight_v (w = g v / ||v||) when a file has them;
  *   - every product matrix (convolutions, transformer, projections) then into the GEMMs'
- *     panel layout (KSTT_WT_F32_PANEL, or KSTT_WT_BF16_PANEL with KSTT_MIMI_WEIGHTS_BF16), so
- *     a streaming frame reads each weight once, sequentially, with no per-call packing;
+ *     panel layout (KSTT_WT_F32_PANEL, or KSTT_WT_BF16_PANEL with KSTT_MIMI_WEIGHTS_BF16; on a
+ *     level with AMX-BF16 products the bf16 tiles of KSTT_WT_BF16X instead), so a streaming
+ *     frame reads each weight once, sequentially, with no per-call packing;
  *   - codebooks (row-major f32 in every mode): E = embedding_sum / max(cluster_usage, 1e-5)
  *     row-wise, plus ||E_j||^2 and the int8 screening copy of the quantizer (mimi_rvq.c).
  * The attention projections are accepted under their checkpoint names (in_proj_weight,
@@ -30,6 +31,8 @@ typedef struct {
     const kstt__st_file *f;
     int counting; /* pass 1: sizes only */
     int bf16;     /* product matrices stored as bf16 panels (KSTT_MIMI_WEIGHTS_BF16) */
+    int bf16x;    /* ... as BF16X tiles: the level has AMX-BF16 products (x86/bf16_amx.c) */
+    const kstt__kernels *k; /* the level the products will run at */
     float *arena;
     size_t used;     /* floats taken */
     float *tmp;      /* a tensor in PyTorch layout before repacking */
@@ -71,6 +74,8 @@ static int load_vec(loader *L, const float **out, const char *name, int n) {
 
 /* Arena floats of a packed [rows, cols] product matrix. */
 static size_t mat_floats(const loader *L, long rows, long cols) {
+    if (L->bf16x)
+        return (kstt__bf16x_elems(rows, cols) + 1) / 2;
     const size_t n = kstt__f32_panel_floats(rows, cols);
     return L->bf16 ? (n + 1) / 2 : n;
 }
@@ -80,7 +85,9 @@ static size_t mat_floats(const loader *L, long rows, long cols) {
  * or rounded to bf16. */
 static void pack_mat(const loader *L, kstt__wmat *w, const float *src, long rows, long cols,
                      float *dst) {
-    if (L->bf16)
+    if (L->bf16x)
+        kstt__bf16x_pack(w, src, rows, cols, cols, (uint16_t *)(void *)dst);
+    else if (L->bf16)
         kstt__bf16_panel_pack(w, src, rows, cols, cols, (uint16_t *)(void *)dst);
     else
         kstt__f32_panel_pack(w, src, rows, cols, cols, dst);
@@ -174,7 +181,7 @@ static int load_conv(loader *L, kstt__mimi_conv *c, const char *prefix, int c_in
 static int load_codebook(loader *L, kstt__mimi_vq *vq, const char *prefix, int bins, int dim) {
     float *e = take(L, (size_t)bins * dim);
     float *n2 = take(L, (size_t)bins);
-    float *lo = take(L, (kstt__mimi_vq_lo_bytes(bins, dim) + 3) / 4); /* int8 rows + scales */
+    float *lo = take(L, (kstt__mimi_vq_lo_bytes(L->k, bins, dim) + 3) / 4); /* screening copy */
     float *c1 = take(L, (size_t)bins), *c0 = take(L, (size_t)bins);
     set_wmat(&vq->cb, e, bins, dim);
     vq->norm2 = n2;
@@ -197,7 +204,7 @@ static int load_codebook(loader *L, kstt__mimi_vq *vq, const char *prefix, int b
         }
         n2[j] = s;
     }
-    kstt__mimi_vq_prepare(vq, lo, c1, c0);
+    kstt__mimi_vq_prepare(L->k, vq, lo, c1, c0);
     return KSTT_OK;
 }
 
@@ -352,6 +359,9 @@ int kstt_mimi_load(kstt_mimi **out, const char *path, const kstt_mimi_params *pa
         goto fail;
     L.f = f;
     L.bf16 = p.weights == KSTT_MIMI_WEIGHTS_BF16;
+    L.bf16x = L.bf16 && m->k->wt[KSTT_WT_BF16X].matmul != NULL;
+    L.k = m->k;
+    m->kv_half = L.bf16;
     L.err = err;
     L.errlen = errlen;
     L.counting = 1;

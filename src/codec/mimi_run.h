@@ -31,11 +31,11 @@ struct kstt_mimi_stream {
     float *xin[KSTT_MIMI_MAX_RATIOS]; /* stage input x = down conv input [down.state + cap, C] */
     float *ain[KSTT_MIMI_MAX_RATIOS]; /* res_a input [res_a.state + cap, C] */
     float *oin;                       /* conv_out input [conv_out.state + BACK * ds, C_last] */
-    float *tx;      /* downsample input = transformer stream [ds.state + BACK * ds, D] */
-    int back_fill;  /* frames waiting in xin[split] */
-    int ds_primed;  /* downsample state set (replicate padding) */
-    int64_t pos;    /* 25 Hz steps through the transformer since reset */
-    float *kc, *vc; /* [layers][cap_kv][D] keys (after RoPE) and values */
+    float *tx;     /* downsample input = transformer stream [ds.state + BACK * ds, D] */
+    int back_fill; /* frames waiting in xin[split] */
+    int ds_primed; /* downsample state set (replicate padding) */
+    int64_t pos;   /* 25 Hz steps through the transformer since reset */
+    void *kc, *vc; /* [layers][cap_kv][D] keys (after RoPE) and values: f32, or half (kv_half) */
     int cap_kv;
     float *arena;
     kstt__mimi_batch *own; /* batch of one: the scratch of kstt_mimi_stream_encode */

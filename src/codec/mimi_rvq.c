@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "codec/mimi_internal.h"
+#include "core/pool.h"
 #include "quant/quant.h"
 
 /* Passes of at most this many rows use the screened search; larger ones (offline) read the
@@ -50,15 +51,20 @@ static size_t piece(size_t n) {
 typedef struct {
     float *zs, *zr; /* [n_max, q_dim] semantic projection, acoustic residual */
     float *sc;      /* [n_max, bins] products of a level */
-    float *ex;      /* [bins] exact products of the candidates (screened search) */
-    int32_t *cand;  /* [bins] candidate entries */
+    float *ex;      /* [threads][bins] exact products of the candidates (screened search) */
+    int32_t *cand;  /* [threads][bins] candidate entries */
 } parts;
+
+/* Threads that search rows at once (each with its own ex and cand). */
+static int search_threads(const kstt_mimi *m) {
+    return kstt__pool_size(m->pool);
+}
 
 /* Walks the pieces of ws (base NULL: counts floats). */
 static size_t carve(const kstt_mimi *m, int n_max, float *base, parts *p) {
     const size_t n = (size_t)(n_max > 0 ? n_max : 1), dq = (size_t)m->cfg.q_dim;
-    const size_t bins = (size_t)m->cfg.bins;
-    const size_t sz[5] = {n * dq, n * dq, n * bins, bins, bins};
+    const size_t bins = (size_t)m->cfg.bins, nt = (size_t)search_threads(m);
+    const size_t sz[5] = {n * dq, n * dq, n * bins, nt * bins, nt * bins};
     float *at[5];
     size_t off = 0;
     for (int i = 0; i < 5; i++) {
@@ -79,13 +85,66 @@ size_t kstt__mimi_rvq_ws_floats(const kstt_mimi *m, int n_max) {
     return carve(m, n_max, NULL, NULL);
 }
 
-size_t kstt__mimi_vq_lo_bytes(long bins, long q_dim) {
+/* The screening copy is bf16 tiles where the level multiplies them on the AMX tile unit
+ * (x86/bf16_amx.c), else int8 rows. */
+static int screen_bf16x(const kstt__kernels *k) {
+    return k->wt[KSTT_WT_BF16X].matmul != NULL;
+}
+
+size_t kstt__mimi_vq_lo_bytes(const kstt__kernels *k, long bins, long q_dim) {
+    if (screen_bf16x(k))
+        return kstt__bf16x_elems(bins, q_dim) * sizeof(uint16_t);
     return (size_t)bins * ((size_t)(4 + q_dim + 3) / 4 * 4);
 }
 
-void kstt__mimi_vq_prepare(kstt__mimi_vq *vq, void *lo, float *c1, float *c0) {
+/* The bf16 screening copy. a_j = fl(xb . Eb_j), xb and Eb_j x and E_j rounded to bf16 (the
+ * tile unit treats subnormal inputs as zero: the copy holds them as zero, and an activation
+ * below 2^-126 may lose all of itself), summed in f32 in any order with subnormal results
+ * flushed. With r = 2^-9 (bf16 rounding), t = 2^-126:
+ *   |x.E_j - xb.Eb_j| <= ||x|| ||E_j - Eb_j|| + (r ||x|| + sqrt(n) t) ||Eb_j||
+ *   |a_j - xb.Eb_j| <= g (1 + r) ||x|| ||Eb_j|| + n t,   |p_j - x.E_j| <= g ||x|| ||E_j||
+ * so c1_j = 2 (||E_j - Eb_j|| + r ||Eb_j||) + (4 g (1 + 2^-8) + 12 u) max(||E_j||, ||Eb_j||)
+ * (the int8 copy's kappa, with room for the (1 + r)), and c0_j adds 2 (sqrt(n) ||Eb_j|| + n) t
+ * to the int8 copy's; both rounded up by 2^-10 relative. */
+static void prepare_bf16x(kstt__mimi_vq *vq, uint16_t *lo, float *c1, float *c0) {
+    const long bins = (long)vq->cb.rows, dq = (long)vq->cb.cols, nb = (dq + 31) / 32;
+    const double u = 0x1p-24, g = (double)(dq + 2) * u / (1.0 - (double)(dq + 2) * u);
+    const double kappa = 4.0 * g * (1.0 + 0x1p-8) + 12.0 * u, up = 1.0 + 0x1p-10, t = 0x1p-126;
+    const float *e = (const float *)vq->cb.data;
+    kstt__bf16x_pack(&vq->cb_lo, e, bins, dq, dq, lo);
+    const size_t n = kstt__bf16x_elems(bins, dq);
+    for (size_t i = 0; i < n; i++) /* subnormal -> signed zero, as the tile unit reads them */
+        if ((lo[i] & 0x7f80u) == 0)
+            lo[i] &= 0x8000u;
+    for (long j = 0; j < bins; j++) {
+        double dd = 0.0, ne = 0.0, nl = 0.0;
+        for (long i = 0; i < dq; i++) {
+            const long at = ((j / 16) * nb + i / 32) * 512 + 32 * ((i % 32) / 2) + 2 * (j % 16) +
+                            i % 2; /* kstt__bf16x_pack's layout */
+            const double a = e[(size_t)j * dq + i], b = kstt__bf16_to_f32(lo[at]);
+            dd += (a - b) * (a - b);
+            ne += a * a;
+            nl += b * b;
+        }
+        const double nmax = sqrt(ne > nl ? ne : nl);
+        c1[j] = (float)((2.0 * (sqrt(dd) + 0x1p-9 * sqrt(nl)) + kappa * nmax) * up);
+        c0[j] = (float)((4.0 * u * (double)vq->norm2[j] +
+                         2.0 * (sqrt((double)dq) * sqrt(nl) + (double)dq) * t) *
+                            up +
+                        1e-30);
+    }
+    vq->c1 = c1;
+    vq->c0 = c0;
+}
+
+void kstt__mimi_vq_prepare(const kstt__kernels *k, kstt__mimi_vq *vq, void *lo, float *c1,
+                           float *c0) {
+    if (screen_bf16x(k)) {
+        prepare_bf16x(vq, lo, c1, c0);
+        return;
+    }
     const long bins = (long)vq->cb.rows, dq = (long)vq->cb.cols;
-    const size_t rb = kstt__mimi_vq_lo_bytes(1, dq);
+    const size_t rb = kstt__mimi_vq_lo_bytes(k, 1, dq);
     const double u = 0x1p-24, g = (double)(dq + 2) * u / (1.0 - (double)(dq + 2) * u);
     const double kappa = 4.0 * g + 12.0 * u, up = 1.0 + 0x1p-10;
     for (long j = 0; j < bins; j++) {
@@ -137,9 +196,10 @@ static int exact_row(const kstt_mimi *m, const kstt__mimi_vq *vq, const float *x
     return nearest(vq->norm2, ex, bins);
 }
 
-/* The screened search for one row x given a[j] = x.Eq_j (see top). */
+/* The screened search for one row x given a[j] = x.Eq_j (see top); ex and cand: scratch of
+ * `bins` each. */
 static int screened_row(const kstt_mimi *m, const kstt__mimi_vq *vq, const float *x, const float *a,
-                        const parts *p) {
+                        float *ex, int32_t *cand) {
     const int bins = m->cfg.bins, dq = m->cfg.q_dim;
     const float *n2 = vq->norm2, *c1 = vq->c1, *c0 = vq->c0;
     double ss = 0.0;
@@ -152,27 +212,27 @@ static int screened_row(const kstt_mimi *m, const kstt__mimi_vq *vq, const float
         umin = up < umin ? up : umin;
     }
     if (!(umin < INFINITY))
-        return exact_row(m, vq, x, p->ex);
+        return exact_row(m, vq, x, ex);
     int nc = 0;
     for (int j = 0; j < bins; j++) {
         const float t = n2[j] - 2.0f * a[j], e = c1[j] * xn + c0[j], lo = t - e;
         if (lo <= umin)
-            p->cand[nc++] = j;
+            cand[nc++] = j;
         else if (!(lo > umin)) /* NaN */
-            return exact_row(m, vq, x, p->ex);
+            return exact_row(m, vq, x, ex);
     }
     /* A loose bound (a large x next to closely spaced entries) can leave many candidates: one
      * product over the whole codebook is then cheaper than a call per candidate (same bits:
      * the exact path runs the same kernel on the same rows). */
     if (nc > bins / 8)
-        return exact_row(m, vq, x, p->ex);
+        return exact_row(m, vq, x, ex);
     /* the candidates in increasing j: the first of equal distances wins, as in nearest() */
     float best = 0.0f;
     int bi = -1;
     for (int i = 0; i < nc; i++) {
-        const int j = p->cand[i];
-        m->k->wt[vq->cb.type].matmul(&vq->cb, x, dq, p->ex, bins, 1, j, j + 1, &no_ws);
-        const float d = n2[j] - 2.0f * p->ex[j];
+        const int j = cand[i];
+        m->k->wt[vq->cb.type].matmul(&vq->cb, x, dq, ex, bins, 1, j, j + 1, &no_ws);
+        const float d = n2[j] - 2.0f * ex[j];
         if (bi < 0 || d < best) {
             best = d;
             bi = j;
@@ -181,15 +241,39 @@ static int screened_row(const kstt_mimi *m, const kstt__mimi_vq *vq, const float
     return bi;
 }
 
+typedef struct {
+    const kstt_mimi *m;
+    const kstt__mimi_vq *vq;
+    const float *z;
+    int n;
+    int32_t *codes;
+    const parts *p;
+} screen_job;
+
+/* Rows split between threads: each row's search is independent of the others. */
+static void screen_task(void *arg, int ith, int nth) {
+    const screen_job *j = arg;
+    const int K = j->m->num_codebooks, dq = j->m->cfg.q_dim, bins = j->m->cfg.bins;
+    long b0, b1;
+    kstt__split_range(j->n, 1, ith, nth, &b0, &b1);
+    float *ex = j->p->ex + (size_t)ith * bins;
+    int32_t *cand = j->p->cand + (size_t)ith * bins;
+    for (long b = b0; b < b1; b++)
+        j->codes[(size_t)b * K] =
+            screened_row(j->m, j->vq, j->z + (size_t)b * dq, j->p->sc + (size_t)b * bins, ex, cand);
+}
+
 /* Codes of level vq for the n rows of z [n, q_dim] into codes[b * K] (b < n). */
 static void search(const kstt_mimi *m, const kstt__mimi_vq *vq, const float *z, int n,
                    int32_t *codes, const parts *p) {
     const int K = m->num_codebooks, dq = m->cfg.q_dim, bins = m->cfg.bins;
     if (n <= SCREEN_MAX && vq->cb_lo.data) {
         kstt__matmul(m->pool, m->k, &vq->cb_lo, z, dq, p->sc, bins, n, &no_ws);
-        for (int b = 0; b < n; b++)
-            codes[(size_t)b * K] =
-                screened_row(m, vq, z + (size_t)b * dq, p->sc + (size_t)b * bins, p);
+        screen_job j = {m, vq, z, n, codes, p};
+        if (n > 1 && search_threads(m) > 1)
+            kstt__pool_run(m->pool, screen_task, &j);
+        else
+            screen_task(&j, 0, 1);
         return;
     }
     kstt__matmul(m->pool, m->k, &vq->cb, z, dq, p->sc, bins, n, &no_ws);

@@ -50,8 +50,9 @@ static size_t layout(kstt_mimi_stream *s, float *base) {
     const size_t T = (size_t)KSTT_MIMI_BACK * c->ds_stride, D = (size_t)c->d_model;
     PLACE(s->oin, ((size_t)m->conv_out.state + T) * m->conv_out.c_in);
     PLACE(s->tx, ((size_t)m->downsample.state + T) * D);
-    PLACE(s->kc, (size_t)c->num_layers * s->cap_kv * D);
-    PLACE(s->vc, (size_t)c->num_layers * s->cap_kv * D);
+    const size_t kv = (size_t)c->num_layers * s->cap_kv * D; /* elements; half: 2 per float */
+    PLACE(s->kc, m->kv_half ? (kv + 1) / 2 : kv);
+    PLACE(s->vc, m->kv_half ? (kv + 1) / 2 : kv);
 #undef PLACE
     return off;
 }

@@ -46,15 +46,19 @@ static void attn_task(void *arg, int ith, int nth) {
         }
         const kstt_mimi_stream *s = sg[seg].s;
         const int cap = s->cap_kv;
-        const float *kc = s->kc + (size_t)j->l * cap * D, *vc = s->vc + (size_t)j->l * cap * D;
+        const size_t at = (size_t)j->l * cap * D + (size_t)h * hd; /* layer l, head h */
         const int64_t q = s->pos + (row - r0);
         int64_t lo = (q / ds + 1) * ds - ctx;
         if (lo < 0)
             lo = 0;
         const float *qv = j->b->qkv + (size_t)row * 3 * D + (size_t)h * hd;
         float *o = j->b->att + (size_t)row * D + (size_t)h * hd;
-        m->k->attn_ring_f32(qv, kc + (size_t)h * hd, vc + (size_t)h * hd, D, (long)(lo % cap),
-                            (long)(q - lo + 1), cap, hd, scale, sc, o);
+        if (m->kv_half)
+            m->k->attn_ring_f16(qv, (const uint16_t *)s->kc + at, (const uint16_t *)s->vc + at, D,
+                                (long)(lo % cap), (long)(q - lo + 1), cap, hd, scale, sc, o);
+        else
+            m->k->attn_ring_f32(qv, (const float *)s->kc + at, (const float *)s->vc + at, D,
+                                (long)(lo % cap), (long)(q - lo + 1), cap, hd, scale, sc, o);
     }
 }
 
@@ -80,17 +84,21 @@ static void rope_store(const kstt_mimi *m, const kstt__mimi_pass *p, float *qkv,
     const int D = c->d_model, ds = c->ds_stride;
     for (int i = 0, row = 0; i < p->n; i++) {
         kstt_mimi_stream *s = p->sg[i].s;
-        float *kc = s->kc + (size_t)l * s->cap_kv * D;
-        float *vc = s->vc + (size_t)l * s->cap_kv * D;
+        const size_t layer = (size_t)l * s->cap_kv * D;
         for (int r = 0; r < p->sg[i].nf * ds; r++, row++) {
             float *q = qkv + (size_t)row * 3 * D;
             const int64_t pos = s->pos + r;
             const float *cs = rope + (size_t)row * c->head_dim, *sn = cs + c->head_dim / 2;
             kstt__rope_apply(q, c->num_heads, c->head_dim, cs, sn);
             kstt__rope_apply(q + D, c->num_heads, c->head_dim, cs, sn);
-            const size_t slot = (size_t)(pos % s->cap_kv);
-            memcpy(kc + slot * D, q + D, (size_t)D * sizeof(float));
-            memcpy(vc + slot * D, q + 2 * D, (size_t)D * sizeof(float));
+            const size_t at = layer + (size_t)(pos % s->cap_kv) * D;
+            if (m->kv_half) {
+                m->k->f32_to_f16(q + D, (uint16_t *)s->kc + at, D);
+                m->k->f32_to_f16(q + 2 * D, (uint16_t *)s->vc + at, D);
+            } else {
+                memcpy((float *)s->kc + at, q + D, (size_t)D * sizeof(float));
+                memcpy((float *)s->vc + at, q + 2 * D, (size_t)D * sizeof(float));
+            }
         }
     }
 }

@@ -47,6 +47,12 @@ typedef enum {
      * 16 rows, each block of a panel one 512-byte AMX tile in the VNNI layout next to its 16
      * scales. Only a level whose table asks for it (kstt__kernels.pack) gets it. */
     KSTT_WT_Q8_0X,
+    /* bf16 weights for the x86 AMX-BF16 products (kernels.h, kstt__bf16x_pack; the Mimi
+     * encoder's optional bf16 storage on a level that has them): panels of 16 rows, each block
+     * of 32 columns one 1 KB tile in the VNNI pair layout, columns past `cols` zero. The
+     * products round the activations to bf16 too (moshi-server's own precision), so they are
+     * not the bits of KSTT_WT_BF16_PANEL. Never in files; rows are not addressable. */
+    KSTT_WT_BF16X,
     KSTT_WT_NTYPES /* table size: file types + packed types */
 } kstt__wtype;
 

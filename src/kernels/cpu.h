@@ -26,6 +26,7 @@ enum {
     KSTT_CPU_AVX512VNNI = 1u << 8,
     KSTT_CPU_AVXVNNI = 1u << 9,  /* VEX vpdpbusd; reported, no kernel yet */
     KSTT_CPU_AMXINT8 = 1u << 10, /* AMX-TILE + AMX-INT8, enabled by the OS for this process */
+    KSTT_CPU_AMXBF16 = 1u << 11, /* AMX-BF16 as well (the same enabled tile state) */
     KSTT_CPU_NEON = 1u << 16,    /* Advanced SIMD (every AArch64 CPU) */
     KSTT_CPU_FP16 = 1u << 17,    /* FEAT_FP16: half-precision arithmetic (ARMv8.2) */
     KSTT_CPU_DOTPROD = 1u << 18, /* FEAT_DotProd: sdot/udot */

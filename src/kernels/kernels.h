@@ -58,6 +58,7 @@ typedef void kstt__attn_q8_kernel(const float *q, const int8_t *k, const float *
                                   const float *vs, long ld, long s0, long n, long cap, int hd,
                                   float scale, float *scores, float *out);
 typedef void kstt__f32_to_f16_kernel(const float *x, uint16_t *y, long n);
+typedef void kstt__i8_row_kernel(const float *x, int8_t *q, float *d, long n);
 
 /* The entries of one weight type at one level (a row of kstt__kernels.wt). */
 typedef struct {
@@ -146,6 +147,10 @@ typedef struct kstt__kernels {
     /* y[n] = x[n] rounded to IEEE half, to nearest even (kstt__f32_to_f16 for every finite x:
      * the same bits at every level); y does not overlap x. Writes a step's keys and values. */
     kstt__f32_to_f16_kernel *f32_to_f16;
+    /* q[n] and *d: x as one int8 row with its scale, the bits of kstt__quantize_i8_row
+     * (quant/quant.h: amax / 127, nearest even, non-finite products 0) at every level. Writes
+     * a step's keys and values into the q8 KV ring. */
+    kstt__i8_row_kernel *quantize_i8_row;
 } kstt__kernels;
 
 /* The table for this CPU, capped by `cap` and by the KSTT_KERNELS environment variable
@@ -169,6 +174,14 @@ void kstt__f32_panel_pack(kstt__wmat *out, const float *w, long rows, long cols,
  * (kstt__f32_panel_floats(rows, cols) bf16 elements). */
 void kstt__bf16_panel_pack(kstt__wmat *out, const float *w, long rows, long cols, long ldw,
                            uint16_t *dst);
+/* KSTT_WT_BF16X (core/wtype.h): bf16 elements of the packed copy, and the packing: panel p
+ * (rows 16p..16p+15) then block k (columns 32k..32k+31) is the 512 bf16 at
+ * dst + (p * nblocks + k) * 512, element 32 j + 2 n + e = W[16p + n, 32k + 2j + e] rounded to
+ * nearest even (zero past rows or cols). */
+#define KSTT_BF16X_ROWS 16
+size_t kstt__bf16x_elems(long rows, long cols);
+void kstt__bf16x_pack(kstt__wmat *out, const float *w, long rows, long cols, long ldw,
+                      uint16_t *dst);
 
 /* Workspace bytes kstt__matmul needs for a product with this weight type and batch. The
  * workspace must be 64-byte aligned (kstt__alloc is) and at least this large. */

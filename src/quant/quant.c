@@ -448,6 +448,7 @@ static const kstt__wtype_traits g_traits[KSTT_WT_NTYPES] = {
     [KSTT_WT_I8S] = {"i8s", 0, 0, KSTT_WT_I8S, KSTT_WT_I8S, KSTT_ACT_F32, NULL, NULL},
     [KSTT_WT_Q4_KR] = {"q4_kr", 0, 0, KSTT_WT_Q4_K, KSTT_WT_Q4_KR, KSTT_ACT_Q8T, NULL, NULL},
     [KSTT_WT_Q8_0X] = {"q8_0x", 0, 0, KSTT_WT_Q8_0, KSTT_WT_Q8_0X, KSTT_ACT_Q8A, NULL, NULL},
+    [KSTT_WT_BF16X] = {"bf16x", 0, 0, KSTT_WT_BF16X, KSTT_WT_BF16X, KSTT_ACT_F32, NULL, NULL},
 };
 static const kstt__wtype_traits g_none = {"?",          0,    0,   KSTT_WT_NTYPES, KSTT_WT_NTYPES,
                                           KSTT_ACT_F32, NULL, NULL};

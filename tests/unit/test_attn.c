@@ -6,12 +6,16 @@
  * wrap (s0 + n > cap) and start offsets past one lap (s0 >= cap), rows hd apart (the LM's
  * head-major ring) and further apart (ld > hd: Mimi's time-major cache); outputs must not be
  * written past hd. f32_to_f16 must give the reference's bits for every finite input (normal,
- * subnormal, overflowing, ties) at every length.
+ * subnormal, overflowing, ties) at every length, quantize_i8_row the reference's bytes and
+ * scale (ties, zero, NaN and infinite rows).
  */
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernel_levels.h"
 #include "kernels/kernels.h"
+#include "quant/quant.h"
 #include "test.h"
 
 #define SENTINEL -777.0f
@@ -243,9 +247,44 @@ static void test_f32_to_f16(void) {
         }
 }
 
+/* quantize_i8_row: the reference's bytes and scale at every level and length: random rows,
+ * rows with exact ties (amax 127: the products are the values), zero, NaN and infinite rows;
+ * nothing written past n. */
+static void test_quantize_i8_row(void) {
+    enum { N = 300 };
+    float x[N], d_want, d_got;
+    int8_t want[N], got[N + 1];
+    for (int kind = 0; kind < 5; kind++) {
+        for (int i = 0; i < N; i++) {
+            x[i] = kind == 1 ? (float)test_rand_int(-126, 126) + 0.5f
+                             : ldexpf(test_rand_uniform(), test_rand_int(-8, 8));
+            if (kind == 2)
+                x[i] = 0.0f;
+        }
+        if (kind >= 1 && kind != 2) /* first, so that every length has it */
+            x[0] = kind == 1 ? 127.0f : kind == 3 ? NAN : -INFINITY;
+        for (int li = 0; li < n_levels; li++)
+            for (int n = 1; n <= N; n += (n < 40 ? 1 : 29)) {
+                kstt__quantize_i8_row(x, want, &d_want, n);
+                memset(got, 0x5a, sizeof got);
+                levels[li]->quantize_i8_row(x, got, &d_got, n);
+                if (memcmp(got, want, (size_t)n) || memcmp(&d_got, &d_want, sizeof d_got)) {
+                    TEST_FAIL_("%s kind %d n %d: quantize_i8_row differs from the reference",
+                               levels[li]->variant, kind, n);
+                    return;
+                }
+                if (got[n] != 0x5a) {
+                    TEST_FAIL_("%s n %d wrote past the end", levels[li]->variant, n);
+                    return;
+                }
+            }
+    }
+}
+
 int main(void) {
     init_levels();
     RUN(test_f32_to_f16);
+    RUN(test_quantize_i8_row);
     RUN(test_attn_ring_f32);
     RUN(test_attn_ring_f16);
     RUN(test_attn_ring_q8);

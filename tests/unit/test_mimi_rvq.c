@@ -59,8 +59,8 @@ static void build(fixture *f, const kstt__kernels *k) {
     m->num_codebooks = NQ;
     m->k = k;
     m->vq = f->vq;
-    m->proj_first.type = m->proj_rest.type = KSTT_WT_F32;                 /* NULL data: identity */
-    const size_t lof = (kstt__mimi_vq_lo_bytes(BINS, DQ) + 63) / 64 * 16; /* floats */
+    m->proj_first.type = m->proj_rest.type = KSTT_WT_F32; /* NULL data: identity */
+    const size_t lof = (kstt__mimi_vq_lo_bytes(k, BINS, DQ) + 63) / 64 * 16; /* floats */
     const size_t per = ((size_t)BINS * DQ + (BINS + 15) / 16 * 16 + lof + 2 * BINS + 64 + 15) / 16 *
                        16; /* each level 64-byte aligned */
     f->arena = kstt__calloc(per * NQ, sizeof(float));
@@ -78,7 +78,7 @@ static void build(fixture *f, const kstt__kernels *k) {
         kstt__mimi_vq *vq = &f->vq[l];
         vq->cb = (kstt__wmat){KSTT_WT_F32, BINS, DQ, DQ * sizeof(float), e};
         vq->norm2 = n2;
-        kstt__mimi_vq_prepare(vq, lo, c1, c0);
+        kstt__mimi_vq_prepare(k, vq, lo, c1, c0);
     }
 }
 

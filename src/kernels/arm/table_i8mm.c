@@ -30,7 +30,8 @@
     .elu_copy_f32 = kstt__elu_copy_f32_neon, .bias_elu_f32 = kstt__bias_elu_f32_neon,              \
     .res_elu_f32 = kstt__res_elu_f32_neon, .gelu_f32 = kstt__gelu_f32_neon,                        \
     .attn_ring_f32 = kstt__attn_ring_f32_neon, .attn_ring_f16 = kstt__attn_ring_f16_neon,          \
-    .attn_ring_q8 = kstt__attn_ring_q8_neon, .f32_to_f16 = kstt__f32_to_f16_neon
+    .attn_ring_q8 = kstt__attn_ring_q8_neon, .f32_to_f16 = kstt__f32_to_f16_neon,                  \
+    .quantize_i8_row = kstt__quantize_i8_row_ref
 
 const kstt__kernels kstt__table_i8mm = {
     I8MM_COMMON,

@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "kernels/ref/ref.h"
+#include "quant/quant.h"
 
 /* The ring as one or two runs of contiguous rows: rows r0 .. r0 + n1 - 1, then 0 .. n - n1 - 1
  * (the caller asserts n <= cap). */
@@ -108,4 +109,8 @@ void kstt__attn_ring_q8_ref(const float *q, const int8_t *k, const float *ks, co
 void kstt__f32_to_f16_ref(const float *x, uint16_t *y, long n) {
     for (long i = 0; i < n; i++)
         y[i] = kstt__f32_to_f16(x[i]);
+}
+
+void kstt__quantize_i8_row_ref(const float *x, int8_t *q, float *d, long n) {
+    kstt__quantize_i8_row(x, q, d, n);
 }

@@ -1,6 +1,6 @@
 /*
  * KSTT_WT_F32_PANEL and KSTT_WT_BF16_PANEL (kernels.h): the load-time packing and the scalar
- * reference products.
+ * reference products; also the packing of KSTT_WT_BF16X (its products are x86/bf16_amx.c's).
  *
  * The panel layout is the one the register-blocked f32 GEMMs read (32 rows of W interleaved
  * column by column), made once at load so that a product streams the weights in one
@@ -50,6 +50,32 @@ void kstt__bf16_panel_pack(kstt__wmat *out, const float *w, long rows, long cols
     out->rows = rows;
     out->cols = cols;
     out->row_bytes = (size_t)R * (size_t)cols * sizeof(uint16_t);
+    out->data = dst;
+}
+
+size_t kstt__bf16x_elems(long rows, long cols) {
+    const size_t panels = (size_t)((rows + KSTT_BF16X_ROWS - 1) / KSTT_BF16X_ROWS);
+    return panels * (size_t)((cols + 31) / 32) * 512;
+}
+
+void kstt__bf16x_pack(kstt__wmat *out, const float *w, long rows, long cols, long ldw,
+                      uint16_t *dst) {
+    const long nb = (cols + 31) / 32;
+    for (long p = 0; p * KSTT_BF16X_ROWS < rows; p++)
+        for (long k = 0; k < nb; k++) {
+            uint16_t *t = dst + (size_t)(p * nb + k) * 512;
+            for (int j = 0; j < 16; j++)
+                for (int n = 0; n < 16; n++)
+                    for (int e = 0; e < 2; e++) {
+                        const long r = p * KSTT_BF16X_ROWS + n, c = 32 * k + 2 * j + e;
+                        t[32 * j + 2 * n + e] =
+                            r < rows && c < cols ? kstt__f32_to_bf16(w[(size_t)r * ldw + c]) : 0;
+                    }
+        }
+    out->type = KSTT_WT_BF16X;
+    out->rows = rows;
+    out->cols = cols;
+    out->row_bytes = (size_t)nb * 512 * sizeof(uint16_t);
     out->data = dst;
 }
 

@@ -32,5 +32,6 @@ kstt__attn_f32_kernel kstt__attn_ring_f32_ref;
 kstt__attn_f16_kernel kstt__attn_ring_f16_ref;
 kstt__attn_q8_kernel kstt__attn_ring_q8_ref;
 kstt__f32_to_f16_kernel kstt__f32_to_f16_ref;
+kstt__i8_row_kernel kstt__quantize_i8_row_ref;
 
 #endif

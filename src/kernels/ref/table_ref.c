@@ -37,4 +37,5 @@ const kstt__kernels kstt__table_ref = {
     .attn_ring_f16 = kstt__attn_ring_f16_ref,
     .attn_ring_q8 = kstt__attn_ring_q8_ref,
     .f32_to_f16 = kstt__f32_to_f16_ref,
+    .quantize_i8_row = kstt__quantize_i8_row_ref,
 };

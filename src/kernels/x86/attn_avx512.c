@@ -148,6 +148,31 @@ void kstt__attn_ring_q8_avx512(const float *q, const int8_t *k, const float *ks,
     attn_body(q, k, ks, v, vs, ld, s0, n, cap, hd, scale, scores, out, EL_I8);
 }
 
+/* The reference's arithmetic on 16 lanes: amax by vmaxps, which returns its second operand
+ * when the first is NaN (the reference's `|x| > amax ? |x| : amax` skips NaNs the same way);
+ * x * inv rounded to an integer to nearest even (the reference's 1.5 * 2^23 shift); products
+ * outside [-127, 127] or NaN give 0. */
+void kstt__quantize_i8_row_avx512(const float *x, int8_t *q, float *d, long n) {
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    __m512 acc = _mm512_setzero_ps();
+    for (long i = 0; i < n; i += 16) {
+        const __m512 a = _mm512_and_ps(_mm512_maskz_loadu_ps(kstt__mask16(n - i), x + i), absmask);
+        acc = _mm512_max_ps(a, acc);
+    }
+    const float amax = _mm512_reduce_max_ps(acc);
+    *d = amax / 127.0f;
+    const __m512 inv = _mm512_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
+    const __m512 lim = _mm512_set1_ps(127.0f), nlim = _mm512_set1_ps(-127.0f);
+    for (long i = 0; i < n; i += 16) {
+        const __mmask16 m = kstt__mask16(n - i);
+        const __m512 v = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv),
+                                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        const __mmask16 ok =
+            _mm512_cmp_ps_mask(v, lim, _CMP_LE_OQ) & _mm512_cmp_ps_mask(v, nlim, _CMP_GE_OQ);
+        _mm_mask_storeu_epi8(q + i, m, _mm512_cvtepi32_epi8(_mm512_maskz_cvtps_epi32(ok, v)));
+    }
+}
+
 /* vcvtps2ph rounds to nearest even and handles subnormals and overflow as IEEE does, which is
  * what kstt__f32_to_f16 computes for finite inputs. */
 void kstt__f32_to_f16_avx512(const float *x, uint16_t *y, long n) {

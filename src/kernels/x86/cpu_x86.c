@@ -64,6 +64,15 @@ static int has_amx_int8(void) {
     return 0;
 #endif
 }
+
+/* AMX-BF16 (cpuid leaf 7 EDX bit 22), asked only once AMX-INT8 is enabled: the same tile state. */
+static int has_amx_bf16(void) {
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, NULL) < 7)
+        return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (d >> 22) & 1u;
+}
 #endif
 
 static uint64_t detect_x86(char *desc, size_t cap) {
@@ -84,6 +93,7 @@ static uint64_t detect_x86(char *desc, size_t cap) {
         {KSTT_CPU_AVX512VNNI, "avx512vnni"},
         {KSTT_CPU_AVXVNNI, "avxvnni"},
         {KSTT_CPU_AMXINT8, "amx-int8"},
+        {KSTT_CPU_AMXBF16, "amx-bf16"},
     };
     if (__builtin_cpu_supports("avx2"))
         f |= KSTT_CPU_AVX2 | KSTT_CPU_F16C; /* AVX2 CPUs have F16C */
@@ -105,8 +115,11 @@ static uint64_t detect_x86(char *desc, size_t cap) {
 #endif
     if (has_avxvnni())
         f |= KSTT_CPU_AVXVNNI;
-    if ((f & KSTT_CPU_AVX512BW) && has_amx_int8())
+    if ((f & KSTT_CPU_AVX512BW) && has_amx_int8()) {
         f |= KSTT_CPU_AMXINT8;
+        if (has_amx_bf16())
+            f |= KSTT_CPU_AMXBF16;
+    }
     size_t used = (size_t)snprintf(desc, cap, "x86-64");
     for (size_t i = 0; i < sizeof names / sizeof names[0] && used < cap; i++)
         if (f & names[i].bit)

@@ -6,9 +6,10 @@
  *                only the activation quantisation (bit-identical to every level's) is AVX-512
  *   avx512-vnni  + AVX512-VNNI: the block-quantised products and packed preparations
  *   avx512-bf16  + AVX512-BF16: also the optional vdpbf16ps product (matmul_bf16_dot)
- *   avx512-amx   + AMX-INT8 (enabled for the process, x86/cpu_x86.c): q8_0 matrices are packed
- *                at load as Q8_0X and multiplied on the tile unit (x86/q8_amx.c): the batched
- *                LM step of many streams stops being compute-bound
+ *   avx512-amx   + AMX-INT8 and AMX-BF16 (enabled for the process, x86/cpu_x86.c): q8_0
+ *                matrices are packed at load as Q8_0X and multiplied on the tile unit
+ *                (x86/q8_amx.c): the batched LM step of many streams stops being compute-bound;
+ *                bf16 Mimi matrices are packed as BF16X (x86/bf16_amx.c)
  * AVX512_COMMON lists the entries the three share; each variant lists the rest.
  */
 #include "kernels/cpu.h"
@@ -31,7 +32,8 @@
     .elu_copy_f32 = kstt__elu_copy_f32_avx512, .bias_elu_f32 = kstt__bias_elu_f32_avx512,          \
     .res_elu_f32 = kstt__res_elu_f32_avx512, .gelu_f32 = kstt__gelu_f32_avx512,                    \
     .attn_ring_f32 = kstt__attn_ring_f32_avx512, .attn_ring_f16 = kstt__attn_ring_f16_avx512,      \
-    .attn_ring_q8 = kstt__attn_ring_q8_avx512, .f32_to_f16 = kstt__f32_to_f16_avx512
+    .attn_ring_q8 = kstt__attn_ring_q8_avx512, .f32_to_f16 = kstt__f32_to_f16_avx512,              \
+    .quantize_i8_row = kstt__quantize_i8_row_avx512
 
 /* The VNNI block-quantised products and packed preparations (vnni, bf16 and amx variants). */
 #define AVX512_VNNI_QUANT                                                                          \
@@ -73,9 +75,11 @@ const kstt__kernels kstt__table_avx512_bf16 = {
 const kstt__kernels kstt__table_avx512_amx = {
     AVX512_COMMON,
     .variant = "avx512-amx",
-    .requires = AVX512_BASE | KSTT_CPU_AVX512VNNI | KSTT_CPU_AVX512BF16 | KSTT_CPU_AMXINT8,
+    .requires = AVX512_BASE | KSTT_CPU_AVX512VNNI | KSTT_CPU_AVX512BF16 | KSTT_CPU_AMXINT8 |
+                KSTT_CPU_AMXBF16,
     AVX512_VNNI_QUANT,
     .wt[KSTT_WT_Q8_0X] = {kstt__matmul_q8_0x_amx, kstt__prepare_x_qa_amx},
+    .wt[KSTT_WT_BF16X] = {kstt__matmul_bf16x_amx, NULL},
     .pack[KSTT_WT_Q8_0] = KSTT_WT_Q8_0X,
     .matmul_bf16_dot = kstt__matmul_bf16_dot_avx512,
     .prepare_x_bf16_dot = kstt__prepare_x_bf16_dot_avx512,

@@ -43,6 +43,8 @@ kstt__prepare_kernel kstt__prepare_x_qt_avx512;                                 
 /* q8_amx.c: AMX-INT8 (+ AVX-512) products of Q8_0X matrices */
 kstt__matmul_kernel kstt__matmul_q8_0x_amx;
 kstt__prepare_kernel kstt__prepare_x_qa_amx;
+/* bf16_amx.c: AMX-BF16 products of BF16X matrices */
+kstt__matmul_kernel kstt__matmul_bf16x_amx;
 kstt__dot_kernel kstt__dot_f32_avx512;
 kstt__axpy_kernel kstt__axpy_f32_avx512;
 kstt__map_kernel kstt__elu_f32_avx512, kstt__gelu_f32_avx512;
@@ -53,6 +55,7 @@ kstt__attn_f32_kernel kstt__attn_ring_f32_avx512;
 kstt__attn_f16_kernel kstt__attn_ring_f16_avx512;
 kstt__attn_q8_kernel kstt__attn_ring_q8_avx512;
 kstt__f32_to_f16_kernel kstt__f32_to_f16_avx512;
+kstt__i8_row_kernel kstt__quantize_i8_row_avx512;
 
 /* Shared between x86 files (f32_vops_avx2.c, used by attn_avx2.c): x[n] = exp(x - m) with the
  * AVX2 exp (2 ulp); returns the sum of the results (a softmax numerator). */

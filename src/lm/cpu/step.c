@@ -204,8 +204,8 @@ static void kv_store_head(const kstt__lm *lm, cpu_state *c, int l, int h, long s
                        (size_t)slot,
                  off = row * (size_t)hd;
     if (lm->kv_type == KSTT_KV_Q8) {
-        kstt__quantize_i8_row(kr, (int8_t *)c->k + off, c->ks + row, hd);
-        kstt__quantize_i8_row(vr, (int8_t *)c->v + off, c->vs + row, hd);
+        cm->k->quantize_i8_row(kr, (int8_t *)c->k + off, c->ks + row, hd);
+        cm->k->quantize_i8_row(vr, (int8_t *)c->v + off, c->vs + row, hd);
     } else if (lm->kv_type == KSTT_KV_F16) {
         cm->k->f32_to_f16(kr, (uint16_t *)c->k + off, hd);
         cm->k->f32_to_f16(vr, (uint16_t *)c->v + off, hd);
