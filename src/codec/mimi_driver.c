@@ -21,6 +21,7 @@
  * Memory: the batch holds all scratch (kstt__mimi_batch_new), the streams their state;
  * encoding allocates nothing.
  */
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -79,13 +80,19 @@ static size_t batch_layout(kstt__mimi_batch *b, float *base) {
     const size_t F = (size_t)b->cap_frames, T = F * c->ds_stride, D = (size_t)c->d_model;
     const int many = b->cap > 1;
     const back_sizes z = back_need(m);
-    size_t off = 0, ny = F * (many ? z.y : z.mid), ntmp = F * z.res;
+    size_t off = 0, ny = F * (many ? z.y : z.mid), ntmp = F * z.res, fy = 0, ftmp = 0;
     for (int st = 0; st <= m->split; st++) {
         const kstt__mimi_stage *g0 = &m->stages[st];
         const size_t rows = (size_t)KSTT_MIMI_FRONT * g0->t_frame;
-        MAXTO(ny, rows * g0->res_a.c_out);
-        MAXTO(ntmp, rows * g0->channels);
+        MAXTO(fy, rows * g0->res_a.c_out);
+        MAXTO(ftmp, rows * g0->channels);
     }
+    MAXTO(ny, fy);
+    MAXTO(ntmp, ftmp);
+    /* fronts of several streams at once, one per thread, each with its own scratch */
+    const int par = many && b->n_threads > 1;
+    b->fy_n = (fy + 15) & ~(size_t)15;
+    b->ftmp_n = (ftmp + 15) & ~(size_t)15;
 #define PLACE(ptr, n)                                                                              \
     do {                                                                                           \
         if (base)                                                                                  \
@@ -96,6 +103,8 @@ static size_t batch_layout(kstt__mimi_batch *b, float *base) {
     PLACE(b->y, ny);
     PLACE(b->aux, many ? F * z.aux : 0);
     PLACE(b->tmp, ntmp);
+    PLACE(b->fy, par ? (size_t)b->n_threads * b->fy_n : 0);
+    PLACE(b->ftmp, par ? (size_t)b->n_threads * b->ftmp_n : 0);
     PLACE(b->x, many ? T * D : 0);
     PLACE(b->h, T * D);
     PLACE(b->qkv, T * 3 * D);
@@ -274,8 +283,10 @@ static void run_back(kstt__mimi_batch *b, int ns) {
 /* ---- intake ------------------------------------------------------------------------------ */
 
 /* Takes samples of one stream's call and runs its front over every complete frame, until the
- * call has no complete frame left or the stream's back buffer is full. */
-static void front_fill(kstt__mimi_batch *b, kstt_mimi_stream *s, const float **pcm, size_t *n) {
+ * call has no complete frame left or the stream's back buffer is full: on n_threads with
+ * scratch y, tmp; the front time goes to the stream's timer and to bprof (NULL: none). */
+static void front_fill(kstt__mimi_batch *b, kstt_mimi_stream *s, const float **pcm, size_t *n,
+                       int n_threads, float *y, float *tmp, kstt__mimi_prof *bprof) {
     const kstt_mimi *m = s->m;
     const size_t frame = (size_t)m->cfg.frame_size, P = (size_t)m->conv_in.state;
     const size_t cap = (size_t)KSTT_MIMI_FRONT * frame;
@@ -290,12 +301,12 @@ static void front_fill(kstt__mimi_batch *b, kstt_mimi_stream *s, const float **p
         const int nf = (int)(s->fill / frame);
         if (nf == 0)
             break;
-        const int timed = b->prof || s->prof;
+        const int timed = bprof || s->prof;
         const double t0 = timed ? now_s() : 0.0;
-        kstt__mimi_front(b, s, nf);
+        kstt__mimi_front(b, s, nf, n_threads, y, tmp);
         if (timed) {
             const double dt = now_s() - t0;
-            add_part(b->prof, PART_FRONT, dt);
+            add_part(bprof, PART_FRONT, dt);
             add_part(s->prof, PART_FRONT, dt);
         }
         /* keep the input conv's state (the P samples before the leftover) and the leftover */
@@ -306,6 +317,43 @@ static void front_fill(kstt__mimi_batch *b, kstt_mimi_stream *s, const float **p
     }
 }
 
+typedef struct {
+    kstt__mimi_batch *b;
+    kstt__mimi_job *jobs;
+    int count;
+    atomic_int next; /* first stream not yet claimed */
+} fronts_job;
+
+/* Threads claim whole streams and run their fronts alone (no pool inside): fronts are many
+ * small products and element-wise passes, which scale far better across streams than split
+ * within one. Each stream's result is the same bits either way (kernels.h). */
+static void fronts_task(void *arg, int ith, int nth) {
+    (void)nth;
+    fronts_job *j = arg;
+    kstt__mimi_batch *b = j->b;
+    for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->count;)
+        front_fill(b, j->jobs[i].s, &b->cur[i], &b->left[i], 1, b->fy + (size_t)ith * b->fy_n,
+                   b->ftmp + (size_t)ith * b->ftmp_n, NULL);
+}
+
+/* The fronts of every stream of the call, as far as each one's samples and back buffer go. */
+static void run_fronts(kstt__mimi_batch *b, kstt__mimi_job *jobs, int count) {
+    int serial = count < 2 || !b->fy;
+    for (int i = 0; i < count && !serial; i++) /* taps and stream timers: one at a time */
+        serial = jobs[i].s->tap != NULL || jobs[i].s->prof != NULL;
+    if (serial) {
+        for (int i = 0; i < count; i++)
+            front_fill(b, jobs[i].s, &b->cur[i], &b->left[i], b->n_threads, b->y, b->tmp, b->prof);
+        return;
+    }
+    const double t0 = b->prof ? now_s() : 0.0;
+    fronts_job j = {b, jobs, count, 0};
+    atomic_init(&j.next, 0);
+    kstt__pool_run(b->m->pool, fronts_task, &j);
+    if (b->prof)
+        add_part(b->prof, PART_FRONT, now_s() - t0);
+}
+
 void kstt__mimi_drive(kstt__mimi_batch *b, kstt__mimi_job *jobs, int count) {
     const int K = b->m->num_codebooks;
     for (int i = 0; i < count; i++) {
@@ -314,9 +362,11 @@ void kstt__mimi_drive(kstt__mimi_batch *b, kstt__mimi_job *jobs, int count) {
     }
     for (;;) {
         int ns = 0, nf = 0, any = 0;
+        /* every back buffer is empty here: all fronts first, then the back passes over the
+         * streams in order (the passes a stream-by-stream interleaving would make) */
+        run_fronts(b, jobs, count);
         for (int i = 0; i < count; i++) {
             kstt_mimi_stream *s = jobs[i].s;
-            front_fill(b, s, &b->cur[i], &b->left[i]);
             if (s->back_fill == 0)
                 continue;
             any = 1;

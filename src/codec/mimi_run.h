@@ -68,10 +68,13 @@ struct kstt__mimi_batch {
     int cap;        /* streams per call */
     int cap_frames; /* frames per back pass, all streams together (KSTT_MIMI_BACK) */
     int n_threads;
-    float *g;       /* gathered receptive fields (cap > 1) */
-    float *y, *aux; /* back conv outputs [rows, c_out] and second outputs (ELU copy / x);
-                       y: res_a output of the front too */
-    float *tmp;     /* res_b output (front and back) */
+    float *g;         /* gathered receptive fields (cap > 1) */
+    float *y, *aux;   /* back conv outputs [rows, c_out] and second outputs (ELU copy / x);
+                         y: res_a output of the front too */
+    float *tmp;       /* res_b output (front and back) */
+    float *fy, *ftmp; /* [n_threads][fy_n], [n_threads][ftmp_n]: the y and tmp of fronts run
+                         one stream per thread (cap > 1 and a pool; else NULL) */
+    size_t fy_n, ftmp_n;
     float *x, *h, *qkv, *att, *o, *ff; /* transformer [T, D], [T, D], [T, 3D], [T, D], [T, D],
                                           [T, FF] with T = cap_frames * ds */
     float *rope;           /* [T, head_dim] RoPE cosines then sines of each row's position */
@@ -119,8 +122,10 @@ void kstt__mimi_conv_run(const kstt_mimi *m, int n_threads, const kstt__mimi_con
 void kstt__mimi_conv_roll(const kstt__mimi_conv *c, float *in, int t_in);
 
 /* Front: nf frames of s->pcm through the input conv and stages 0 .. split, appended to
- * s->xin[split] after its back_fill frames (scratch: b->y, b->tmp). */
-void kstt__mimi_front(kstt__mimi_batch *b, kstt_mimi_stream *s, int nf);
+ * s->xin[split] after its back_fill frames, on n_threads of the pool (1: this thread only),
+ * with scratch y and tmp (b->y and b->tmp, or a thread's front scratch). Reads b->m only. */
+void kstt__mimi_front(kstt__mimi_batch *b, kstt_mimi_stream *s, int nf, int n_threads, float *y,
+                      float *tmp);
 
 /* Back SEANet over the pass: the down conv of stage split, the last stages and the output
  * conv. Returns where the SEANet output [p->nf * ds, D] is: the transformer input rows of

@@ -157,45 +157,57 @@ static void tap_layer(const kstt__mimi_pass *p, int idx, const float *x, int row
 
 /* Residual block of stage st over the pass's rows, followed by the ELU that feeds the stage's
  * down conv: x = ELU(x + conv_b(ELU(conv_a(ELU(x))))), x [T, C] in place. ELU(x) is already
- * in each stream's branch input ain[st] (written by the producer of x). */
-static void res_block(kstt__mimi_batch *b, const kstt__mimi_pass *p, int st, float *x, float *mid,
-                      float *tmp) {
+ * in each stream's branch input ain[st] (written by the producer of x). A pass of one stream
+ * touches nothing of b but the scratch it is given (fronts of several streams run at once). */
+static void res_block(kstt__mimi_batch *b, int n_threads, const kstt__mimi_pass *p, int st,
+                      float *x, float *mid, float *tmp) {
     const kstt_mimi *m = b->m;
     const kstt__mimi_stage *g = &m->stages[st];
     const int C = g->channels;
-    for (int i = 0; i < p->n; i++) {
-        b->in[i] = p->sg[i].s->ain[st];
-        b->tin[i] = p->sg[i].nf * g->t_frame;
+    int T;
+    if (p->n == 1) {
+        kstt_mimi_stream *s = p->sg[0].s;
+        const int t_in = p->sg[0].nf * g->t_frame;
+        kstt__mimi_conv_run(m, n_threads, &g->res_a, s->ain[st], t_in, mid, KSTT__POST_BIAS_ELU,
+                            NULL);
+        T = t_in / g->res_a.stride;
+        kstt__mimi_conv_roll(&g->res_a, s->ain[st], t_in);
+    } else {
+        for (int i = 0; i < p->n; i++) {
+            b->in[i] = p->sg[i].s->ain[st];
+            b->tin[i] = p->sg[i].nf * g->t_frame;
+        }
+        T = kstt__mimi_conv_pass(b, &g->res_a, p->n, mid, KSTT__POST_BIAS_ELU, NULL);
+        for (int i = 0; i < p->n; i++)
+            kstt__mimi_conv_roll(&g->res_a, p->sg[i].s->ain[st], b->tin[i]);
     }
-    const int T = kstt__mimi_conv_pass(b, &g->res_a, p->n, mid, KSTT__POST_BIAS_ELU, NULL);
-    for (int i = 0; i < p->n; i++)
-        kstt__mimi_conv_roll(&g->res_a, p->sg[i].s->ain[st], b->tin[i]);
     if (p->tap) {
-        kstt__mimi_conv_run(m, b->n_threads, &g->res_b, mid, T, tmp, KSTT__POST_RES, x);
+        kstt__mimi_conv_run(m, n_threads, &g->res_b, mid, T, tmp, KSTT__POST_RES, x);
         tap_layer(p, 1 + 3 * st, x, T, C);
         m->k->elu_f32(x, (long)T * C);
         tap_layer(p, 2 + 3 * st, x, T, C);
         return;
     }
-    kstt__mimi_conv_run(m, b->n_threads, &g->res_b, mid, T, tmp, KSTT__POST_RES_ELU, x);
+    kstt__mimi_conv_run(m, n_threads, &g->res_b, mid, T, tmp, KSTT__POST_RES_ELU, x);
 }
 
-void kstt__mimi_front(kstt__mimi_batch *b, kstt_mimi_stream *s, int nf) {
+void kstt__mimi_front(kstt__mimi_batch *b, kstt_mimi_stream *s, int nf, int n_threads, float *y,
+                      float *tmp) {
     const kstt_mimi *m = s->m;
     const kstt__mimi_seg seg = {s, nf, 0, NULL};
     const kstt__mimi_pass p = {&seg, 1, nf, s->tap != NULL};
     float *x = stage_x(s, 0);
-    kstt__mimi_conv_run(m, b->n_threads, &m->conv_in, s->pcm, nf * m->cfg.frame_size, x,
+    kstt__mimi_conv_run(m, n_threads, &m->conv_in, s->pcm, nf * m->cfg.frame_size, x,
                         KSTT__POST_BIAS_COPY, stage_a(s, 0));
     tap_layer(&p, 0, x, nf * m->cfg.frame_size, m->conv_in.c_out);
     for (int st = 0;; st++) {
         const kstt__mimi_stage *g = &m->stages[st];
         const int t = nf * g->t_frame;
-        res_block(b, &p, st, x, b->y, b->tmp);
+        res_block(b, n_threads, &p, st, x, y, tmp);
         if (st == m->split)
             break;
         float *nx = stage_x(s, st + 1);
-        kstt__mimi_conv_run(m, b->n_threads, &g->down, s->xin[st], t, nx, KSTT__POST_BIAS_COPY,
+        kstt__mimi_conv_run(m, n_threads, &g->down, s->xin[st], t, nx, KSTT__POST_BIAS_COPY,
                             stage_a(s, st + 1));
         tap_layer(&p, 3 + 3 * st, nx, t / g->ratio, g->down.c_out);
         kstt__mimi_conv_roll(&g->down, s->xin[st], t);
@@ -228,7 +240,7 @@ float *kstt__mimi_seanet_back(kstt__mimi_batch *b, const kstt__mimi_pass *p) {
                 for (int i = 0, r = 0; i < n; r += p->sg[i].nf * tf, i++)
                     memcpy(b->aux + (size_t)r * C, stage_x(p->sg[i].s, st),
                            (size_t)p->sg[i].nf * tf * C * sizeof(float));
-            res_block(b, p, st, x, b->y, b->tmp);
+            res_block(b, b->n_threads, p, st, x, b->y, b->tmp);
             if (n > 1)
                 SCATTER(p, b->aux, tf, C, stage_x(s, st));
         }
