@@ -59,6 +59,7 @@ typedef void kstt__attn_q8_kernel(const float *q, const int8_t *k, const float *
                                   float scale, float *scores, float *out);
 typedef void kstt__f32_to_f16_kernel(const float *x, uint16_t *y, long n);
 typedef void kstt__i8_row_kernel(const float *x, int8_t *q, float *d, long n);
+typedef void kstt__silu_mul_kernel(const float *a, const float *b, float *out, long n);
 
 /* The entries of one weight type at one level (a row of kstt__kernels.wt). */
 typedef struct {
@@ -127,6 +128,9 @@ typedef struct kstt__kernels {
     kstt__res_map_kernel *res_elu_f32;
     /* x[n] = GELU(x), exact erf form 0.5 x (1 + erf(x / sqrt 2)), in place */
     kstt__map_kernel *gelu_f32;
+    /* out[n] = a / (1 + exp(-a)) * b: the LM's gated feed-forward (reference kstt__silu_mul;
+     * the vector versions through their 2-ulp exp). out may alias a or b. */
+    kstt__silu_mul_kernel *silu_mul_f32;
 
     /* ---- ring attention (the Mimi transformer and the LM; ref/attn_ref.c, x86/attn_*.c) ------
      * One query head over n keys held in a ring of cap rows: key/value i (0 <= i < n) is row

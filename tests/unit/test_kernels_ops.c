@@ -1,13 +1,15 @@
 /*
  * The element-wise activation entries (elu_f32, elu_copy_f32, bias_elu_f32, res_elu_f32,
- * gelu_f32) and the ring attention (attn_ring_f32) of every kernel level this CPU has, against
- * the scalar reference table: every size from 0 to 70 and a few large odd ones (vector tails),
- * strided rows with untouched padding, NULL biases, rings that wrap. Also checks the property
- * the Mimi stream relies on for chunking-independent codes: an element's result has the same
- * bits whatever call (size, offset) it was computed in. The reference itself is checked
+ * gelu_f32, silu_mul_f32) and the ring attention (attn_ring_f32) of every kernel level this CPU
+ * has, against the scalar reference table: every size from 0 to 70 and a few large odd ones (vector
+ * tails), strided rows with untouched padding, NULL biases, rings that wrap. Also checks the
+ * property the Mimi stream relies on for chunking-independent codes: an element's result has the
+ * same bits whatever call (size, offset) it was computed in. The reference itself is checked
  * against double precision.
  */
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernel_levels.h"
 #include "kernels/kernels.h"
@@ -355,8 +357,52 @@ static void test_attn_ring(void) {
         }
 }
 
+/* silu_mul against the reference (expf) within 6e-7 relative (the vector exp's 2 ulp, the
+ * divide and the product), at every size, the float after n untouched, in place too (out ==
+ * a), and each element the same bits whatever the call's size. */
+static void test_silu_mul(void) {
+    const kstt__kernels *ref = kstt__kernels_ref();
+    for (int li = 0; li < n_levels; li++) {
+        const kstt__kernels *k = levels[li];
+        ASSERT_TRUE(k->silu_mul_f32 != NULL);
+        for (int si = 0; si < N_SIZES; si++) {
+            const long n = size_at(si);
+            float *a = act_buf(n + 1), *b = act_buf(n + 1);
+            float *got = malloc((size_t)(n + 1) * sizeof(float));
+            float *want = malloc((size_t)(n + 1) * sizeof(float));
+            float *one = malloc((size_t)(n + 1) * sizeof(float));
+            got[n] = SENTINEL;
+            k->silu_mul_f32(a, b, got, n);
+            ref->silu_mul_f32(a, b, want, n);
+            if (got[n] != SENTINEL)
+                TEST_FAIL_("%s silu_mul n=%ld wrote past the end", k->variant, n);
+            for (long i = 0; i < n; i++) {
+                if (!(fabsf(got[i] - want[i]) <= 6e-7f * fabsf(want[i]) + 1e-30f)) {
+                    TEST_FAIL_("%s silu_mul n=%ld: silu(%.9g) * %.9g = %.9g, ref %.9g", k->variant,
+                               n, a[i], b[i], got[i], want[i]);
+                    break;
+                }
+                k->silu_mul_f32(a + i, b + i, one + i, 1); /* alone */
+                if (one[i] != got[i]) {
+                    TEST_FAIL_("%s silu_mul n=%ld: element %ld alone differs", k->variant, n, i);
+                    break;
+                }
+            }
+            k->silu_mul_f32(a, b, a, n); /* in place */
+            if (n > 0 && memcmp(a, got, (size_t)n * sizeof(float)))
+                TEST_FAIL_("%s silu_mul n=%ld in place differs", k->variant, n);
+            free(a);
+            free(b);
+            free(got);
+            free(want);
+            free(one);
+        }
+    }
+}
+
 int main(void) {
     init_levels();
+    RUN(test_silu_mul);
     RUN(test_ref_against_double);
     RUN(test_elu);
     RUN(test_gelu);

@@ -8,8 +8,16 @@
 #include "kernels/kernels.h"
 
 void kstt__rmsnorm(const float *x, const float *alpha, float eps, float *y, long n) {
-    float ss = 0.0f;
-    for (long i = 0; i < n; i++)
+    /* eight partial sums: one chain of n dependent adds made this latency-bound, and the
+     * batched LM step normalises 2 rows per layer and stream one after another */
+    float part[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            part[j] += x[i + j] * x[i + j];
+    float ss =
+        ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    for (; i < n; i++)
         ss += x[i] * x[i];
     const float inv = 1.0f / sqrtf(ss / (float)n + eps);
     for (long i = 0; i < n; i++)

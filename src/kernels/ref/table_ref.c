@@ -33,6 +33,7 @@ const kstt__kernels kstt__table_ref = {
     .bias_elu_f32 = kstt__bias_elu_f32_ref,
     .res_elu_f32 = kstt__res_elu_f32_ref,
     .gelu_f32 = kstt__gelu_erf,
+    .silu_mul_f32 = kstt__silu_mul,
     .attn_ring_f32 = kstt__attn_ring_f32_ref,
     .attn_ring_f16 = kstt__attn_ring_f16_ref,
     .attn_ring_q8 = kstt__attn_ring_q8_ref,

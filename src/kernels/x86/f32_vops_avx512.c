@@ -1,5 +1,5 @@
 /*
- * AVX-512 element-wise activations of the kernel table (kernels.h: elu_f32 .. gelu_f32),
+ * AVX-512 element-wise activations of the kernel table (kernels.h: elu_f32 .. silu_mul_f32),
  * listed in x86/table_avx512.c.
  *
  * Accuracy: expm1/exp within 2 ulp (Cody-Waite reduction, degree-8 polynomial); erf by
@@ -101,6 +101,17 @@ void kstt__res_elu_f32_avx512(float *x, const float *u, const float *b, long row
             v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, xr + i), v);
             _mm512_mask_storeu_ps(xr + i, m, v_elu(v));
         }
+    }
+}
+
+void kstt__silu_mul_f32_avx512(const float *a, const float *b, float *out, long n) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (long i = 0; i < n; i += 16) {
+        const __mmask16 m = kstt__mask16(n - i);
+        const __m512 x = _mm512_maskz_loadu_ps(m, a + i);
+        const __m512 e = v_exp(_mm512_sub_ps(_mm512_setzero_ps(), x));
+        const __m512 s = _mm512_div_ps(x, _mm512_add_ps(one, e));
+        _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, b + i)));
     }
 }
 

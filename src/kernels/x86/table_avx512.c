@@ -33,7 +33,7 @@
     .res_elu_f32 = kstt__res_elu_f32_avx512, .gelu_f32 = kstt__gelu_f32_avx512,                    \
     .attn_ring_f32 = kstt__attn_ring_f32_avx512, .attn_ring_f16 = kstt__attn_ring_f16_avx512,      \
     .attn_ring_q8 = kstt__attn_ring_q8_avx512, .f32_to_f16 = kstt__f32_to_f16_avx512,              \
-    .quantize_i8_row = kstt__quantize_i8_row_avx512
+    .quantize_i8_row = kstt__quantize_i8_row_avx512, .silu_mul_f32 = kstt__silu_mul_f32_avx512
 
 /* The VNNI block-quantised products and packed preparations (vnni, bf16 and amx variants). */
 #define AVX512_VNNI_QUANT                                                                          \

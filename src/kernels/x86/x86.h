@@ -48,6 +48,7 @@ kstt__matmul_kernel kstt__matmul_bf16x_amx;
 kstt__dot_kernel kstt__dot_f32_avx512;
 kstt__axpy_kernel kstt__axpy_f32_avx512;
 kstt__map_kernel kstt__elu_f32_avx512, kstt__gelu_f32_avx512;
+kstt__silu_mul_kernel kstt__silu_mul_f32_avx512;
 kstt__map_copy_kernel kstt__elu_copy_f32_avx512;
 kstt__bias_map_kernel kstt__bias_elu_f32_avx512;
 kstt__res_map_kernel kstt__res_elu_f32_avx512;

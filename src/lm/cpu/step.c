@@ -264,21 +264,23 @@ static void attn_task(void *arg, int ith, int nth) {
 }
 
 /* h = silu(gate) * value for every stream, split between threads by (stream, 256-column
- * chunk): a scalar expf per element is the step's largest element-wise cost. */
+ * chunk): an exp per element is the step's largest element-wise cost. */
 typedef struct {
+    const kstt__lm *lm;
     cpu_work *w;
     int batch, H;
 } silu_job;
 
 static void silu_task(void *arg, int ith, int nth) {
     const silu_job *j = arg;
+    const kstt__kernels *k = kstt__lm_cpu_of(j->lm)->k;
     const long per = (j->H + 255) / 256, H = j->H;
     long i0, i1;
     kstt__split_range((long)j->batch * per, 1, ith, nth, &i0, &i1);
     for (long it = i0; it < i1; it++) {
         const long b = it / per, c0 = it % per * 256, n = H - c0 < 256 ? H - c0 : 256;
         const float *g = j->w->g + (size_t)b * 2 * (size_t)H;
-        kstt__silu_mul(g + c0, g + H + c0, j->w->h + (size_t)b * (size_t)H + c0, n);
+        k->silu_mul_f32(g + c0, g + H + c0, j->w->h + (size_t)b * (size_t)H + c0, n);
     }
 }
 
@@ -348,7 +350,7 @@ int kstt__lm_cpu_step_traced(const kstt__lm *lm, kstt__lm_work *wk, kstt__lm_sta
         for (int b = 0; b < batch; b++)
             kstt__rmsnorm(w->x + (size_t)b * D, L->norm2, RMS_EPS, w->xn + (size_t)b * D, D);
         kstt__matmul(pool, k, &L->linear_in, w->xn, D, w->g, 2 * H, batch, &w->ws);
-        silu_job sj = {w, batch, H};
+        silu_job sj = {lm, w, batch, H};
         if (batch > 1)
             kstt__pool_run(pool, silu_task, &sj);
         else
