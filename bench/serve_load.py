@@ -9,7 +9,9 @@ steps later, i.e. beyond the model's own delay). A count "keeps up" when the p99
 streams (the first 2 s excluded) is below --limit (250 ms). Reports p50/p99/max lag, the p99
 of the second half alone (past a start-up transient), server CPU use (cores), the clients' own
 CPU use, peak RSS, the server's streams per model step and mean step time (/metrics) per
-count, and the largest count that keeps up. --serve-arg passes options to kstt serve.
+count, the machine's memory read bandwidth measured just before (kstt's own probe: the limit
+of a weight-bound step), and the largest count that keeps up. --serve-arg passes options to
+kstt serve.
 
     nice -n 10 bench/serve_load.py --kstt build/kstt --model DIR --streams 4,8,10,12,14 \\
         --seconds 30 [--audio FILE.wav] [--json out.json]
@@ -159,6 +161,19 @@ def run_count(args, n, pcm_all):
             "keeps_up": bool(np.percentile(lags, 99) < args.limit)}
 
 
+def read_probe(kstt):
+    """The machine's memory read bandwidth now (GB/s, all threads), from kstt's own probe: the
+    limit a weight-bound step runs against (the host's varies from minute to minute)."""
+    try:
+        out = subprocess.run([kstt, "bench", "matmul", "--types", "q8_0", "--batch", "1",
+                              "--shapes", "out_proj", "--mb", "64", "--reps", "1"],
+                             capture_output=True, text=True, timeout=120).stdout
+        m = re.search(r"read probe ([0-9.]+) GB/s", out)
+        return float(m.group(1)) if m else float("nan")
+    except (OSError, subprocess.SubprocessError):
+        return float("nan")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--kstt", default="kstt")
@@ -186,16 +201,18 @@ def main():
     reps = int(np.ceil((args.seconds + 2) * 24000 / len(pcm)))
     pcm = np.tile(pcm, reps)
     rows = []
-    print("%8s %9s %9s %9s %9s %9s %10s %11s %10s %8s %s" % (
+    print("%8s %9s %9s %9s %9s %9s %10s %11s %10s %8s %8s %s" % (
         "streams", "p50 ms", "p99 ms", "max ms", "p99 2nd", "cpu", "client cpu", "peak RSS MB",
-        "mean batch", "step ms", "keeps up"))
+        "mean batch", "step ms", "probe GB/s", "keeps up"))
     for n in [int(x) for x in args.streams.split(",")]:
+        probe = read_probe(args.kstt)
         r = run_count(args, n, pcm)
+        r["read_probe_gbs"] = probe
         rows.append(r)
-        print("%8d %9.1f %9.1f %9.1f %9.1f %9.2f %10.2f %11.0f %10.2f %8.1f %s" % (
+        print("%8d %9.1f %9.1f %9.1f %9.1f %9.2f %10.2f %11.0f %10.2f %8.1f %10.1f %s" % (
             n, r["p50_ms"], r["p99_ms"], r["max_ms"], r["p99_second_half_ms"], r["cpu_cores"],
-            r["client_cpu_cores"],
-            r["peak_rss_mb"], r["mean_batch"], r["mean_step_ms"], r["keeps_up"]), flush=True)
+            r["client_cpu_cores"], r["peak_rss_mb"], r["mean_batch"], r["mean_step_ms"], probe,
+            r["keeps_up"]), flush=True)
     ok = [r["streams"] for r in rows if r["keeps_up"]]
     print("largest count that keeps up (p99 < %.0f ms): %s" % (args.limit,
                                                              max(ok) if ok else "none"))
