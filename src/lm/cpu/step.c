@@ -44,7 +44,7 @@ typedef struct {
     float *proj;   /* [cap, D] output of out_proj / linear_out */
     float *scores; /* [nth, context] attention weights per thread */
     float *out;    /* [cap, D] out_norm output */
-    float *erow;   /* [D] one embedding row in f32 */
+    float *erow;   /* [nth, D] one embedding row in f32 per thread */
     float *rope;   /* [cap, head_dim] RoPE cosines then sines of each stream's position */
     kstt__ws ws;   /* matmul workspace */
 } cpu_work;
@@ -156,7 +156,7 @@ static int cpu_work_new(kstt__lm_work **out, const kstt__lm *lm, int cap) {
     w->proj = kstt__calloc(B * D, sizeof(float));
     w->scores = kstt__calloc((size_t)w->nth * (size_t)lm->context, sizeof(float));
     w->out = kstt__calloc(B * D, sizeof(float));
-    w->erow = kstt__calloc(D, sizeof(float));
+    w->erow = kstt__calloc((size_t)w->nth * D, sizeof(float));
     w->rope = kstt__calloc(B * (size_t)lm->head_dim, sizeof(float));
     size_t ws = 0;
     for (int l = 0; l < lm->n_layers; l++) {
@@ -284,6 +284,38 @@ static void silu_task(void *arg, int ith, int nth) {
     }
 }
 
+/* The input of every stream (its audio embeddings in codebook order, then the text embedding:
+ * the reference's order; it only matters for rounding) and its RoPE angles (one position for
+ * every layer and head of the step), streams split between threads: 33 embedding rows of the
+ * model's width per stream, converted to f32. */
+typedef struct {
+    const kstt__lm *lm;
+    cpu_work *w;
+    cpu_state *const *caches;
+    const int32_t *tokens;
+    int batch;
+} input_job;
+
+static void input_task(void *arg, int ith, int nth) {
+    const input_job *j = arg;
+    const kstt__lm *lm = j->lm;
+    const kstt__lm_cpu *cm = kstt__lm_cpu_of(lm);
+    const int D = lm->dim, nq = lm->n_q_used, stride = 1 + lm->n_q;
+    float *tmp = j->w->erow + (size_t)ith * (size_t)D;
+    long b0, b1;
+    kstt__split_range(j->batch, 1, ith, nth, &b0, &b1);
+    for (long b = b0; b < b1; b++) {
+        const int32_t *tk = j->tokens + (size_t)b * stride;
+        float *x = j->w->x + (size_t)b * D;
+        for (int q = 0; q < nq; q++)
+            emb_row(&cm->emb[q], tk[1 + q], x, tmp, D, q > 0);
+        emb_row(&cm->text_emb, tk[0], x, tmp, D, nq > 0);
+        float *rc = j->w->rope + (size_t)b * lm->head_dim;
+        kstt__rope_table(lm->head_dim, j->caches[b]->pos, cm->max_period, rc,
+                         rc + lm->head_dim / 2);
+    }
+}
+
 static void add_inplace(float *x, const float *y, long n) {
     for (long i = 0; i < n; i++)
         x[i] += y[i];
@@ -313,22 +345,13 @@ int kstt__lm_cpu_step_traced(const kstt__lm *lm, kstt__lm_work *wk, kstt__lm_sta
     kstt_pool *pool = cm->pool;
     const kstt__kernels *k = cm->k;
 
-    /* Input: audio embeddings in codebook order, then the text embedding (the reference's
-     * order; it only matters for rounding). */
-    for (int b = 0; b < batch; b++) {
-        const int32_t *tk = tokens + (size_t)b * stride;
-        float *x = w->x + (size_t)b * D;
-        for (int q = 0; q < nq; q++)
-            emb_row(&cm->emb[q], tk[1 + q], x, w->erow, D, q > 0);
-        emb_row(&cm->text_emb, tk[0], x, w->erow, D, nq > 0);
-    }
+    input_job ij = {lm, w, caches, tokens, batch};
+    if (batch > 1)
+        kstt__pool_run(pool, input_task, &ij);
+    else
+        input_task(&ij, 0, 1);
     if (trace)
         trace(user, "emb_in", -1, w->x, batch);
-    /* RoPE angles: one position per stream for every layer and head of the step */
-    for (int b = 0; b < batch; b++) {
-        float *rc = w->rope + (size_t)b * lm->head_dim;
-        kstt__rope_table(lm->head_dim, caches[b]->pos, cm->max_period, rc, rc + lm->head_dim / 2);
-    }
 
     for (int l = 0; l < lm->n_layers; l++) {
         const kstt__lm_layer *L = &cm->layers[l];
