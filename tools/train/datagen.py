@@ -280,6 +280,21 @@ def finish_pool(pool, resample=resample_22k_to_24k):
     return pool
 
 
+
+_ROWS = {}
+
+
+def build_espeak_chunk(corpus, bundle, n_utts, seed):
+    """One chunk of fresh espeak-ng utterances for a worker process (train.py --refresh):
+    n_utts random training sentences with random training voices, one synthesizer process,
+    resampled to 24 kHz (numpy). Returns (pool dicts, message or '')."""
+    try:
+        if corpus not in _ROWS:
+            _ROWS[corpus] = load_corpus(corpus, "train")
+        return finish_pool(synth_pool(_ROWS[corpus], n_utts, "train", bundle, seed, workers=1)), ""
+    except Exception as e:  # reported by the caller; training goes on without this chunk
+        return [], f"espeak: {e!r}"
+
 if __name__ == "__main__":
     bundle, corpus = sys.argv[1], sys.argv[2]
     rows = load_corpus(corpus, "train")

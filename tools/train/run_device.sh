@@ -8,11 +8,17 @@
 # arguments go to train.py, e.g. --budget-s 430 --total-s 870 (one call then takes ~550 s: keep
 # --budget-s <= ~430 under the 600 s call limit; two such calls = one full run).
 #
-# Recipe (second run, issue 14): every step one batch of 8 long sequences (200 s, pauses
+# Recipe (third run, issue 14): every step one batch of 8 long sequences (200 s, pauses
 # 0.15-40 s, leading silences up to 40 s; espeak-ng 45 % / flite 35 % / festival 20 %) and one
-# batch of 32 short clips (16 s, the first recipe's pauses; 60/25/15 %); flite and festival
-# pools built by worker processes (half of them played 0.88-1.12x: speed and pitch), reverb on
-# 25 % of the rows; peak LR 2.5e-4 after 150 warm-up steps, cosine to 5 % over --total-s.
+# batch of 32 short clips (16 s, the first recipe's pauses; 75/15/10 %, loss weight 1.5);
+# flite and festival pools built by worker processes (half of them played 0.88-1.12x: speed
+# and pitch), reverb on 25 % of the rows; once they are built, the workers keep replacing pool
+# entries by fresh utterances (4 chunks in flight: espeak-ng 2 : flite 1 : festival 1).
+# Mimi encoder frozen (weights and codebooks as shipped); peak LR 1.2e-4 for the LM attention,
+# 0.6e-4 for the other LM weights, cosine to 5 % over --total-s; 150 warm-up steps on the first
+# call (the one that imports the shipped model), 30 on resumed calls (fresh AdamW state).
+# The second run's recipe: --lr 2.5e-4 --lm-other-lr-mult 1 --mimi-lr-mult 1 --short-weight 1
+# --short-weights espeak=0.6,flite=0.25,festival=0.15 --refresh-inflight 0.
 set -euo pipefail
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}
@@ -20,7 +26,8 @@ KEEP_CK=0
 if [ "${1:-}" = "--keep-ck" ]; then KEEP_CK=1; shift; fi
 mkdir -p "$OUT/m"
 python3 -c "import lzma,shutil;shutil.copyfileobj(lzma.open('.ref/corpus/corpus.tsv.xz'),open('/tmp/corpus.tsv','wb'))"
-if [ -f .ref/ck_dev/state.json ]; then CK=.ref/ck_dev
+WARM=150
+if [ -f .ref/ck_dev/state.json ]; then CK=.ref/ck_dev; WARM=30
 elif [ -f .ref/ck/state.json ]; then CK=.ref/ck
 else python3 tools/train/import_model.py models/kstt-demo-en /tmp/ck0; CK=/tmp/ck0; fi
 echo "resume from $CK"
@@ -28,9 +35,11 @@ TOK=models/kstt-demo-en/tokenizer_en_demo_2000.model
 python3 tools/train/train.py --corpus /tmp/corpus.tsv --tokenizer $TOK \
     --espeak "$PWD/.ref/espeak" --flite "$PWD/.ref/flite" --festival "$PWD/.ref/fest" \
     --n-flite 12000 --n-festival 6000 --pool 30000 --workers 14 --voice-workers 12 \
-    --compose-threads 6 --out /tmp/ck_new --resume "$CK" --total-s 1400 --lr 2.5e-4 \
-    --warmup 150 --batch 8 --steps 2500 --long-gaps --reverb-p 0.25 \
-    --short-batch 32 --short-steps 200 "$@" 2>&1 | tee "$OUT/m/train_log.txt"
+    --compose-threads 6 --out /tmp/ck_new --resume "$CK" --total-s 1400 --lr 1.2e-4 \
+    --lm-other-lr-mult 0.5 --mimi-lr-mult 0 --warmup $WARM --batch 8 --steps 2500 \
+    --long-gaps --reverb-p 0.25 --short-batch 32 --short-steps 200 --short-weight 1.5 \
+    --short-weights espeak=0.75,flite=0.15,festival=0.1 --refresh-inflight 4 \
+    "$@" 2>&1 | tee "$OUT/m/train_log.txt"
 rm -rf .ref/ck_dev.tmp && cp -r /tmp/ck_new .ref/ck_dev.tmp && rm -rf .ref/ck_dev && mv .ref/ck_dev.tmp .ref/ck_dev
 if [ $KEEP_CK = 1 ]; then   # at most 8 files come back: the checkpoint and the log
     mkdir -p "$OUT/ck" && cp /tmp/ck_new/* "$OUT/ck/" && mv "$OUT/m/train_log.txt" "$OUT/ck/"

@@ -105,7 +105,7 @@ def start_voice_pools(args, rows, seed):
         for i, jobs in enumerate(datagen_voices.pool_chunks(rows, n, "train", engine,
                                                             seed + 17 + len(todo))):
             todo.append((engine, bundle, jobs, seed * 1000 + i, args.voice_speed_p))
-    if not todo:
+    if not todo and args.refresh_inflight <= 0:
         return None, []
     # interleave the engines so that both appear early
     todo.sort(key=lambda t: t[3] % 1000)
@@ -153,15 +153,83 @@ def build_pool(args, sp, seed, device, voice_futs, wait_s=90.0, min_ready=300):
                 h = sum(len(u["pcm"]) for u in q) / SR / 3600
                 print(f"pool {e}: {len(q)} utterances, {h:.2f} h, {time.time() - t:.1f}s, "
                       f"voices {sorted(set(u['voice'] for u in q))}", flush=True)
+    collector = None
     if voice_futs:
-        threading.Thread(target=collect, daemon=True).start()
+        collector = threading.Thread(target=collect, daemon=True)
+        collector.start()
     t = time.time()
     while time.time() - t < wait_s and any(
             len(pools.get(e, [])) < min_ready and pending[e] > 0 for e in engines):
         time.sleep(0.5)
     print("pools at start: " + ", ".join(f"{k} {len(v)}" for k, v in pools.items()) +
           f" (waited {time.time() - t:.1f}s)", flush=True)
-    return pools
+    return pools, cache, collector
+
+
+def refresh_pools(args, ex, pools, sp, cache, stop, counts, seed, after):
+    """Keeps replacing pool entries by fresh utterances (new training sentences and voices)
+    while training runs: --refresh-inflight chunks at a time in the worker processes (espeak-ng
+    chunks of --refresh-chunk, flite/festival chunks of 100, in the --refresh-mix ratio), each
+    replacing the entries of its pool in a random order (every original entry once before any
+    fresh one). Starts when the thread `after` (the first flite/festival pools) is done."""
+    import concurrent.futures as cf
+    if after is not None:
+        after.join()
+    rows = datagen.load_corpus(args.corpus, "train")
+    mix = []
+    for e, w in parse_weights(args.refresh_mix).items():
+        if e == "espeak" or pools.get(e):
+            mix += [e] * int(w)
+    if not mix:
+        return
+    perms, cursor, inflight = {}, {}, {}
+    n_sub = [0]
+
+    def submit():
+        n_sub[0] += 1
+        e = mix[n_sub[0] % len(mix)]
+        s = seed * 100000 + n_sub[0]
+        if e == "espeak":
+            f = ex.submit(datagen.build_espeak_chunk, args.corpus, args.espeak,
+                          args.refresh_chunk, s)
+        else:
+            jobs = datagen_voices.pool_chunks(rows, 100, "train", e, s)[0]
+            f = ex.submit(datagen_voices.build_chunk, e, args.flite if e == "flite"
+                          else args.festival, jobs, s, args.voice_speed_p)
+        inflight[f] = e
+    try:
+        for _ in range(args.refresh_inflight):
+            submit()
+        print(f"refresh: started ({args.refresh_inflight} chunks in flight, mix {mix})",
+              flush=True)
+        while inflight and not stop.is_set():
+            done, _ = cf.wait(list(inflight), timeout=1.0, return_when=cf.FIRST_COMPLETED)
+            for f in done:
+                e = inflight.pop(f)
+                try:
+                    p, msg = f.result()
+                except Exception as ex_:
+                    p, msg = [], repr(ex_)
+                if msg:
+                    print(f"refresh {e}: chunk failed: {msg}", flush=True)
+                tokenize_pool(p, sp, cache)
+                q = pools[e]
+                if e not in perms:
+                    perms[e] = list(range(len(q)))
+                    random.Random(seed).shuffle(perms[e])
+                    cursor[e] = 0
+                for u in p:
+                    q[perms[e][cursor[e] % len(perms[e])]] = u   # one atomic item store
+                    cursor[e] += 1
+                counts[e] = counts.get(e, 0) + len(p)
+                if not stop.is_set():
+                    submit()
+    except Exception as ex_:   # training goes on with the pools as they are
+        print(f"refresh: stopped: {ex_!r}", flush=True)
+
+
+def parse_weights(t):
+    return {k: float(v) for k, v in (x.split("=") for x in t.split(","))}
 
 
 def draw_gap(rng, long_gaps):
@@ -410,6 +478,17 @@ def main():
     ap.add_argument("--voice-speed-p", type=float, default=0.5,
                     help="share of flite/festival utterances played 0.88-1.12x faster "
                          "(speed and pitch), applied when the pool is built")
+    ap.add_argument("--lm-other-lr-mult", type=float, default=1.0,
+                    help="LR factor of the LM weights outside its attention (--lr is the "
+                         "attention's)")
+    ap.add_argument("--mimi-lr-mult", type=float, default=1.0,
+                    help="LR factor of the Mimi encoder; 0: frozen (no gradients, codebooks "
+                         "not updated)")
+    ap.add_argument("--refresh-inflight", type=int, default=0,
+                    help="keep this many fresh-utterance chunks in the worker processes while "
+                         "training (0: pools built once per call)")
+    ap.add_argument("--refresh-chunk", type=int, default=300)
+    ap.add_argument("--refresh-mix", default="espeak=2,flite=1,festival=1")
     args = ap.parse_args()
     t_start = time.time()
     calls = 0
@@ -441,9 +520,14 @@ def main():
     n_l = sum(p.numel() for p in lm.parameters())
     print(f"params mimi {n_m / 1e6:.2f}M lm {n_l / 1e6:.2f}M", flush=True)
 
-    def parse_w(t):
-        return {k: float(v) for k, v in (x.split("=") for x in t.split(","))}
-    pool = build_pool(args, sp, args.seed * 1000 + state["calls"], dev, voice_futs)
+    parse_w = parse_weights
+    pool, tok_cache, collector = build_pool(args, sp, args.seed * 1000 + state["calls"], dev,
+                                            voice_futs)
+    refresh_stop, refresh_counts = threading.Event(), {}
+    if args.refresh_inflight > 0 and voice_ex is not None:
+        threading.Thread(target=refresh_pools, daemon=True,
+                         args=(args, voice_ex, pool, sp, tok_cache, refresh_stop, refresh_counts,
+                               args.seed * 1000 + state["calls"], collector)).start()
     dseed = args.seed * 7 + state["calls"]
     data = batches(pool, dseed, delay, args.batch, args.steps, args.long_gaps, args.speed_p,
                    parse_w(args.weights), args.compose_threads)
@@ -451,12 +535,27 @@ def main():
     if args.short_batch > 0:
         short = batches(pool, dseed + 5000, delay, args.short_batch, args.short_steps, False,
                         0.0, parse_w(args.short_weights), max(1, args.compose_threads // 2))
-    params = list(mimi.parameters()) + list(lm.parameters())
-    decay = [p for p in params if p.dim() >= 2]
-    no_decay = [p for p in params if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.02},
-                             {"params": no_decay, "weight_decay": 0.0}],
-                            lr=args.lr, betas=(0.9, 0.95), eps=1e-8)
+    frozen_mimi = args.mimi_lr_mult <= 0
+    if frozen_mimi:
+        for p in mimi.parameters():
+            p.requires_grad_(False)
+    attn = [p for n, p in lm.named_parameters() if ".self_attn." in n]
+    other = [p for n, p in lm.named_parameters() if ".self_attn." not in n]
+    groups = [(attn, 1.0), (other, args.lm_other_lr_mult)]   # (params, LR factor)
+    if not frozen_mimi:
+        groups.append((list(mimi.parameters()), args.mimi_lr_mult))
+    params = [p for g, _ in groups for p in g]
+    pgroups = []
+    for g, mult in groups:
+        pgroups.append({"params": [p for p in g if p.dim() >= 2], "weight_decay": 0.02,
+                        "mult": mult})
+        pgroups.append({"params": [p for p in g if p.dim() < 2], "weight_decay": 0.0,
+                        "mult": mult})
+    pgroups = [g for g in pgroups if g["params"]]
+    print(f"optimizer: LM attention {sum(p.numel() for p in attn) / 1e6:.2f}M x1, other LM "
+          f"{sum(p.numel() for p in other) / 1e6:.2f}M x{args.lm_other_lr_mult}, Mimi "
+          + ("frozen" if frozen_mimi else f"x{args.mimi_lr_mult}"), flush=True)
+    opt = torch.optim.AdamW(pgroups, lr=args.lr, betas=(0.9, 0.95), eps=1e-8)
     warm_steps = args.warmup or (300 if state["step"] == 0 else 60)
     call_step = 0
     t_train0 = time.time()
@@ -472,11 +571,14 @@ def main():
         vad = torch.from_numpy(vad).to(dev)
         B, T = tok.shape
         with torch.autocast(**amp):
-            lat = mimi.latent(x[:, None])
-            z1, zr = mimi.projections(lat)
+            with torch.set_grad_enabled(not frozen_mimi):
+                lat = mimi.latent(x[:, None])
+                z1, zr = mimi.projections(lat)
             commit = torch.zeros((), device=dev)
             if state["phase"] == "B":
-                codes, q1, qr = mimi.quantize(z1.float(), zr.float(), update=True)
+                with torch.set_grad_enabled(not frozen_mimi):
+                    codes, q1, qr = mimi.quantize(z1.float(), zr.float(),
+                                                  update=not frozen_mimi)
                 commit = F.mse_loss(z1.float(), q1) + F.mse_loss(zr.float(), qr)
                 a1 = z1 + (q1 - z1.float()).detach().to(z1.dtype)
                 ar = zr + (qr - zr.float()).detach().to(zr.dtype)
@@ -521,7 +623,7 @@ def main():
             lr = args.lr * min(1.0, (call_step + 1) / warm_steps) * \
                 (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * lr_frac)))
             for g in opt.param_groups:
-                g["lr"] = lr
+                g["lr"] = lr * g["mult"]
             b_long = next(data)
             b_short = next(short) if short is not None else None
             recs = {}
@@ -556,14 +658,21 @@ def main():
                 rec = {"step": state["step"], "train_s": round(base_train_s + time.time() - t_train0),
                        "lr": lr, "phase": state["phase"], **{k: round(v, 4) for k, v in ema.items()},
                        "pools": {k: len(v) for k, v in pool.items()}}
+                if refresh_counts:
+                    rec["fresh"] = dict(refresh_counts)
                 if dev.type == "cuda":
                     rec["mem_gb"] = round(torch.cuda.max_memory_allocated() / 2 ** 30, 1)
                 state["history"].append(rec)
                 print(json.dumps(rec), flush=True)
     except Exception:   # keep what was learnt: the checkpoint is still written
+        if call_step == 0:   # nothing learnt yet: a bug, fail at once
+            raise
         import traceback
         traceback.print_exc()
         print("training stopped by the error above; saving", flush=True)
+    refresh_stop.set()
+    if refresh_counts:
+        print(f"refresh: fresh utterances this call {refresh_counts}", flush=True)
     state["train_s"] = base_train_s + (time.time() - t_train0)
     state["configs"] = {"mimi": mcfg, "lm": lcfg, "delay": delay}
     save_ckpt(mimi, lm, state, args.out)
