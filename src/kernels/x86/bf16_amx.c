@@ -24,19 +24,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernels/x86/amx.h"
 #include "kernels/x86/x86.h"
 
 #define TILE_BYTES 1024 /* one packed block: 16 rows x 32 bf16 */
 
-typedef struct {
-    uint8_t palette, start_row;
-    uint8_t reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} tile_config;
-
 static void configure_tiles(int rows) {
-    tile_config c;
+    kstt__amx_tilecfg c;
     memset(&c, 0, sizeof c);
     c.palette = 1;
     c.rows[0] = (uint8_t)rows;

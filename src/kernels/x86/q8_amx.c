@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "kernels/qx.h"
+#include "kernels/x86/amx.h"
 #include "kernels/x86/x86.h"
 #include "quant/repack.h"
 
@@ -82,17 +83,10 @@ void kstt__prepare_x_qa_amx(const float *x, long ldx, int batch, long cols, cons
 
 /* ---- products --------------------------------------------------------------------------- */
 
-typedef struct {
-    uint8_t palette, start_row;
-    uint8_t reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} tile_config;
-
 /* rows: the batch rows of the A and C tiles (the tile unit's loads, products and stores take
  * time in proportion to them) */
 static void configure_tiles(int rows) {
-    tile_config c;
+    kstt__amx_tilecfg c;
     memset(&c, 0, sizeof c);
     c.palette = 1;
     c.rows[0] = c.rows[1] = (uint8_t)rows;
