@@ -10,7 +10,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "core/alloc.h"
+#include "core/pool.h"
 #include "kernels/kernels.h"
 
 #define KSTT_TEST_MAX_LEVELS 12
@@ -38,6 +41,31 @@ static inline int kstt_test_iters(int n) {
     const double s = e && *e ? atof(e) : 1.0;
     const int k = (int)(n * (s > 0 ? s : 1.0) + 0.5);
     return k < 1 ? 1 : k > n ? n : k;
+}
+
+/* The product of w [rows, cols] with batch rows of x through the driver, split over a pool of
+ * two threads and on one: 1 when both give the same bits (every level's contract), else 0. */
+static inline int kstt_test_pool_same_bits(const kstt__kernels *k, const kstt__wmat *w,
+                                           const float *x, int batch) {
+    const long rows = (long)w->rows, cols = (long)w->cols;
+    kstt_pool *pool = NULL;
+    if (kstt_pool_new(&pool, 2) != KSTT_OK)
+        return 0;
+    float *y0 = malloc((size_t)batch * rows * sizeof(float));
+    float *y1 = malloc((size_t)batch * rows * sizeof(float));
+    kstt__ws ws = {NULL, kstt__matmul_ws_size(w->type, cols, batch)};
+    ws.buf = ws.cap ? kstt__alloc(ws.cap) : NULL;
+    int same = 0;
+    if (y0 && y1 && (ws.buf || !ws.cap)) {
+        kstt__matmul(pool, k, w, x, cols, y0, rows, batch, &ws);
+        kstt__matmul(NULL, k, w, x, cols, y1, rows, batch, &ws);
+        same = !memcmp(y0, y1, (size_t)batch * rows * sizeof(float));
+    }
+    kstt__free(ws.buf);
+    free(y0);
+    free(y1);
+    kstt_pool_free(pool);
+    return same;
 }
 
 #endif
