@@ -1,13 +1,15 @@
 /*
- * Helpers shared by the quantised-kernel tests (tests/unit/test_kernels_quant.c,
- * test_quant_repack.c, test_kernels_amx.c): random buffers from test.h's seeded RNG, a random
- * matrix quantised row by row with its dequantised copy (the oracle's weights), and one product
- * through a kernel table (prepare_x, then matmul). Include after the library headers.
+ * Helpers shared by the packed- and quantised-kernel tests (tests/unit/test_kernels_quant.c,
+ * test_quant_repack.c, test_kernels_amx.c, test_kernels_bf16x.c): random buffers and row
+ * ranges from test.h's seeded RNG, a random matrix quantised row by row with its dequantised
+ * copy (the oracle's weights), one product through a kernel table (prepare_x, then matmul),
+ * and the checks every product of a row range gets. Include after the library headers.
  */
 #ifndef KSTT_QUANT_TEST_UTIL_H
 #define KSTT_QUANT_TEST_UTIL_H
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "kernels/kernels.h"
@@ -82,6 +84,50 @@ static inline void qt_prep_run(const kstt__kernels *k, const kstt__wmat *w, cons
     if (k->wt[w->type].prepare_x)
         k->wt[w->type].prepare_x(x, ldx, batch, (long)w->cols, ws);
     k->wt[w->type].matmul(w, x, ldx, y, ldy, batch, r0, r1, ws);
+}
+
+/* A random row range [r0, r1) of a matrix of `rows` rows; every third iteration all of it. */
+static inline void qt_rand_range(long rows, int it, long *r0, long *r1) {
+    *r0 = test_rand_int(0, (int)rows - 1);
+    *r1 = test_rand_int((int)*r0 + 1, (int)rows);
+    if (it % 3 == 0)
+        *r0 = 0, *r1 = rows;
+}
+
+/* After a product of rows [r0, r1) into y (batch rows ldy apart, every float set to `sentinel`
+ * before): 1 when nothing outside the range was written. Failures through TEST_FAIL_, named
+ * by what. */
+static inline int qt_untouched_outside(const char *what, const float *y, long ldy, int batch,
+                                       long r0, long r1, float sentinel) {
+    for (int b = 0; b < batch; b++)
+        for (long r = 0; r < ldy; r++)
+            if ((r < r0 || r >= r1) && y[(long)b * ldy + r] != sentinel) {
+                TEST_FAIL_("%s wrote outside [%ld,%ld): b %d r %ld", what, r0, r1, b, r);
+                return 0;
+            }
+    return 1;
+}
+
+/* Some outputs of a batched product y (rows [r0, r1) of w, batch rows of x) recomputed alone
+ * (batch 1, a one-row range) through qt_prep_run: 1 when each has the bits it had in the
+ * batch (the contract every level keeps, so a stream's results do not depend on its batch). */
+static inline int qt_alone_same_bits(const char *what, const kstt__kernels *k, const kstt__wmat *w,
+                                     const float *x, long ldx, const float *y, long ldy, int batch,
+                                     long r0, long r1, const kstt__ws *ws) {
+    float *y1 = malloc((size_t)w->rows * sizeof(float));
+    int ok = y1 != NULL;
+    for (long r = r0; r < r1 && ok; r += 1 + (r1 - r0) / 4) {
+        const int b = test_rand_int(0, batch - 1);
+        y1[r] = -1.0f;
+        qt_prep_run(k, w, x + (long)b * ldx, ldx, y1, (long)w->rows, 1, r, r + 1, ws);
+        if (y1[r] != y[(long)b * ldy + r]) {
+            TEST_FAIL_("%s y[%d,%ld] alone %.9g, in the batch of %d %.9g", what, b, r, y1[r], batch,
+                       y[(long)b * ldy + r]);
+            ok = 0;
+        }
+    }
+    free(y1);
+    return ok;
 }
 
 #endif

@@ -143,9 +143,8 @@ static void random_shapes(kstt__wtype t, int iters) {
         if (it == 0)
             cols = blk == 1 ? 2048 : (blk > 32 ? 2048 : 32 * 7);
         const int batch = test_rand_int(1, 11);
-        long r0 = test_rand_int(0, (int)rows - 1), r1 = test_rand_int((int)r0 + 1, (int)rows);
-        if (it % 3 == 0)
-            r0 = 0, r1 = rows;
+        long r0, r1;
+        qt_rand_range(rows, it, &r0, &r1);
         if (!check_type(t, rows, cols, batch, r0, r1))
             return;
     }

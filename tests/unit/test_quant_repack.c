@@ -200,9 +200,8 @@ static void random_products(kstt__wtype t, int iters) {
         if (it == 1) /* a full group and a partial one */
             cols = blk > 32 ? 768 : 512 + 32 * 15;
         const int batch = it < 8 ? 1 + it : test_rand_int(1, 11);
-        long r0 = test_rand_int(0, (int)rows - 1), r1 = test_rand_int((int)r0 + 1, (int)rows);
-        if (it % 3 == 0)
-            r0 = 0, r1 = rows;
+        long r0, r1;
+        qt_rand_range(rows, it, &r0, &r1);
         if (!check_products(t, rows, cols, batch, r0, r1))
             return;
     }
@@ -220,8 +219,6 @@ static void test_q4_kr(void) {
 
 /* The driver with a pool (chunks of rows on two threads) gives the single-thread bits. */
 static void test_driver_pool(void) {
-    kstt_pool *pool = NULL;
-    ASSERT_INT_EQ(kstt_pool_new(&pool, 2), KSTT_OK);
     const kstt__wtype types[3] = {KSTT_WT_Q8_0, KSTT_WT_Q4_0, KSTT_WT_Q4_K};
     for (int l = 0; l < n_levels; l++)
         for (int ti = 0; ti < 3; ti++) {
@@ -229,26 +226,15 @@ static void test_driver_pool(void) {
             const int batch = 5;
             pmat m = make_pmat(types[ti], rows, cols);
             float *x = qt_rand_buf((long)batch * cols, 1.0f);
-            float *y0 = malloc((size_t)batch * rows * sizeof(float));
-            float *y1 = malloc((size_t)batch * rows * sizeof(float));
-            kstt__ws ws = {NULL, kstt__matmul_ws_size(m.pk.type, cols, batch)};
-            ws.buf = kstt__alloc(ws.cap);
-            kstt__matmul(pool, levels[l], &m.pk, x, cols, y0, rows, batch, &ws);
-            kstt__matmul(NULL, levels[l], &m.pk, x, cols, y1, rows, batch, &ws);
-            const int same = !memcmp(y0, y1, (size_t)batch * rows * sizeof(float));
-            kstt__free(ws.buf);
+            const int same = kstt_test_pool_same_bits(levels[l], &m.pk, x, batch);
             free(x);
-            free(y0);
-            free(y1);
             free_pmat(&m);
             if (!same) {
                 TEST_FAIL_("%s packed %s: pool and single-thread results differ", levels[l]->name,
                            kstt__wtype_name(types[ti]));
-                kstt_pool_free(pool);
                 return;
             }
         }
-    kstt_pool_free(pool);
 }
 
 /* A GGUF file with one matrix of each kind, through kstt__weights_mat_packed. */
