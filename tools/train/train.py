@@ -113,6 +113,19 @@ def start_voice_pools(args, rows, seed):
     return ex, [(t[0], ex.submit(datagen_voices.build_chunk, *t)) for t in todo]
 
 
+def chunk_utterances(fut, what, sp, cache):
+    """The tokenized utterances of a finished pool-chunk future (a worker's (utterances,
+    message)); a failed chunk is reported under `what` and gives none."""
+    try:
+        p, msg = fut.result()
+    except Exception as ex:
+        p, msg = [], repr(ex)
+    if msg:
+        print(f"{what}: chunk failed: {msg}", flush=True)
+    tokenize_pool(p, sp, cache)
+    return p
+
+
 def build_pool(args, sp, seed, device, voice_futs, wait_s=90.0, min_ready=300):
     """Sources of utterances: {'espeak': [...], 'flite': [...], 'festival': [...]}. espeak-ng is
     synthesized first; flite and festival chunks (worker processes) are added by a background
@@ -139,13 +152,7 @@ def build_pool(args, sp, seed, device, voice_futs, wait_s=90.0, min_ready=300):
         for f in cf.as_completed(eng_of):
             e = eng_of[f]
             pending[e] -= 1
-            try:
-                p, msg = f.result()
-            except Exception as ex:
-                p, msg = [], repr(ex)
-            if msg:
-                print(f"pool {e}: chunk failed: {msg}", flush=True)
-            tokenize_pool(p, sp, cache)
+            p = chunk_utterances(f, f"pool {e}", sp, cache)
             if p:
                 pools.setdefault(e, []).extend(p)   # list.extend: atomic for the readers
             if pending[e] == 0:
@@ -206,13 +213,7 @@ def refresh_pools(args, ex, pools, sp, cache, stop, counts, seed, after):
             done, _ = cf.wait(list(inflight), timeout=1.0, return_when=cf.FIRST_COMPLETED)
             for f in done:
                 e = inflight.pop(f)
-                try:
-                    p, msg = f.result()
-                except Exception as ex_:
-                    p, msg = [], repr(ex_)
-                if msg:
-                    print(f"refresh {e}: chunk failed: {msg}", flush=True)
-                tokenize_pool(p, sp, cache)
+                p = chunk_utterances(f, f"refresh {e}", sp, cache)
                 q = pools[e]
                 if e not in perms:
                     perms[e] = list(range(len(q)))
