@@ -13,7 +13,8 @@
  *     level with AMX-BF16 products the bf16 tiles of KSTT_WT_BF16X instead), so a streaming
  *     frame reads each weight once, sequentially, with no per-call packing;
  *   - codebooks (row-major f32 in every mode): E = embedding_sum / max(cluster_usage, 1e-5)
- *     row-wise, plus ||E_j||^2 and the int8 screening copy of the quantizer (mimi_rvq.c).
+ *     row-wise, plus ||E_j||^2 and the quantizer's screening copy (mimi_rvq.c: int8 rows, or
+ *     bf16 tiles on a level with AMX-BF16 products).
  * The attention projections are accepted under their checkpoint names (in_proj_weight,
  * out_proj.weight) or the module names (in_projs.0.weight, out_projs.0.weight).
  */
@@ -29,9 +30,8 @@
 
 typedef struct {
     const kstt__st_file *f;
-    int counting; /* pass 1: sizes only */
-    int bf16;     /* product matrices stored as bf16 panels (KSTT_MIMI_WEIGHTS_BF16) */
-    int bf16x;    /* ... as BF16X tiles: the level has AMX-BF16 products (x86/bf16_amx.c) */
+    int counting;           /* pass 1: sizes only */
+    int bf16;               /* product matrices stored as bf16 panels (KSTT_MIMI_WEIGHTS_BF16) */
     const kstt__kernels *k; /* the level the products will run at */
     float *arena;
     size_t used;     /* floats taken */
@@ -72,9 +72,15 @@ static int load_vec(loader *L, const float **out, const char *name, int n) {
     return read_tensor(L, name, 1, shape, p);
 }
 
+/* bf16 matrices as BF16X tiles: the level multiplies them on the AMX tile unit
+ * (x86/bf16_amx.c); else bf16 panels. */
+static int bf16_tiles(const loader *L) {
+    return L->bf16 && L->k->wt[KSTT_WT_BF16X].matmul != NULL;
+}
+
 /* Arena floats of a packed [rows, cols] product matrix. */
 static size_t mat_floats(const loader *L, long rows, long cols) {
-    if (L->bf16x)
+    if (bf16_tiles(L))
         return (kstt__bf16x_elems(rows, cols) + 1) / 2;
     const size_t n = kstt__f32_panel_floats(rows, cols);
     return L->bf16 ? (n + 1) / 2 : n;
@@ -85,7 +91,7 @@ static size_t mat_floats(const loader *L, long rows, long cols) {
  * or rounded to bf16. */
 static void pack_mat(const loader *L, kstt__wmat *w, const float *src, long rows, long cols,
                      float *dst) {
-    if (L->bf16x)
+    if (bf16_tiles(L))
         kstt__bf16x_pack(w, src, rows, cols, cols, (uint16_t *)(void *)dst);
     else if (L->bf16)
         kstt__bf16_panel_pack(w, src, rows, cols, cols, (uint16_t *)(void *)dst);
@@ -359,7 +365,6 @@ int kstt_mimi_load(kstt_mimi **out, const char *path, const kstt_mimi_params *pa
         goto fail;
     L.f = f;
     L.bf16 = p.weights == KSTT_MIMI_WEIGHTS_BF16;
-    L.bf16x = L.bf16 && m->k->wt[KSTT_WT_BF16X].matmul != NULL;
     L.k = m->k;
     m->kv_half = L.bf16;
     L.err = err;

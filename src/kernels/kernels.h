@@ -196,8 +196,8 @@ void kstt__matmul(kstt_pool *pool, const kstt__kernels *k, const kstt__wmat *w, 
                   long ldx, float *y, long ldy, int batch, const kstt__ws *ws);
 
 /* ---- element-wise and small ops (scalar; not hot enough to dispatch) ------------------ *
- * kstt__elu and kstt__gelu_erf are also the reference entries elu_f32 / gelu_f32 of the
- * table above; hot callers go through the table. */
+ * kstt__elu, kstt__gelu_erf and kstt__silu_mul are also the reference entries elu_f32,
+ * gelu_f32 and silu_mul_f32 of the table above; hot callers go through the table. */
 
 /* y = x * alpha / sqrt(mean(x^2) + eps), in f32. x and y may alias. */
 void kstt__rmsnorm(const float *x, const float *alpha, float eps, float *y, long n);
