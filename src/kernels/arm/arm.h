@@ -22,16 +22,19 @@ kstt__axpy_kernel kstt__axpy_f32_neon;
  * activation quantisations (bit-identical to the reference's) */
 kstt__matmul_kernel kstt__matmul_q8_0r_neon, kstt__matmul_q4_0r_neon, kstt__matmul_q4_kr_neon;
 kstt__prepare_kernel kstt__prepare_x_qt_neon;
-/* vops_neon.c: ELU, GELU */
+/* vops_neon.c: ELU, GELU, the gated feed-forward's silu(a) * b */
 kstt__map_kernel kstt__elu_f32_neon, kstt__gelu_f32_neon;
+kstt__silu_mul_kernel kstt__silu_mul_f32_neon;
 kstt__map_copy_kernel kstt__elu_copy_f32_neon;
 kstt__bias_map_kernel kstt__bias_elu_f32_neon;
 kstt__res_map_kernel kstt__res_elu_f32_neon;
-/* attn_neon.c: ring attention over f32 and half K/V, f32 -> half rows */
+/* attn_neon.c: ring attention over f32, half and int8 K/V, f32 -> half rows, the int8 KV row
+ * quantiser (the reference's bits) */
 kstt__attn_f32_kernel kstt__attn_ring_f32_neon;
 kstt__attn_f16_kernel kstt__attn_ring_f16_neon;
 kstt__attn_q8_kernel kstt__attn_ring_q8_neon;
 kstt__f32_to_f16_kernel kstt__f32_to_f16_neon;
+kstt__i8_row_kernel kstt__quantize_i8_row_neon;
 
 /* ---- + FEAT_DotProd ---- */
 /* q_dotprod.c: the packed-layout products with sdot (one int32 lane = one block's 4-element

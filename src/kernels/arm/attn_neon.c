@@ -139,3 +139,37 @@ void kstt__f32_to_f16_neon(const float *x, uint16_t *y, long n) {
     for (; i < n; i++)
         y[i] = kstt__f32_to_f16(x[i]);
 }
+
+/* The reference's arithmetic (kstt__quantize_i8_row) on 4 lanes: amax by compare and select,
+ * which skips NaNs as the reference's `|x| > amax ? |x| : amax` does (fmax would propagate
+ * them); x * inv rounded to nearest even (frintn: the reference's 1.5 * 2^23 shift for
+ * |x * inv| <= 127); products outside [-127, 127] or NaN give 0. */
+void kstt__quantize_i8_row_neon(const float *x, int8_t *q, float *d, long n) {
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    long i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t a = vabsq_f32(vld1q_f32(x + i));
+        acc = vbslq_f32(vcgtq_f32(a, acc), a, acc);
+    }
+    float amax = vmaxvq_f32(acc);
+    for (; i < n; i++)
+        amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
+    *d = amax / 127.0f;
+    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    const float32x4_t lim = vdupq_n_f32(127.0f), zero = vdupq_n_f32(0.0f);
+    for (i = 0; i + 8 <= n; i += 8) {
+        int32x4_t w[2];
+        for (int h = 0; h < 2; h++) {
+            const float32x4_t v = vrndnq_f32(vmulq_n_f32(vld1q_f32(x + i + 4 * h), inv));
+            const uint32x4_t ok = vcleq_f32(vabsq_f32(v), lim); /* false for NaN */
+            w[h] = vcvtq_s32_f32(vbslq_f32(ok, v, zero));
+        }
+        const int16x8_t s = vcombine_s16(vmovn_s32(w[0]), vmovn_s32(w[1]));
+        vst1_s8(q + i, vmovn_s16(s));
+    }
+    const float magic = 12582912.0f;
+    for (; i < n; i++) {
+        const float v = (x[i] * inv + magic) - magic;
+        q[i] = (int8_t)(v >= -127.0f && v <= 127.0f ? v : 0.0f);
+    }
+}

@@ -42,6 +42,6 @@ const kstt__kernels kstt__table_neon = {
     .attn_ring_f16 = kstt__attn_ring_f16_neon,
     .attn_ring_q8 = kstt__attn_ring_q8_neon,
     .f32_to_f16 = kstt__f32_to_f16_neon,
-    .quantize_i8_row = kstt__quantize_i8_row_ref,
-    .silu_mul_f32 = kstt__silu_mul,
+    .quantize_i8_row = kstt__quantize_i8_row_neon,
+    .silu_mul_f32 = kstt__silu_mul_f32_neon,
 };

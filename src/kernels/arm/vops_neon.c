@@ -1,5 +1,6 @@
 /*
- * NEON element-wise activations of the kernel table (kernels.h: elu_f32 .. gelu_f32) and the
+ * NEON element-wise activations of the kernel table (kernels.h: elu_f32 .. gelu_f32,
+ * silu_mul_f32) and the
  * exp-sum of the softmax (attn_neon.c): the arithmetic of the x86 versions
  * (x86/f32_vops_avx2.c) on 4 lanes.
  *
@@ -136,6 +137,20 @@ void kstt__gelu_f32_neon(float *x, long n) {
         vst1q_f32(x + i, v_gelu(vld1q_f32(x + i)));
     if (i < n)
         st_part(x + i, v_gelu(ld_part(x + i, n - i)), n - i);
+}
+
+/* silu(a) * b = a / (1 + exp(-a)) * b, as the reference computes it, with the NEON exp */
+static ALWAYS_INLINE float32x4_t v_silu_mul(float32x4_t a, float32x4_t b) {
+    const float32x4_t e = v_exp(vnegq_f32(a));
+    return vmulq_f32(vdivq_f32(a, vaddq_f32(vdupq_n_f32(1.0f), e)), b);
+}
+
+void kstt__silu_mul_f32_neon(const float *a, const float *b, float *out, long n) {
+    long i = 0;
+    for (; i + 4 <= n; i += 4)
+        vst1q_f32(out + i, v_silu_mul(vld1q_f32(a + i), vld1q_f32(b + i)));
+    if (i < n)
+        st_part(out + i, v_silu_mul(ld_part(a + i, n - i), ld_part(b + i, n - i)), n - i);
 }
 
 float kstt__arm_exp_sum_neon(float *x, long n, float mx) {

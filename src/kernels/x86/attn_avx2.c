@@ -1,7 +1,8 @@
 /*
  * AVX2+FMA+F16C ring attention (kernels.h, "ring attention": the LM's head-major KV
  * ring, ld = hd, and the Mimi transformer's time-major cache, ld = model dim), f32 or
- * IEEE half K/V (vcvtph2ps widens 8 halves per instruction), and the f32 -> half conversion.
+ * IEEE half K/V (vcvtph2ps widens 8 halves per instruction), the f32 -> half conversion and
+ * the int8 KV row quantiser (int8 rings are read by the reference at this level).
  *
  * Same shape as attn_avx512.c, at 8 lanes: scores 8 keys per iteration (one accumulator per
  * key, reduced together by a horizontal-add tree into a vector of 8 scores, keys prefetched
@@ -158,4 +159,35 @@ void kstt__f32_to_f16_avx2(const float *x, uint16_t *y, long n) {
                          _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
     for (; i < n; i++)
         y[i] = kstt__f32_to_f16(x[i]);
+}
+
+/* The reference's arithmetic (kstt__quantize_i8_row) on 8 lanes, as the AVX-512 version: amax
+ * by vmaxps, which returns its second operand when the first is NaN (so NaNs are skipped as
+ * the reference's `|x| > amax ? |x| : amax` skips them); x * inv rounded to nearest even;
+ * products outside [-127, 127] or NaN give 0. */
+void kstt__quantize_i8_row_avx2(const float *x, int8_t *q, float *d, long n) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 acc = _mm256_setzero_ps();
+    for (long i = 0; i < n; i += 8)
+        acc = _mm256_max_ps(_mm256_and_ps(_mm256_maskload_ps(x + i, mask8(n - i)), absmask), acc);
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+    const float amax = _mm_cvtss_f32(h);
+    *d = amax / 127.0f;
+    const __m256 inv = _mm256_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
+    const __m256 lim = _mm256_set1_ps(127.0f), nlim = _mm256_set1_ps(-127.0f);
+    for (long i = 0; i < n; i += 8) {
+        const __m256 v =
+            _mm256_round_ps(_mm256_mul_ps(_mm256_maskload_ps(x + i, mask8(n - i)), inv),
+                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        const __m256 ok =
+            _mm256_and_ps(_mm256_cmp_ps(v, lim, _CMP_LE_OQ), _mm256_cmp_ps(v, nlim, _CMP_GE_OQ));
+        const __m256i w = _mm256_cvtps_epi32(_mm256_and_ps(v, ok));
+        const __m128i s16 =
+            _mm_packs_epi32(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+        int8_t b[16];
+        _mm_storeu_si128((__m128i *)b, _mm_packs_epi16(s16, s16));
+        memcpy(q + i, b, (size_t)(n - i < 8 ? n - i : 8));
+    }
 }

@@ -1,5 +1,6 @@
 /*
- * AVX2+FMA element-wise activations of the kernel table (kernels.h: elu_f32 .. gelu_f32),
+ * AVX2+FMA element-wise activations of the kernel table (kernels.h: elu_f32 .. gelu_f32,
+ * silu_mul_f32),
  * listed in x86/table_avx2.c; the ring attention of both x86 levels (attn_avx2.c,
  * attn_avx512.c) uses the exp-sum below.
  *
@@ -115,6 +116,17 @@ void kstt__gelu_f32_avx2(float *x, long n) {
     for (long i = 0; i < n; i += 8) {
         const __m256i m = mask8(n - i);
         _mm256_maskstore_ps(x + i, m, v_gelu(_mm256_maskload_ps(x + i, m)));
+    }
+}
+
+void kstt__silu_mul_f32_avx2(const float *a, const float *b, float *out, long n) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (long i = 0; i < n; i += 8) {
+        const __m256i m = mask8(n - i);
+        const __m256 x = _mm256_maskload_ps(a + i, m);
+        const __m256 e = v_exp(_mm256_sub_ps(_mm256_setzero_ps(), x));
+        const __m256 s = _mm256_div_ps(x, _mm256_add_ps(one, e));
+        _mm256_maskstore_ps(out + i, m, _mm256_mul_ps(s, _mm256_maskload_ps(b + i, m)));
     }
 }
 

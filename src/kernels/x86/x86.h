@@ -25,10 +25,12 @@ kstt__map_kernel kstt__elu_f32_avx2, kstt__gelu_f32_avx2;
 kstt__map_copy_kernel kstt__elu_copy_f32_avx2;
 kstt__bias_map_kernel kstt__bias_elu_f32_avx2;
 kstt__res_map_kernel kstt__res_elu_f32_avx2;
+kstt__silu_mul_kernel kstt__silu_mul_f32_avx2;
 /* attn_avx2.c */
 kstt__attn_f32_kernel kstt__attn_ring_f32_avx2;
 kstt__attn_f16_kernel kstt__attn_ring_f16_avx2;
 kstt__f32_to_f16_kernel kstt__f32_to_f16_avx2;
+kstt__i8_row_kernel kstt__quantize_i8_row_avx2;
 
 /* ---- AVX-512 F/BW/VL/DQ (+ VNNI, + BF16 where named) ---- */
 kstt__matmul_kernel kstt__matmul_f32_avx512, kstt__matmul_f32_panel_avx512,
