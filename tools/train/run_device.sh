@@ -22,29 +22,35 @@
 set -euo pipefail
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}
+REF=${REF:-.ref}            # the carried bundles and the checkpoints (smoke_cpu.sh: a copy)
+PY=${PYTHON:-python3}
 KEEP_CK=0
 if [ "${1:-}" = "--keep-ck" ]; then KEEP_CK=1; shift; fi
 mkdir -p "$OUT/m"
-python3 -c "import lzma,shutil;shutil.copyfileobj(lzma.open('.ref/corpus/corpus.tsv.xz'),open('/tmp/corpus.tsv','wb'))"
+TMP=${TMPDIR:-/tmp}
+$PY -c "import lzma,shutil,sys;shutil.copyfileobj(lzma.open(sys.argv[1]),open(sys.argv[2],'wb'))" \
+    "$REF/corpus/corpus.tsv.xz" "$TMP/corpus.tsv"
 WARM=150
-if [ -f .ref/ck_dev/state.json ]; then CK=.ref/ck_dev; WARM=30
-elif [ -f .ref/ck/state.json ]; then CK=.ref/ck
-else python3 tools/train/import_model.py models/kstt-demo-en /tmp/ck0; CK=/tmp/ck0; fi
+if [ -f "$REF/ck_dev/state.json" ]; then CK=$REF/ck_dev; WARM=30
+elif [ -f "$REF/ck/state.json" ]; then CK=$REF/ck
+else $PY tools/train/import_model.py models/kstt-demo-en "$TMP/ck0"; CK=$TMP/ck0; fi
 echo "resume from $CK"
 TOK=models/kstt-demo-en/tokenizer_en_demo_2000.model
-python3 tools/train/train.py --corpus /tmp/corpus.tsv --tokenizer $TOK \
-    --espeak "$PWD/.ref/espeak" --flite "$PWD/.ref/flite" --festival "$PWD/.ref/fest" \
+$PY tools/train/train.py --corpus "$TMP/corpus.tsv" --tokenizer $TOK \
+    --espeak "$(realpath "$REF/espeak")" --flite "$(realpath "$REF/flite")" \
+    --festival "$(realpath "$REF/fest")" \
     --n-flite 12000 --n-festival 6000 --pool 30000 --workers 14 --voice-workers 12 \
-    --compose-threads 6 --out /tmp/ck_new --resume "$CK" --total-s 1400 --lr 1.2e-4 \
+    --compose-threads 6 --out "$TMP/ck_new" --resume "$CK" --total-s 1400 --lr 1.2e-4 \
     --lm-other-lr-mult 0.5 --mimi-lr-mult 0 --warmup $WARM --batch 8 --steps 2500 \
     --long-gaps --reverb-p 0.25 --short-batch 32 --short-steps 200 --short-weight 1.5 \
     --short-weights espeak=0.75,flite=0.15,festival=0.1 --refresh-inflight 4 \
     "$@" 2>&1 | tee "$OUT/m/train_log.txt"
-rm -rf .ref/ck_dev.tmp && cp -r /tmp/ck_new .ref/ck_dev.tmp && rm -rf .ref/ck_dev && mv .ref/ck_dev.tmp .ref/ck_dev
+rm -rf "$REF/ck_dev.tmp" && cp -r "$TMP/ck_new" "$REF/ck_dev.tmp" && rm -rf "$REF/ck_dev" &&
+    mv "$REF/ck_dev.tmp" "$REF/ck_dev"
 if [ $KEEP_CK = 1 ]; then   # at most 8 files come back: the checkpoint and the log
-    mkdir -p "$OUT/ck" && cp /tmp/ck_new/* "$OUT/ck/" && mv "$OUT/m/train_log.txt" "$OUT/ck/"
+    mkdir -p "$OUT/ck" && cp "$TMP"/ck_new/* "$OUT/ck/" && mv "$OUT/m/train_log.txt" "$OUT/ck/"
     rm -rf "$OUT/m"
 else
-    python3 tools/train/export.py /tmp/ck_new $TOK "$OUT/m" | tail -3
+    $PY tools/train/export.py "$TMP/ck_new" $TOK "$OUT/m" | tail -3
 fi
 ls -la "$OUT"/*

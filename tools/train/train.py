@@ -37,6 +37,9 @@ import st_io  # noqa: E402
 from model import MimiEncoder, STTLM, PAD, EPAD  # noqa: E402
 from train_cfg import default_configs  # noqa: E402
 
+# torch >= 2.1 has torch.OutOfMemoryError; Debian 12's 1.13 (the CPU smoke check) only the CUDA one
+OOM_ERRORS = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+
 FRAME = 1920
 SR = 24000
 HORIZONS = (0.5, 1.0, 2.0, 3.0)
@@ -642,7 +645,7 @@ def main():
                     del loss
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 opt.step()
-            except torch.OutOfMemoryError:
+            except OOM_ERRORS:
                 if n_long <= 1:
                     raise
                 opt.zero_grad(set_to_none=True)
