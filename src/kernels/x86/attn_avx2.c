@@ -1,14 +1,15 @@
 /*
  * AVX2+FMA+F16C ring attention (kernels.h, "ring attention": the LM's head-major KV
  * ring, ld = hd, and the Mimi transformer's time-major cache, ld = model dim), f32 or
- * IEEE half K/V (vcvtph2ps widens 8 halves per instruction), the f32 -> half conversion and
- * the int8 KV row quantiser (int8 rings are read by the reference at this level).
+ * IEEE half or int8 K/V (vcvtph2ps widens 8 halves per instruction, vpmovsxbd 8 bytes), the
+ * f32 -> half conversion and the int8 KV row quantiser.
  *
  * Same shape as attn_avx512.c, at 8 lanes: scores 8 keys per iteration (one accumulator per
  * key, reduced together by a horizontal-add tree into a vector of 8 scores, keys prefetched
  * 16 KB ahead), softmax numerators by the AVX2 exp, values 64 features per pass in 8
  * accumulators. Feature tails are masked loads for f32; halves have no masked load at this
- * level, so a tail chunk of fewer than 8 halves is copied into a zeroed 16-byte buffer.
+ * level, so a tail chunk of fewer than 8 halves is copied into a zeroed 16-byte buffer; int8
+ * chunks are read as one 8-byte integer (a tail copied into a zeroed one).
  */
 #include <immintrin.h>
 #include <math.h>
@@ -32,9 +33,19 @@ static ALWAYS_INLINE __m256i mask8(long n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), idx);
 }
 
-/* 8 elements at element index i (cnt of them valid, the rest read as 0), widened to f32. */
-static ALWAYS_INLINE __m256 load8(const void *p, long i, int cnt, __m256i m, int half) {
-    if (half) {
+/* Element types of the K and V rows. */
+enum { EL_F32 = 0, EL_F16 = 1, EL_I8 = 2 };
+
+/* 8 elements at element index i (cnt of them valid, the rest read as 0), widened to f32
+ * (exactly). */
+static ALWAYS_INLINE __m256 load8(const void *p, long i, int cnt, __m256i m, int el) {
+    if (el == EL_I8) {
+        const int8_t *b = (const int8_t *)p + i;
+        int64_t u = 0;
+        memcpy(&u, b, (size_t)(cnt >= 8 ? 8 : cnt > 0 ? cnt : 0));
+        return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(u)));
+    }
+    if (el == EL_F16) {
         const uint16_t *h = (const uint16_t *)p + i;
         if (cnt >= 8)
             return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
@@ -63,10 +74,15 @@ static ALWAYS_INLINE float hmax8(__m256 v) {
     return _mm_cvtss_f32(m);
 }
 
-static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v, long ld, long s0,
-                                    long n, long cap, int hd, float scale, float *scores,
-                                    float *out, int half) {
-    const long esz = half ? 2 : 4;
+/* The whole kernel, for f32, half or int8 K and V (int8: ks, vs the row scales, the key's
+ * applied to its dot product, the value's folded into its weight, as the reference does);
+ * inlined into three entries so that the element type is a constant. */
+static ALWAYS_INLINE void attn_body(const float *q, const void *k, const float *ks, const void *v,
+                                    const float *vs, long ld, long s0, long n, long cap, int hd,
+                                    float scale, float *scores, float *out, int el) {
+    /* one prefetch per 64-byte line: every 2nd 8-element chunk (f32), 4th (half), 8th (int8) */
+    const int pf_skip = el == EL_I8 ? 7 : el == EL_F16 ? 3 : 1;
+    const long esz = el == EL_I8 ? 1 : el == EL_F16 ? 2 : 4;
     const long r0 = s0 % cap, n1 = n < cap - r0 ? n : cap - r0; /* runs: r0.., then 0.. */
     const int nc = (hd + 7) / 8;
     /* bytes ahead: the same distance in bytes for both element types */
@@ -77,10 +93,14 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
     for (long i0 = 0; i0 < n; i0 += 8) {
         const int nk = n - i0 < 8 ? (int)(n - i0) : 8;
         const char *kr[8];
+        float ksj[8];
 #pragma GCC unroll 8
         for (int j = 0; j < 8; j++) {
             const long i = i0 + (j < nk ? j : 0); /* missing keys: a valid row, result masked */
-            kr[j] = (const char *)k + (i < n1 ? r0 + i : i - n1) * ld * esz;
+            const long r = i < n1 ? r0 + i : i - n1;
+            kr[j] = (const char *)k + r * ld * esz;
+            if (el == EL_I8)
+                ksj[j] = ks[r];
         }
         __m256 acc[8];
 #pragma GCC unroll 8
@@ -91,16 +111,18 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
             const __m256i m = mask8(cnt);
             const __m256 qc =
                 cnt >= 8 ? _mm256_loadu_ps(q + 8 * c) : _mm256_maskload_ps(q + 8 * c, m);
-            /* one prefetch per 64-byte line */
-            const int do_pf = half ? !(c & 3) : !(c & 1);
+            const int do_pf = !(c & pf_skip);
 #pragma GCC unroll 8
             for (int j = 0; j < 8; j++) {
                 if (do_pf)
                     _mm_prefetch(kr[j] + 8 * c * esz + pf, _MM_HINT_T0);
-                acc[j] = _mm256_fmadd_ps(qc, load8(kr[j], 8 * c, cnt, m, half), acc[j]);
+                acc[j] = _mm256_fmadd_ps(qc, load8(kr[j], 8 * c, cnt, m, el), acc[j]);
             }
         }
-        const __m256 sc = _mm256_mul_ps(reduce8(acc), _mm256_set1_ps(scale));
+        __m256 dots = reduce8(acc);
+        if (el == EL_I8)
+            dots = _mm256_mul_ps(dots, _mm256_loadu_ps(ksj));
+        const __m256 sc = _mm256_mul_ps(dots, _mm256_set1_ps(scale));
         const __m256i mk = mask8(nk);
         _mm256_maskstore_ps(scores + i0, mk, sc);
         mx = _mm256_max_ps(
@@ -120,14 +142,15 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
         for (int run = 0; run < 2; run++) {
             const long a = run ? n1 : 0, b = run ? n : n1; /* weights a..b-1 */
             const char *vr = (const char *)v + ((run ? 0 : r0) * ld + d0) * esz;
+            const float *vsr = el == EL_I8 ? vs + (run ? 0 : r0) : NULL; /* [i - a]: row scale */
             for (long i = a; i < b; i++, vr += ld * esz) {
-                const __m256 p = _mm256_set1_ps(scores[i]);
+                const __m256 p = _mm256_set1_ps(el == EL_I8 ? scores[i] * vsr[i - a] : scores[i]);
 #pragma GCC unroll 8
                 for (int u = 0; u < 8; u++)
                     if (u < ns) {
-                        if (half ? !(u & 3) : !(u & 1))
+                        if (!(u & pf_skip))
                             _mm_prefetch(vr + pfv + 8 * u * esz, _MM_HINT_T0);
-                        o[u] = _mm256_fmadd_ps(p, load8(vr, 8 * u, nd - 8 * u, m[u], half), o[u]);
+                        o[u] = _mm256_fmadd_ps(p, load8(vr, 8 * u, nd - 8 * u, m[u], el), o[u]);
                     }
             }
         }
@@ -141,13 +164,19 @@ static ALWAYS_INLINE void attn_body(const float *q, const void *k, const void *v
 
 void kstt__attn_ring_f32_avx2(const float *q, const float *k, const float *v, long ld, long s0,
                               long n, long cap, int hd, float scale, float *scores, float *out) {
-    attn_body(q, k, v, ld, s0, n, cap, hd, scale, scores, out, 0);
+    attn_body(q, k, NULL, v, NULL, ld, s0, n, cap, hd, scale, scores, out, EL_F32);
 }
 
 void kstt__attn_ring_f16_avx2(const float *q, const uint16_t *k, const uint16_t *v, long ld,
                               long s0, long n, long cap, int hd, float scale, float *scores,
                               float *out) {
-    attn_body(q, k, v, ld, s0, n, cap, hd, scale, scores, out, 1);
+    attn_body(q, k, NULL, v, NULL, ld, s0, n, cap, hd, scale, scores, out, EL_F16);
+}
+
+void kstt__attn_ring_q8_avx2(const float *q, const int8_t *k, const float *ks, const int8_t *v,
+                             const float *vs, long ld, long s0, long n, long cap, int hd,
+                             float scale, float *scores, float *out) {
+    attn_body(q, k, ks, v, vs, ld, s0, n, cap, hd, scale, scores, out, EL_I8);
 }
 
 /* vcvtps2ph rounds to nearest even (IEEE subnormals and overflow), as kstt__f32_to_f16 does

@@ -29,6 +29,7 @@ kstt__silu_mul_kernel kstt__silu_mul_f32_avx2;
 /* attn_avx2.c */
 kstt__attn_f32_kernel kstt__attn_ring_f32_avx2;
 kstt__attn_f16_kernel kstt__attn_ring_f16_avx2;
+kstt__attn_q8_kernel kstt__attn_ring_q8_avx2;
 kstt__f32_to_f16_kernel kstt__f32_to_f16_avx2;
 kstt__i8_row_kernel kstt__quantize_i8_row_avx2;
 
