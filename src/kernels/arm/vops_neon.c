@@ -1,8 +1,7 @@
 /*
  * NEON element-wise activations of the kernel table (kernels.h: elu_f32 .. gelu_f32,
- * silu_mul_f32) and the
- * exp-sum of the softmax (attn_neon.c): the arithmetic of the x86 versions
- * (x86/f32_vops_avx2.c) on 4 lanes.
+ * silu_mul_f32) and the exp-sum of the softmax (attn_neon.c): the arithmetic of the x86
+ * versions (x86/f32_vops_avx2.c) on 4 lanes.
  *
  * Accuracy: expm1/exp within 2 ulp (Cody-Waite reduction, degree-8 polynomial); erf by
  * Abramowitz-Stegun 7.1.26, so GELU(x) is within 4e-7 * |x| of the exact value. Tails go
