@@ -280,7 +280,6 @@ def finish_pool(pool, resample=resample_22k_to_24k):
     return pool
 
 
-
 _ROWS = {}
 
 
@@ -294,6 +293,7 @@ def build_espeak_chunk(corpus, bundle, n_utts, seed):
         return finish_pool(synth_pool(_ROWS[corpus], n_utts, "train", bundle, seed, workers=1)), ""
     except Exception as e:  # reported by the caller; training goes on without this chunk
         return [], f"espeak: {e!r}"
+
 
 if __name__ == "__main__":
     bundle, corpus = sys.argv[1], sys.argv[2]

@@ -524,7 +524,6 @@ def main():
     n_l = sum(p.numel() for p in lm.parameters())
     print(f"params mimi {n_m / 1e6:.2f}M lm {n_l / 1e6:.2f}M", flush=True)
 
-    parse_w = parse_weights
     pool, tok_cache, collector = build_pool(args, sp, args.seed * 1000 + state["calls"], dev,
                                             voice_futs)
     refresh_stop, refresh_counts = threading.Event(), {}
@@ -534,11 +533,11 @@ def main():
                                args.seed * 1000 + state["calls"], collector)).start()
     dseed = args.seed * 7 + state["calls"]
     data = batches(pool, dseed, delay, args.batch, args.steps, args.long_gaps, args.speed_p,
-                   parse_w(args.weights), args.compose_threads)
+                   parse_weights(args.weights), args.compose_threads)
     short = None
     if args.short_batch > 0:
         short = batches(pool, dseed + 5000, delay, args.short_batch, args.short_steps, False,
-                        0.0, parse_w(args.short_weights), max(1, args.compose_threads // 2))
+                        0.0, parse_weights(args.short_weights), max(1, args.compose_threads // 2))
     frozen_mimi = args.mimi_lr_mult <= 0
     if frozen_mimi:
         for p in mimi.parameters():
