@@ -201,7 +201,7 @@ def main():
     reps = int(np.ceil((args.seconds + 2) * 24000 / len(pcm)))
     pcm = np.tile(pcm, reps)
     rows = []
-    print("%8s %9s %9s %9s %9s %9s %10s %11s %10s %8s %8s %s" % (
+    print("%8s %9s %9s %9s %9s %9s %10s %11s %10s %8s %10s %s" % (
         "streams", "p50 ms", "p99 ms", "max ms", "p99 2nd", "cpu", "client cpu", "peak RSS MB",
         "mean batch", "step ms", "probe GB/s", "keeps up"))
     for n in [int(x) for x in args.streams.split(",")]:
